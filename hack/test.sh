@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite: static checks, unit tests, then the integration and end-to-end tests against a
+# local test hub (real kube-apiserver + etcd, hub simulator, Git remote), started and stopped by the tests.
+# Every stage runs; the exit status is non-zero if any stage failed.
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+BIN=$(bash hack/setup.sh | tail -n 1) || { echo "setup failed" >&2; exit 1; }
+export PATH="$BIN:$PATH"
+bash testhub/build.sh || { echo "building the test hub binaries failed" >&2; exit 1; }
+
+failed=()
+stage() {  # stage NAME COMMAND...
+  local name=$1; shift
+  echo "::: $name"
+  local t0=$SECONDS
+  if "$@"; then echo "::: $name passed ($((SECONDS - t0)) s)"; else echo "::: $name FAILED ($((SECONDS - t0)) s)"; failed+=("$name"); fi
+}
+
+COL=$(bash hack/stage.sh | tail -n 1)
+export ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$COL")")")"
+stage "ansible-test sanity" bash -c "cd '$COL' && ansible-test sanity --python 3.11 --color no"
+stage "ansible-test units" bash -c "cd '$COL' && ansible-test units --python 3.11 --requirements --color no"
+stage "ansible-lint (production)" bash -c "cd '$COL' && ansible-lint --offline --profile production"
+stage "antsibull-changelog lint" bash -c "cd '$COL' && antsibull-changelog lint"
+stage "collection build and offline install" bash -c "cd '$COL' && d=\$(mktemp -d) && ansible-galaxy collection build --force --output-path \$d >/dev/null && ansible-galaxy collection install --offline --force -p \$d/inst \$d/ztp-sno_expand-*.tar.gz >/dev/null && rm -rf \$d"
+unset ANSIBLE_COLLECTIONS_PATH
+
+# Last, so that its closing line ends the output.
+stage "integration and end-to-end tests" python -m pytest -p no:cacheprovider -q tests/hub tests/e2e tests/integration_py "$@"
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'failed stages: %s\n' "${failed[*]}"
+  exit 1
+fi
