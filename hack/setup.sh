@@ -10,12 +10,15 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${ZTP_CACHE:-$HOME/.cache/ztp-sno-expand}
 VENV=${ZTP_VENV:-$CACHE/venv}
 
-if ! command -v git >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
-  echo "installing git and openssl from the distribution" >&2
-  if command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && apt-get install -y -qq git openssl) >&2
+missing=()
+for tool in git openssl shellcheck; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from the distribution" >&2
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >&2
   else
-    echo "please install git and openssl" >&2; exit 1
+    echo "please install: ${missing[*]} (shellcheck is only needed by the test suite)" >&2
+    case " ${missing[*]} " in *" git "*|*" openssl "*) exit 1 ;; esac
   fi
 fi
 
@@ -27,7 +30,7 @@ for cand in ${PYTHON:-} python3.11 python3.12 python3; do
 done
 [ -n "$PY" ] || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
 
-want=$(cat "$REPO/requirements-dev.txt" | sha256sum | cut -c1-16)
+want=$(sha256sum < "$REPO/requirements-dev.txt" | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.requirements-stamp" 2>/dev/null)" != "$want" ]; then
   echo "creating Python environment in $VENV" >&2
   rm -rf "$VENV"

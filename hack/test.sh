@@ -4,7 +4,7 @@
 # Every stage runs; the exit status is non-zero if any stage failed.
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$REPO"
+cd "$REPO" || exit 1
 BIN=$(bash hack/setup.sh | tail -n 1) || { echo "setup failed" >&2; exit 1; }
 export PATH="$BIN:$PATH"
 bash testhub/build.sh || { echo "building the test hub binaries failed" >&2; exit 1; }
@@ -18,7 +18,8 @@ stage() {  # stage NAME COMMAND...
 }
 
 COL=$(bash hack/stage.sh | tail -n 1)
-export ANSIBLE_COLLECTIONS_PATH="$(dirname "$(dirname "$(dirname "$COL")")")"
+ANSIBLE_COLLECTIONS_PATH=$(dirname "$(dirname "$(dirname "$COL")")")
+export ANSIBLE_COLLECTIONS_PATH
 stage "ansible-test sanity" bash -c "cd '$COL' && ansible-test sanity --python 3.11 --color no"
 stage "ansible-test units" bash -c "cd '$COL' && ansible-test units --python 3.11 --requirements --color no"
 stage "ansible-lint (production)" bash -c "cd '$COL' && ansible-lint --offline --profile production"

@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters that fold per-cluster requests and hub objects into batch-wide values for the roles."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+
+def _plain(value):
+    """Copy Ansible's lazy/tagged containers into plain Python values."""
+    if isinstance(value, dict):
+        return dict((str(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def ztp_batch_nodes(requests):
+    """[{cluster, hosts: [...]}, ...] -> [{cluster, host}, ...] in batch order."""
+    nodes = []
+    for request in _plain(requests):
+        if not isinstance(request, dict) or 'cluster' not in request:
+            raise AnsibleFilterError("ztp_batch_nodes: each request needs a 'cluster' and a 'hosts' list, got %r" % (request,))
+        for host in request.get('hosts') or []:
+            nodes.append({'cluster': request['cluster'], 'host': host})
+    return nodes
+
+
+def ztp_policy_compliance(policies, cluster):
+    """Root Policy objects -> {policy name: compliance of ``cluster``} (Compliant, NonCompliant, Pending, or missing)."""
+    result = {}
+    for policy in _plain(policies):
+        name = (policy.get('metadata') or {}).get('name')
+        for entry in ((policy.get('status') or {}).get('status') or []):
+            if entry.get('clustername') == cluster:
+                result[name] = entry.get('compliant') or 'Pending'
+        result.setdefault(name, 'NotBound')
+    return result
+
+
+def ztp_node_summary(node):
+    """One install_wait node result -> a compact summary: cluster, host, state, ready and seconds per stage."""
+    node = _plain(node)
+    return {
+        'cluster': node.get('cluster'),
+        'host': node.get('host'),
+        'state': node.get('state'),
+        'ready': bool(node.get('ready')),
+        'seconds': node.get('durations') or {},
+    }
+
+
+def ztp_batch_errors(hosts_vars):
+    """hostvars of the batch's hosts -> ["<host>: <error>", ...] for every input error kept in ``ztp_input_errors``."""
+    lines = []
+    for host_vars in hosts_vars:
+        for error in host_vars.get('ztp_input_errors') or []:
+            lines.append('%s: %s' % (host_vars.get('inventory_hostname'), error))
+    return lines
+
+
+def ztp_cluster_summary(host_vars):
+    """hostvars of one cluster -> what the phases did for it and the state of each worker."""
+    selectors = _plain(host_vars.get('selector_checks_request') or {})
+    policies = _plain(host_vars.get('policy_creation_request') or {})
+    nodes = _plain(host_vars.get('node_addition_request') or {})
+    installed = _plain(host_vars.get('install_verification_nodes') or [])
+    return {
+        'cluster': policies.get('cluster') or nodes.get('cluster') or host_vars.get('inventory_hostname'),
+        'selector_overrides_written': bool(selectors.get('paths')),
+        'worker_policies': policies.get('worker_policies') or [],
+        'worker_policy_file_changed': bool(policies.get('paths')),
+        'cluster_file_changed': bool(nodes.get('paths')),
+        'workers': [ztp_node_summary(node) for node in installed] or [{'host': h, 'state': 'not verified'} for h in nodes.get('hosts') or []],
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'ztp_batch_nodes': ztp_batch_nodes,
+            'ztp_policy_compliance': ztp_policy_compliance,
+            'ztp_node_summary': ztp_node_summary,
+            'ztp_batch_errors': ztp_batch_errors,
+            'ztp_cluster_summary': ztp_cluster_summary,
+        }

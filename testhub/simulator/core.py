@@ -1,0 +1,480 @@
+"""Framework of the hub simulator: clients, settings, simulated clock, Git follower, fault lookup, controller loop.
+
+A controller is a class with a ``name`` attribute, a constructor taking the ``Simulator`` and a ``reconcile()``
+method called once per tick (optionally ``close()``). Controllers are isolated: an exception in one is logged and
+the others still run. Status is written through the ``/status`` subresource where the CRD has one
+(``Simulator.write_status``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+import traceback
+
+import yaml
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+CONFIG_NAMESPACE = "ztp-simulator"
+CONFIG_NAME = "hub-simulator"
+CONFIG_KEY = "config.yaml"
+DEFAULT_SPEED = 60.0
+TICK_SECONDS = 0.25
+
+# Controllers in reconcile order: "module:Class". Optional ones are skipped when their module is missing.
+CONTROLLERS = [
+    ("argocd_clusters:ClustersApp", True),
+    ("metal3:BareMetalOperator", True),
+    ("metal3:AssistedService", True),
+    ("metal3:ClusterInfo", True),
+    ("spoke:SpokeOperators", True),
+    ("spoke:ManagedClusterViews", True),
+    ("policies:PoliciesApp", False),
+    ("talm:Talm", False),
+]
+
+# Simulated seconds each step takes unless `delays.<name>` is set in the settings.
+DEFAULT_DELAYS = {
+    "argocd_resync": 180,          # ArgoCD re-applies (self-heal) at least this often
+    "bmh_registering": 20,
+    "bmh_inspecting": 120,
+    "bmh_available": 10,
+    "bmh_provisioning_boot": 120,  # provisioning: booting the discovery ISO until the Agent registers
+    "bmh_deprovisioning": 60,
+    "bmh_error_retry": 60,
+    "ppi_image": 30,
+    "agent_discovery": 30,
+    "agent_stage": 60,
+    "node_ready": 60,
+}
+
+log = logging.getLogger("testhub.simulator")
+
+
+def controller_classes():
+    """The controller classes of ``CONTROLLERS`` (optional modules that do not exist are left out)."""
+    classes = []
+    for spec, required in CONTROLLERS:
+        module_name, class_name = spec.split(":")
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if required or exc.name != f"{__package__}.{module_name}":
+                raise
+            continue
+        classes.append(getattr(module, class_name))
+    return classes
+
+
+def now_stamp(at: float | None = None) -> str:
+    """RFC 3339 UTC timestamp with second precision, as Kubernetes writes them."""
+    moment = datetime.datetime.fromtimestamp(time.time() if at is None else at, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(value) -> float:
+    """Epoch seconds of an RFC 3339 string, a datetime or a number."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def set_condition(conditions: list, ctype: str, status: str, reason: str, message: str = "", heartbeat: bool = False) -> list:
+    """Return a copy of ``conditions`` with condition ``ctype`` set; ``lastTransitionTime`` changes only with the status."""
+    result = [dict(c) for c in (conditions or [])]
+    stamp = now_stamp()
+    for cond in result:
+        if cond.get("type") == ctype:
+            if cond.get("status") != status:
+                cond["lastTransitionTime"] = stamp
+            cond.update({"status": status, "reason": reason, "message": message})
+            if heartbeat:
+                cond["lastHeartbeatTime"] = stamp
+            return result
+    cond = {"type": ctype, "status": status, "reason": reason, "message": message, "lastTransitionTime": stamp}
+    if heartbeat:
+        cond["lastHeartbeatTime"] = stamp
+    result.append(cond)
+    return result
+
+
+def condition(obj: dict, ctype: str) -> dict:
+    """The condition ``ctype`` of ``obj.status.conditions`` ({} when absent)."""
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == ctype:
+            return cond
+    return {}
+
+
+class Clock:
+    """Simulated time: ``speed`` simulated seconds pass per real second; the speed may change at run time."""
+
+    def __init__(self, speed: float = DEFAULT_SPEED):
+        start = time.time()
+        self._anchors = [(start, 0.0, float(speed))]   # (real epoch, simulated seconds, speed from then on)
+
+    @property
+    def speed(self) -> float:
+        return self._anchors[-1][2]
+
+    def set_speed(self, speed: float) -> None:
+        speed = float(speed)
+        if speed != self.speed:
+            real = time.time()
+            self._anchors.append((real, self.sim_at(real), speed))
+
+    def sim_at(self, real: float) -> float:
+        """Simulated seconds (since the simulator started) at real epoch ``real``."""
+        anchor = self._anchors[0]
+        for candidate in self._anchors:
+            if candidate[0] <= real:
+                anchor = candidate
+        return anchor[1] + (real - anchor[0]) * anchor[2]
+
+    def now(self) -> float:
+        """Simulated seconds since the simulator started."""
+        return self.sim_at(time.time())
+
+
+class Settings:
+    """Contents of ConfigMap ``ztp-simulator/hub-simulator`` key ``config.yaml`` (reloaded every tick)."""
+
+    def __init__(self, data: dict | None = None):
+        data = data if isinstance(data, dict) else {}
+        self.raw = data
+        try:
+            self.speed = float(data.get("speed", DEFAULT_SPEED))
+        except (TypeError, ValueError):
+            self.speed = DEFAULT_SPEED
+        if self.speed <= 0:
+            self.speed = DEFAULT_SPEED
+        self.faults = [f for f in (data.get("faults") or []) if isinstance(f, dict) and f.get("kind")]
+        self.spokes = data.get("spokes") if isinstance(data.get("spokes"), dict) else {}
+        self.delays = dict(DEFAULT_DELAYS)
+        self.delays.update({k: float(v) for k, v in (data.get("delays") or {}).items() if isinstance(v, (int, float))})
+
+    def get(self, key, default=None):
+        return self.raw.get(key, default)
+
+
+class GitFollower:
+    """A local clone that follows one branch of the GitOps remote (``git fetch`` every tick).
+
+    ``revision``/``checkout`` are the newest fetched commit and a working tree of it. ``app_tree(app)`` gives the
+    revision and tree an ArgoCD application sees: frozen while a ``argocd-not-syncing`` fault names the app.
+    """
+
+    def __init__(self, sim: "Simulator", url: str, branch: str, workdir: str):
+        self.sim = sim
+        self.url = url
+        self.branch = branch
+        self.workdir = workdir
+        self.checkout = os.path.join(workdir, "repo")
+        self.revision = None
+        self.error = None
+        self._apps = {}
+        self._last_fetch = 0.0
+
+    def _git(self, *args, cwd=None):
+        proc = subprocess.run(["git", "-c", "advice.detachedHead=false", *args], cwd=cwd or self.checkout,
+                              capture_output=True, text=True, check=False, timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"git {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def fetch(self, min_interval: float = 0.0) -> None:
+        if time.monotonic() - self._last_fetch < min_interval:
+            return
+        self._last_fetch = time.monotonic()
+        try:
+            if not os.path.isdir(os.path.join(self.checkout, ".git")):
+                os.makedirs(self.checkout, exist_ok=True)
+                self._git("init", "-q")
+                self._git("remote", "add", "origin", self.url)
+            self._git("fetch", "-q", "--prune", "origin", f"+refs/heads/{self.branch}:refs/remotes/origin/{self.branch}")
+            revision = self._git("rev-parse", f"refs/remotes/origin/{self.branch}")
+            if revision != self.revision:
+                self._git("checkout", "-q", "-f", "--detach", revision)
+                self._git("clean", "-q", "-fdx")
+                self.revision = revision
+                log.info("git: %s is at %s", self.branch, revision[:12])
+            self.error = None
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            if str(exc) != self.error:
+                log.warning("git fetch failed: %s", exc)
+            self.error = str(exc)
+
+    def syncing(self, app: str) -> bool:
+        return self.sim.fault("argocd-not-syncing", app=app) is None
+
+    def app_tree(self, app: str):
+        """(revision, path) of the tree application ``app`` renders; (None, None) before the first fetch."""
+        current = self._apps.get(app)
+        if current and not self.syncing(app):
+            return current
+        if self.revision is None:
+            return current or (None, None)
+        if current and current[0] == self.revision:
+            return current
+        path = os.path.join(self.workdir, "apps", app)
+        try:
+            if not os.path.isdir(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                self._git("worktree", "prune")
+                self._git("worktree", "add", "-q", "-f", "--detach", path, self.revision)
+            else:
+                self._git("checkout", "-q", "-f", "--detach", self.revision, cwd=path)
+                self._git("clean", "-q", "-fdx", cwd=path)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            log.warning("git: cannot check out %s for %s: %s", self.revision, app, exc)
+            return current or (None, None)
+        self._apps[app] = (self.revision, path)
+        return self._apps[app]
+
+
+class Simulator:
+    """Clients, settings, clock, Git and the controller loop."""
+
+    field_manager = "hub-simulator"
+
+    def __init__(self, hub_kubeconfig: str, spoke_kubeconfig: str, git_url: str, branch: str = "main",
+                 state_dir: str = ".hub/simulator", tick: float = TICK_SECONDS):
+        self.log = log
+        self.state_dir = os.path.abspath(state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.tick_seconds = tick
+        self.hub = self._client(hub_kubeconfig, "hub")
+        self.spoke = self._client(spoke_kubeconfig, "spoke") if spoke_kubeconfig else None
+        self.config = Settings()
+        self.clock = Clock(self.config.speed)
+        self.git = GitFollower(self, git_url, branch, os.path.join(self.state_dir, "git"))
+        self.ticks = 0
+        self._stop = threading.Event()
+        self._timers = {}
+        self._cache = {}
+        self._errors = {}
+        self.controllers = []
+        for cls in controller_classes():
+            try:
+                self.controllers.append(cls(self))
+            except Exception:  # pylint: disable=broad-except
+                log.error("controller %s failed to start:\n%s", getattr(cls, "name", cls.__name__), traceback.format_exc())
+
+    def _client(self, kubeconfig: str, name: str) -> DynamicClient:
+        api = k8s_config.new_client_from_config(config_file=kubeconfig)
+        return DynamicClient(api, cache_file=os.path.join(self.state_dir, f"discovery-{name}.json"))
+
+    # ---- settings, time, faults -------------------------------------------------------------------------------
+
+    def reload_config(self) -> None:
+        try:
+            cm = self.hub.resources.get(api_version="v1", kind="ConfigMap").get(name=CONFIG_NAME, namespace=CONFIG_NAMESPACE)
+            text = ((cm.to_dict().get("data") or {}).get(CONFIG_KEY)) or "{}"
+            self.config = Settings(yaml.safe_load(text))
+        except ApiException as exc:
+            if exc.status == 404:
+                self.config = Settings()
+            else:
+                log.warning("cannot read settings: %s", exc.reason)
+        except yaml.YAMLError as exc:
+            log.warning("settings are not valid YAML, keeping the previous ones: %s", exc)
+        self.clock.set_speed(self.config.speed)
+
+    def delay(self, name: str) -> float:
+        """Simulated seconds step ``name`` takes (``DEFAULT_DELAYS`` or ``delays.<name>`` of the settings)."""
+        return float(self.config.delays.get(name, 30))
+
+    def fault(self, kind: str, cluster: str | None = None, host: str | None = None, **match):
+        """The first fault entry of ``kind`` not contradicting the given keys (entry keys absent from the query are
+        parameters such as ``stage``), or None. Keys given as None are not compared."""
+        query = dict(match, cluster=cluster, host=host)
+        for entry in self.config.faults:
+            if entry.get("kind") != kind:
+                continue
+            if all(value is None or key not in entry or str(entry[key]) == str(value) for key, value in query.items()):
+                return entry
+        return None
+
+    def elapsed(self, since) -> float:
+        """Simulated seconds since ``since`` (RFC 3339 string, datetime or real epoch seconds)."""
+        return self.clock.now() - self.clock.sim_at(parse_stamp(since))
+
+    def since(self, key, value) -> float:
+        """Simulated seconds ``key`` has had ``value`` (0 the first time this value is seen)."""
+        now = self.clock.now()
+        held = self._timers.get(key)
+        if held is None or held[0] != value:
+            self._timers[key] = (value, now)
+            return 0.0
+        return now - held[1]
+
+    # ---- API helpers -------------------------------------------------------------------------------------------
+
+    def client(self, where: str = "hub") -> DynamicClient:
+        return self.hub if where == "hub" else self.spoke
+
+    def resource(self, api_version: str, kind: str, where: str = "hub"):
+        """The dynamic resource, or None when the API server does not serve it."""
+        key = ("resource", where, api_version, kind)
+        if key not in self._cache:
+            try:
+                self._cache[key] = self.client(where).resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                return None
+        return self._cache[key]
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None, where: str = "hub"):
+        res = self.resource(api_version, kind, where)
+        if res is None:
+            return None
+        try:
+            return res.get(name=name, namespace=namespace).to_dict()
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None,
+             where: str = "hub") -> list:
+        """Items as dicts; results without a label selector are cached for the tick (``invalidate`` after writes)."""
+        key = ("list", where, api_version, kind, namespace, label_selector)
+        if key in self._cache:
+            return self._cache[key]
+        res = self.resource(api_version, kind, where)
+        if res is None:
+            return []
+        items = res.get(namespace=namespace, label_selector=label_selector).to_dict().get("items") or []
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        self._cache[key] = items
+        return items
+
+    def invalidate(self, api_version: str | None = None, kind: str | None = None) -> None:
+        for key in [k for k in self._cache if k[0] == "list" and (kind is None or (k[2], k[3]) == (api_version, kind))]:
+            del self._cache[key]
+
+    def apply(self, obj: dict, manager: str | None = None, where: str = "hub") -> dict:
+        """Server-side apply (forced) of ``obj``."""
+        res = self.resource(obj["apiVersion"], obj["kind"], where)
+        if res is None:
+            raise ResourceNotFoundError(f"{obj['apiVersion']} {obj['kind']} is not served")
+        meta = obj["metadata"]
+        out = res.server_side_apply(body=obj, name=meta["name"], namespace=meta.get("namespace"),
+                                    field_manager=manager or self.field_manager, force_conflicts=True)
+        self.invalidate(obj["apiVersion"], obj["kind"])
+        return out.to_dict()
+
+    def create(self, obj: dict, where: str = "hub"):
+        """Create ``obj``; None when it already exists."""
+        res = self.resource(obj["apiVersion"], obj["kind"], where)
+        try:
+            out = res.create(body=obj, namespace=obj["metadata"].get("namespace")).to_dict()
+        except ApiException as exc:
+            if exc.status == 409:
+                return None
+            raise
+        self.invalidate(obj["apiVersion"], obj["kind"])
+        return out
+
+    def patch(self, obj: dict, patch: dict, where: str = "hub"):
+        """JSON merge patch of the main resource of ``obj`` (apiVersion/kind/metadata.name/namespace)."""
+        res = self.resource(obj["apiVersion"], obj["kind"], where)
+        meta = obj["metadata"]
+        try:
+            out = res.patch(body=patch, name=meta["name"], namespace=meta.get("namespace"),
+                            content_type="application/merge-patch+json").to_dict()
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        self.invalidate(obj["apiVersion"], obj["kind"])
+        return out
+
+    def write_status(self, obj: dict, status: dict, where: str = "hub"):
+        """Merge ``status`` into the status of ``obj`` through /status when the CRD has that subresource."""
+        res = self.resource(obj["apiVersion"], obj["kind"], where)
+        meta = obj["metadata"]
+        target = res.status if "status" in (res.subresources or {}) else res
+        try:
+            out = target.patch(body={"status": status}, name=meta["name"], namespace=meta.get("namespace"),
+                               content_type="application/merge-patch+json").to_dict()
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        self.invalidate(obj["apiVersion"], obj["kind"])
+        return out
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, where: str = "hub") -> bool:
+        res = self.resource(api_version, kind, where)
+        if res is None:
+            return False
+        try:
+            res.delete(name=name, namespace=namespace, body={"propagationPolicy": "Background"})
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        self.invalidate(api_version, kind)
+        return True
+
+    # ---- loop --------------------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        self._cache = {k: v for k, v in self._cache.items() if k[0] == "resource"}
+        self.reload_config()
+        self.git.fetch()
+        for controller in self.controllers:
+            name = getattr(controller, "name", type(controller).__name__)
+            try:
+                controller.reconcile()
+                self._errors.pop(name, None)
+            except Exception as exc:  # pylint: disable=broad-except
+                text = f"{type(exc).__name__}: {exc}"
+                last = self._errors.get(name)
+                if last is None or last[0] != text or time.monotonic() - last[1] > 30:
+                    log.error("controller %s failed: %s", name, traceback.format_exc())
+                    self._errors[name] = (text, time.monotonic())
+                if isinstance(exc, ResourceNotFoundError):
+                    self._cache = {}
+        self.ticks += 1
+
+    def stop(self, *_args) -> None:
+        self._stop.set()
+
+    def run(self, once: bool = False) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.stop)
+            signal.signal(signal.SIGINT, self.stop)
+        log.info("simulator started: %d controllers (%s)", len(self.controllers),
+                 ", ".join(getattr(c, "name", type(c).__name__) for c in self.controllers))
+        while not self._stop.is_set():
+            started = time.monotonic()
+            self.tick()
+            if once:
+                break
+            self._stop.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
+        for controller in self.controllers:
+            close = getattr(controller, "close", None)
+            if close:
+                try:
+                    close()
+                except Exception:  # pylint: disable=broad-except
+                    log.error("controller close failed:\n%s", traceback.format_exc())
+        log.info("simulator stopped after %d ticks", self.ticks)

@@ -1,0 +1,427 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Tests of module_utils/gitops.py against real Git repositories on local disk (no network)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shlex
+import stat
+import subprocess
+
+import pytest
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.gitops import Git, GitError
+
+TOKEN = "ghp_FAKE0token0for0tests0only0123456789"
+BASE_YAML = "".join("line%d: value%d\n" % (i, i) for i in range(1, 11))
+
+
+def git(cwd, *args, **kwargs):
+    env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0", GIT_AUTHOR_NAME="Tester",
+               GIT_AUTHOR_EMAIL="tester@example.com", GIT_COMMITTER_NAME="Tester",
+               GIT_COMMITTER_EMAIL="tester@example.com")
+    result = subprocess.run(["git"] + list(args), cwd=str(cwd), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True)
+    if kwargs.get("check", True) and result.returncode != 0:
+        raise AssertionError("git %s: %s" % (" ".join(args), result.stderr))
+    return result.stdout.rstrip("\n")
+
+
+def clone(remote, dest):
+    git(os.path.dirname(str(dest)), "clone", "-q", str(remote), str(dest))
+    return dest
+
+
+def write(repo, name, text):
+    path = os.path.join(str(repo), name)
+    if not os.path.isdir(os.path.dirname(path)):
+        os.makedirs(os.path.dirname(path))
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def commit_and_push(repo, name, text, message):
+    write(repo, name, text)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    git(repo, "pull", "-q", "--rebase")
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    return git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def remote(tmp_path):
+    """A bare remote with reflogs on, seeded with one commit."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(bare, "config", "core.logAllRefUpdates", "always")
+    seed = clone(bare, tmp_path / "seed")
+    write(seed, "clusters/sno-a.yaml", BASE_YAML)
+    write(seed, "clusters/sno-b.yaml", BASE_YAML)
+    write(seed, "README.md", "seed\n")
+    git(seed, "add", "-A")
+    git(seed, "commit", "-q", "-m", "seed")
+    git(seed, "push", "-q", "origin", "main")
+    return bare
+
+
+@pytest.fixture
+def work(remote, tmp_path):
+    return clone(remote, tmp_path / "work")
+
+
+def new_git(**kwargs):
+    kwargs.setdefault("author_name", "ZTP")
+    kwargs.setdefault("author_email", "ztp@example.com")
+    kwargs.setdefault("timeout", 60)
+    return Git(**kwargs)
+
+
+def do_publish(work, paths, message="publish", **kwargs):
+    kwargs.setdefault("backoff", 0)
+    with new_git() as g:
+        return gitops.publish(g, str(work), paths, message, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------------
+# input checks and helpers
+# --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, kind", [
+    ("git@github.com:org/repo.git", "ssh"),
+    ("ssh://git@host:2222/org/repo.git", "ssh"),
+    ("https://git.example.com/org/repo.git", "https"),
+    ("http://127.0.0.1:8080/repo.git", "http"),
+    ("git://127.0.0.1:9418/repo.git", "git"),
+    ("file:///srv/git/repo.git", "file"),
+    ("/srv/git/repo.git", "local"),
+    ("./repo", "local"),
+    ("https://user@git.example.com/org/repo.git", "https"),
+])
+def test_repo_url_kinds(url, kind):
+    assert gitops.repo_url_kind(url) == kind
+
+
+@pytest.mark.parametrize("url", ["", " https://x/y.git", "-uhttps://x", "ext::sh -c touch% /tmp/pwned",
+                                 "fd::3", "ftp://host/repo.git", "https://x/y\n.git"])
+def test_repo_url_rejected(url):
+    with pytest.raises(ZtpInputError):
+        gitops.repo_url_kind(url)
+
+
+def test_repo_url_with_token_rejected_without_echoing_it():
+    with pytest.raises(ZtpInputError) as exc:
+        gitops.repo_url_kind("https://user:%s@git.example.com/org/repo.git" % TOKEN)
+    assert TOKEN not in str(exc.value)
+    assert "token" in str(exc.value)
+
+
+def test_resolve_paths(tmp_path):
+    (tmp_path / "sub").mkdir()
+    assert gitops.resolve_paths(str(tmp_path), ["a.yaml", str(tmp_path / "sub" / "b.yaml"), "./a.yaml",
+                                                "sub/../c.yaml"]) == ["a.yaml", "sub/b.yaml", "c.yaml"]
+    for bad in (["../outside.yaml"], [str(tmp_path.parent / "x")], [".git/config"], [""], "a.yaml", []):
+        with pytest.raises(ZtpInputError):
+            gitops.resolve_paths(str(tmp_path), bad)
+
+
+def test_scrub_token_and_url_passwords():
+    text = "fatal: https://bob:%s@host/x.git and %s again" % (TOKEN, TOKEN)
+    scrubbed = gitops.scrub(text, [TOKEN])
+    assert TOKEN not in scrubbed
+    assert "bob:********@host" in scrubbed
+
+
+def test_ssh_command(tmp_path):
+    key = tmp_path / "my key"
+    known = tmp_path / "known_hosts"
+    cmd = gitops.ssh_command(str(key), str(known))
+    assert shlex.split(cmd) == ["ssh", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                                "-o", "UserKnownHostsFile=%s" % known, "-o", "StrictHostKeyChecking=yes"]
+    assert "StrictHostKeyChecking=accept-new" in gitops.ssh_command(str(key), accept_new_host_keys=True)
+    assert gitops.ssh_command() is None
+    env = Git(ssh_key_file=str(key), token=None).environment()
+    assert env["GIT_SSH_COMMAND"] == cmd.replace(" -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
+                                                 % shlex.quote(str(known)), "")
+
+
+def test_askpass_helper_is_private_and_token_only_in_child_environment(tmp_path):
+    with Git(token=TOKEN, username="bot") as g:
+        helper = g.askpass_path
+        env = g.environment()
+        cmd = g.command(["ls-remote", "https://127.0.0.1:1/x.git"])
+        assert stat.S_IMODE(os.stat(os.path.dirname(helper)).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(helper).st_mode) == 0o700
+        with open(helper) as handle:
+            assert TOKEN not in handle.read()
+        assert env["GIT_ASKPASS"] == helper
+        assert env[gitops.TOKEN_ENV] == TOKEN
+        assert TOKEN not in " ".join(cmd)
+        assert "credential.helper=" in cmd
+        answer = subprocess.run([helper, "Password for 'https://bot@host': "], env=env, stdout=subprocess.PIPE,
+                                universal_newlines=True).stdout
+        assert answer == TOKEN + "\n"
+        answer = subprocess.run([helper, "Username for 'https://host': "], env=env, stdout=subprocess.PIPE,
+                                universal_newlines=True).stdout
+        assert answer == "bot\n"
+    assert not os.path.exists(helper)
+
+
+def test_token_not_in_errors_for_unreachable_https(tmp_path):
+    with Git(token=TOKEN, timeout=30) as g:
+        with pytest.raises(GitError) as exc:
+            gitops.checkout(g, "https://127.0.0.1:1/x.git", str(tmp_path / "dest"))
+    assert TOKEN not in str(exc.value) and TOKEN not in repr(exc.value.details)
+    assert not (tmp_path / "dest").exists() or not os.listdir(str(tmp_path / "dest"))
+
+
+def test_git_output_is_scrubbed(tmp_path):
+    with Git(token=TOKEN) as g:
+        g.run("init", "-q", str(tmp_path))
+        with pytest.raises(GitError) as exc:
+            g.run("show", TOKEN, cwd=str(tmp_path))
+    assert TOKEN not in exc.value.msg
+    assert gitops.MASK in exc.value.msg
+
+
+# --------------------------------------------------------------------------------------------------
+# publish
+# --------------------------------------------------------------------------------------------------
+
+def test_publish_commits_exactly_the_given_paths(work, remote):
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "extra: 1\n")
+    write(work, "clusters/new.yaml", "new: true\n")
+    os.remove(os.path.join(str(work), "README.md"))
+    write(work, "clusters/sno-b.yaml", BASE_YAML + "dirty: true\n")      # dirty, not published
+    write(work, "staged.yaml", "staged: true\n")
+    git(work, "add", "staged.yaml")                                        # staged, not published
+    write(work, "untracked.yaml", "x: 1\n")
+
+    result = do_publish(work, ["clusters/sno-a.yaml", os.path.join(str(work), "clusters/new.yaml"), "README.md"])
+
+    assert result["changed"] and result["pushed"] and result["attempts"] == 1
+    assert result["files"] == ["README.md", "clusters/new.yaml", "clusters/sno-a.yaml"]
+    assert result["file_status"] == {"README.md": "deleted", "clusters/new.yaml": "added",
+                                     "clusters/sno-a.yaml": "modified"}
+    assert result["commit"] == result["remote_commit"] == git(remote, "rev-parse", "main")
+    committed = git(remote, "show", "--name-status", "--format=", "main").splitlines()
+    assert sorted(committed) == ["A\tclusters/new.yaml", "D\tREADME.md", "M\tclusters/sno-a.yaml"]
+    assert git(remote, "log", "-1", "--format=%an <%ae>|%cn", "main") == "ZTP <ztp@example.com>|ZTP"
+    status = git(work, "status", "--porcelain").splitlines()
+    assert sorted(status) == [" M clusters/sno-b.yaml", "?? untracked.yaml", "A  staged.yaml"]
+
+
+def test_publish_nothing_to_commit_is_unchanged(work, remote):
+    before = git(remote, "rev-parse", "main")
+    write(work, "other.yaml", "x: 1\n")
+    result = do_publish(work, ["clusters/sno-a.yaml", "missing.yaml"])
+    assert not result["changed"] and not result["pushed"]
+    assert result["files"] == [] and result["attempts"] == 0
+    assert git(remote, "rev-parse", "main") == before
+
+
+def test_publish_check_mode_reports_files_and_diff(work, remote):
+    before_local = git(work, "rev-parse", "HEAD")
+    index_before = git(work, "status", "--porcelain")
+    write(work, "clusters/sno-a.yaml", BASE_YAML.replace("value3", "changed3"))
+    write(work, "clusters/new.yaml", "new: true\n")
+    result = do_publish(work, ["clusters"], check_mode=True, diff=True)
+    assert result["changed"] and not result["pushed"]
+    assert result["file_status"] == {"clusters/new.yaml": "added", "clusters/sno-a.yaml": "modified"}
+    assert "-line3: value3\n+line3: changed3" in result["diff"]
+    assert "+++ b/clusters/new.yaml" in result["diff"] and "+new: true" in result["diff"]
+    assert git(work, "rev-parse", "HEAD") == before_local
+    assert git(remote, "rev-parse", "main") == before_local
+    assert index_before == "" and git(work, "diff", "--cached", "--name-only") == ""
+
+
+def test_publish_rebases_when_remote_moved(work, remote, tmp_path):
+    other = clone(remote, tmp_path / "other")
+    theirs = commit_and_push(other, "clusters/sno-b.yaml", BASE_YAML + "theirs: 1\n", "theirs")
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "ours: 1\n")
+    result = do_publish(work, ["clusters/sno-a.yaml"], message="ours")
+    assert result["pushed"] and result["attempts"] == 2
+    log = git(remote, "log", "--format=%P|%s", "main").splitlines()
+    assert [line.split("|")[1] for line in log] == ["ours", "theirs", "seed"]
+    assert all(len(line.split("|")[0].split()) <= 1 for line in log)          # no merge commits
+    assert git(remote, "rev-parse", "main~1") == theirs
+
+
+def test_publish_never_forces(work, remote, tmp_path, monkeypatch):
+    calls = []
+    real_run = Git.run
+
+    def recording_run(self, *args, **kwargs):
+        calls.append(list(args))
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Git, "run", recording_run)
+    other = clone(remote, tmp_path / "other")
+    commit_and_push(other, "clusters/sno-b.yaml", BASE_YAML + "theirs: 1\n", "theirs")
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "ours: 1\n")
+    assert do_publish(work, ["clusters/sno-a.yaml"])["pushed"]
+    pushes = [c for c in calls if c[0] == "push"]
+    assert len(pushes) == 2
+    for push in pushes:
+        assert not any(a in ("-f", "--force", "--force-with-lease", "--mirror") or a.startswith("+")
+                       or a.startswith("--force") for a in push)
+
+
+def test_publish_conflict_keeps_local_commit_and_remote(work, remote, tmp_path):
+    other = clone(remote, tmp_path / "other")
+    theirs = commit_and_push(other, "clusters/sno-a.yaml", BASE_YAML.replace("value5", "theirs5"), "theirs")
+    write(work, "clusters/sno-a.yaml", BASE_YAML.replace("value5", "ours5"))
+    write(work, "clusters/sno-b.yaml", BASE_YAML + "dirty: 1\n")           # unrelated dirty file survives
+    with pytest.raises(GitError) as exc:
+        do_publish(work, ["clusters/sno-a.yaml"], message="ours")
+    msg = exc.value.msg
+    assert "clusters/sno-a.yaml" in msg and "same lines" in msg and "git pull --rebase" in msg
+    assert exc.value.details["conflicts"] == ["clusters/sno-a.yaml"]
+    assert git(remote, "rev-parse", "main") == theirs                           # remote untouched
+    local = git(work, "rev-parse", "main")
+    assert exc.value.details["commit"] == local
+    assert git(work, "log", "-1", "--format=%s", "main") == "ours"             # local commit kept
+    assert "ours5" in git(work, "show", "main:clusters/sno-a.yaml")
+    assert not os.path.exists(os.path.join(str(work), ".git", "rebase-merge"))
+    assert git(work, "status", "--porcelain") == " M clusters/sno-b.yaml"
+
+
+def test_publish_retries_exhausted(work, remote, tmp_path, monkeypatch):
+    other = clone(remote, tmp_path / "other")
+    real_rebase = gitops._rebase
+    moves = []
+
+    def rebase_then_remote_moves(*args):
+        real_rebase(*args)
+        moves.append(commit_and_push(other, "moving-%d.yaml" % len(moves), "n: %d\n" % len(moves), "move"))
+
+    monkeypatch.setattr(gitops, "_rebase", rebase_then_remote_moves)
+    commit_and_push(other, "moving-start.yaml", "n: 0\n", "move")
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "ours: 1\n")
+    with pytest.raises(GitError) as exc:
+        do_publish(work, ["clusters/sno-a.yaml"], message="ours", retries=2)
+    assert "rejected 3 time(s)" in exc.value.msg and "retries: 2" in exc.value.msg
+    assert "kept on branch 'main'" in exc.value.msg
+    assert exc.value.details["attempts"] == 3
+    assert git(work, "log", "-1", "--format=%s", "main") == "ours"
+    assert "ours" not in git(remote, "log", "--format=%s", "main").splitlines()
+
+
+def test_publish_pushes_pending_commit_on_rerun(work, remote):
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "ours: 1\n")
+    result = do_publish(work, ["clusters/sno-a.yaml"], push=False)
+    assert result["changed"] and not result["pushed"]
+    assert git(remote, "rev-parse", "main") != result["commit"]
+    check = do_publish(work, ["clusters/sno-a.yaml"], check_mode=True)
+    assert check["changed"] and len(check["pending_commits"]) == 1
+    again = do_publish(work, ["clusters/sno-a.yaml"])
+    assert again["changed"] and again["pushed"] and again["files"] == []
+    assert git(remote, "rev-parse", "main") == result["commit"]
+    assert not do_publish(work, ["clusters/sno-a.yaml"])["changed"]
+
+
+def test_publish_input_errors(work, tmp_path):
+    with pytest.raises(ZtpInputError):
+        do_publish(work, ["../elsewhere.yaml"])
+    with pytest.raises(ZtpInputError):
+        do_publish(work, ["a.yaml"], message=" ")
+    with pytest.raises(ZtpInputError):
+        do_publish(str(tmp_path / "nope"), ["a.yaml"])
+    with pytest.raises(ZtpInputError):
+        do_publish(work, ["a.yaml"], remote="upstream")
+    write(work, ".gitignore", "*.log\n")
+    write(work, "debug.log", "x\n")
+    with pytest.raises(ZtpInputError) as exc:
+        do_publish(work, ["debug.log"])
+    assert "ignored" in str(exc.value)
+    git(work, "checkout", "-q", "-b", "feature")
+    with pytest.raises(GitError) as exc:
+        do_publish(work, ["README.md"])
+    assert "not on branch 'main'" in exc.value.msg
+
+
+# --------------------------------------------------------------------------------------------------
+# checkout
+# --------------------------------------------------------------------------------------------------
+
+def do_checkout(remote, dest, **kwargs):
+    with new_git() as g:
+        return gitops.checkout(g, str(remote), str(dest), **kwargs)
+
+
+def test_checkout_clones_then_fast_forwards(remote, tmp_path):
+    dest = tmp_path / "co"
+    check = do_checkout(remote, dest, check_mode=True)
+    assert check["changed"] and check["cloned"] and not dest.exists()
+    result = do_checkout(remote, dest)
+    assert result["changed"] and result["before"] is None
+    assert result["after"] == git(remote, "rev-parse", "main") == check["after"]
+    assert not do_checkout(remote, dest)["changed"]
+
+    other = clone(remote, tmp_path / "other")
+    new = commit_and_push(other, "x.yaml", "x: 1\n", "x")
+    write(dest, "untracked.yaml", "kept\n")
+    check = do_checkout(remote, dest, check_mode=True)
+    assert check["changed"] and check["after"] == new and git(dest, "rev-parse", "HEAD") == result["after"]
+    updated = do_checkout(remote, dest)
+    assert updated["changed"] and updated["before"] == result["after"] and updated["after"] == new
+    assert (dest / "untracked.yaml").read_text() == "kept\n"
+
+
+def test_checkout_shallow_clone_and_update(remote, tmp_path):
+    dest = tmp_path / "co"
+    do_checkout("file://%s" % remote, dest, depth=1)
+    assert git(dest, "rev-parse", "--is-shallow-repository") == "true"
+    other = clone(remote, tmp_path / "other")
+    new = commit_and_push(other, "x.yaml", "x: 1\n", "x")
+    assert do_checkout("file://%s" % remote, dest)["after"] == new
+
+
+def test_checkout_refuses_local_commits_and_changes(remote, tmp_path):
+    dest = tmp_path / "co"
+    do_checkout(remote, dest)
+    write(dest, "clusters/sno-a.yaml", BASE_YAML + "local: 1\n")
+    with pytest.raises(GitError) as exc:
+        do_checkout(remote, dest)
+    assert "uncommitted changes in tracked files: clusters/sno-a.yaml" in exc.value.msg
+    assert "allow_local_changes" in exc.value.msg
+
+    git(dest, "commit", "-q", "-am", "local work")
+    with pytest.raises(GitError) as exc:
+        do_checkout(remote, dest)
+    assert "1 local commit(s) not on the remote" in exc.value.msg and "local work" in exc.value.msg
+
+    other = clone(remote, tmp_path / "other")
+    new = commit_and_push(other, "x.yaml", "x: 1\n", "x")
+    result = do_checkout(remote, dest, allow_local_changes=True)
+    assert result["changed"] and git(dest, "rev-parse", "HEAD~1") == new
+    assert git(dest, "log", "-1", "--format=%s") == "local work"
+
+
+def test_checkout_refuses_other_repository(remote, tmp_path):
+    dest = tmp_path / "co"
+    do_checkout(remote, dest)
+    with pytest.raises(GitError) as exc:
+        do_checkout(tmp_path / "elsewhere.git", dest)
+    assert "is a working copy of" in exc.value.msg
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "file").write_text("x")
+    with pytest.raises(GitError) as exc:
+        do_checkout(remote, tmp_path / "plain")
+    assert "not the root of a Git working copy" in exc.value.msg
+
+
+def test_checkout_missing_branch(remote, tmp_path):
+    with pytest.raises(GitError):
+        do_checkout(remote, tmp_path / "co", branch="nope")
+    with pytest.raises(GitError) as exc:
+        do_checkout(remote, tmp_path / "co2", branch="nope", check_mode=True)
+    assert "does not exist" in exc.value.msg
+    with pytest.raises(ZtpInputError):
+        do_checkout(remote, tmp_path / "co3", branch="bad..name")
