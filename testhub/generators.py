@@ -351,15 +351,43 @@ def model_policygentemplate(doc: dict, source_crs_dirs: list[str]) -> list[dict]
     return out
 
 
+# kyaml (kustomize) treats a list of maps without an OpenAPI schema as associative when its items carry one of these keys
+_ASSOCIATIVE_KEYS = ("mountPath", "devicePath", "ip", "type", "topologyKey", "name", "containerPort")
+
+
+def _associative_key(items: list) -> str | None:
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    for key in _ASSOCIATIVE_KEYS:
+        if all(key in i for i in items):
+            return key
+    return None
+
+
 def _smp(base, patch):
-    """A strategic-merge-like patch for the kinds we use: maps merged (``$patch: replace`` honoured), lists replaced."""
+    """Strategic merge as kustomize applies PolicyGenerator patches to kinds without a schema: maps merged
+    (``$patch: replace`` honoured, null deletes), lists of maps merged by an inferred key, other lists replaced."""
     if isinstance(base, dict) and isinstance(patch, dict):
         if patch.get("$patch") == "replace":
             return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
         out = copy.deepcopy(base)
         for key, value in patch.items():
-            out[key] = _smp(base.get(key), value) if key in base else copy.deepcopy(value)
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = _smp(base.get(key), value) if key in base else copy.deepcopy(value)
         return out
+    if isinstance(base, list) and isinstance(patch, list):
+        key = _associative_key(base + patch)
+        if key:
+            merged = copy.deepcopy(base)
+            for item in patch:
+                idx = next((i for i, cur in enumerate(merged) if cur[key] == item[key]), None)
+                if idx is None:
+                    merged.append(copy.deepcopy(item))
+                else:
+                    merged[idx] = _smp(merged[idx], item)
+            return merged
     return copy.deepcopy(patch)
 
 

@@ -259,7 +259,7 @@ class Hub:
                                     start_new_session=True, env=env, cwd=cwd or self.run_dir)
         self._children[proc.pid] = proc
         starttime = None
-        for _ in range(50):
+        for _attempt in range(50):
             starttime = _proc_starttime(proc.pid)
             if starttime:
                 break

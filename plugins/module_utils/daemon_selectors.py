@@ -22,7 +22,7 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import (
 
 VIEW_API_VERSION = "view.open-cluster-management.io/v1beta1"
 VIEW_KIND = "ManagedClusterView"
-RUN_LABEL = "ztp.sno_expand/view-run"
+RUN_LABEL = "ztp-sno-expand/view-run"
 
 # what to read on each spoke
 TARGETS = {
@@ -151,8 +151,8 @@ def read_through_views(hub, clusters, timeout, keep_views=False, poll=1.0):
             elif state == "absent":
                 parts[which] = describe_selector(which, None)
             elif state == "error":
-                problems.append("%s: ManagedClusterView %s/%s: %s" % (kind, cluster, view_name(which, run_id),
-                                                                     payload))
+                problems.append("%s: ManagedClusterView %s/%s: %s" % (
+                    kind, cluster, view_name(which, run_id), payload))
             else:
                 problems.append("%s: ManagedClusterView %s/%s got no answer within %d s (is the cluster's "
                                 "work-manager add-on available?)" % (kind, cluster, view_name(which, run_id),

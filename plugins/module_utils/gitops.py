@@ -18,7 +18,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import fcntl
 import os
 import random
 import re
@@ -30,17 +29,12 @@ import tempfile
 import time
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
-
-try:
-    from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import file_lock as _shared_file_lock
-except ImportError:
-    _shared_file_lock = None
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import file_lock
 
 MASK = "********"
 DEFAULT_TIMEOUT = 300
 TOKEN_ENV = "ZTP_GIT_ASKPASS_TOKEN"
 USERNAME_ENV = "ZTP_GIT_ASKPASS_USERNAME"
-LOCK_NAME = "ztp-sno-expand.lock"
 
 ASKPASS_SCRIPT = """#!/bin/sh
 # Answers Git's credential prompts from the environment of the Git process.
@@ -158,8 +152,12 @@ def scrub(text, secrets):
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
-    return _URL_USERINFO.sub(lambda m: m.group(1) + (m.group(2).split(":", 1)[0] + ":" + MASK
-                                                      if ":" in m.group(2) else m.group(2)) + "@", text)
+
+    def mask_password(match):
+        user, sep, _password = match.group(2).partition(":")
+        return match.group(1) + (user + ":" + MASK if sep else user) + "@"
+
+    return _URL_USERINFO.sub(mask_password, text)
 
 
 def ssh_command(ssh_key_file=None, known_hosts_file=None, accept_new_host_keys=False):
@@ -240,7 +238,7 @@ class Git(object):
         return env
 
     def command(self, args):
-        cmd = ["git"]
+        cmd = ["git", "-c", "core.quotePath=false"]
         if self.token:
             # Credential helpers from the user's configuration would answer before the askpass helper.
             cmd += ["-c", "credential.helper="]
@@ -290,21 +288,9 @@ def _kill_group(proc):
 
 @contextlib.contextmanager
 def repo_lock(repo_dir):
-    """Exclusive lock on a working copy, held by one publish or checkout at a time."""
-    if _shared_file_lock is not None:
-        with _shared_file_lock(os.path.realpath(repo_dir)):
-            yield
-        return
-    git_dir = os.path.join(repo_dir, ".git")
-    lock_path = os.path.join(git_dir, LOCK_NAME) if os.path.isdir(git_dir) else os.path.join(
-        tempfile.gettempdir(), "ztp-sno-expand-" + re.sub(r"[^A-Za-z0-9]", "_", os.path.realpath(repo_dir)) + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    """Exclusive lock on a working copy, held by one publish or checkout at a time (see ``file_lock``)."""
+    with file_lock(os.path.realpath(repo_dir)):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -398,7 +384,9 @@ def checkout(git, repo, dest, branch="main", depth=None, allow_local_changes=Fal
     result = {"changed": False, "before": None, "after": None, "branch": branch, "cloned": False,
               "local_commits": [], "local_changes": []}
 
-    if not os.path.isdir(dest) or not os.listdir(dest):
+    with repo_lock(dest):
+        if os.path.isdir(dest) and os.listdir(dest):
+            return _update(git, repo, dest, branch, allow_local_changes, check_mode, result)
         if check_mode:
             after = remote_branch_head(git, repo, branch)
             if after is None:
@@ -414,9 +402,6 @@ def checkout(git, repo, dest, branch="main", depth=None, allow_local_changes=Fal
         git.run(*(args + ["--", repo, dest]), cwd=parent)
         result.update(changed=True, after=rev(Git(cwd=dest), "HEAD"), cloned=True)
         return result
-
-    with repo_lock(dest):
-        return _update(git, repo, dest, branch, allow_local_changes, check_mode, result)
 
 
 def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
@@ -584,7 +569,7 @@ def publish(git, repo_dir, paths, message, branch="main", remote="origin", retri
     if not isinstance(repo_dir, str) or not os.path.isdir(repo_dir):
         raise ZtpInputError("repo_dir", repo_dir, "the folder of an existing Git working copy")
     if not isinstance(message, str) or not message.strip():
-        raise ZtpInputError("message", message, "a non-empty commit message")
+        raise ZtpInputError("commit_message", message, "a non-empty commit message")
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise ZtpInputError("retries", retries, "a number of retries, 0 or more")
     git.cwd = repo_dir
@@ -604,6 +589,16 @@ def publish(git, repo_dir, paths, message, branch="main", remote="origin", retri
                                backoff)
 
 
+def _ignored_untracked(git, toplevel, path):
+    """Whether ``path`` exists, is not tracked and is ignored by .gitignore (so it could never be committed)."""
+    if not os.path.lexists(os.path.join(toplevel, path)):
+        return False
+    # check-ignore does not accept literal pathspecs.
+    if git.run("check-ignore", "-q", "--no-index", "--", path, check=False, env={"GIT_LITERAL_PATHSPECS": "0"}).rc:
+        return False
+    return git.run("ls-files", "--error-unmatch", "--", path, check=False).rc != 0
+
+
 def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, push, check_mode, diff, backoff):
     if rebase_in_progress(git):
         raise GitError("a rebase is in progress in %s; finish it (git rebase --continue) or abort it "
@@ -612,10 +607,7 @@ def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, 
     if on_branch != branch:
         raise GitError("%s is on %s, not on branch '%s'; check out '%s' (ztp_gitops_checkout) first"
                        % (toplevel, "branch '%s'" % on_branch if on_branch else "a detached HEAD", branch, branch))
-    ignored = [p for p in rel_paths if os.path.lexists(os.path.join(toplevel, p))
-               and git.run("check-ignore", "-q", "--no-index", "--", p, check=False,
-                              env={"GIT_LITERAL_PATHSPECS": "0"}).rc == 0
-               and git.run("ls-files", "--error-unmatch", "--", p, check=False).rc != 0]
+    ignored = [p for p in rel_paths if _ignored_untracked(git, toplevel, p)]
     if ignored:
         raise ZtpInputError("paths", ignored, "files that are not ignored by .gitignore (these would never be "
                                               "committed)", where=toplevel)
@@ -670,9 +662,13 @@ def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, 
                            commit=result["commit"], attempts=attempts, files=files)
         if attempts > retries:
             break
-        time.sleep(backoff * (2 ** (attempts - 1)) * (1 + random.random()))
+        time.sleep(min(backoff * (2 ** (attempts - 1)), 4) * (1 + random.random()))
         fetch_branch(git, remote, branch)
-        _rebase(git, tracking, toplevel, branch)
+        try:
+            _rebase(git, tracking, toplevel, branch)
+        except GitError as exc:
+            exc.details.update(attempts=attempts, files=files)
+            raise
         result["commit"] = rev(git, "HEAD")
         result["remote_commit"] = rev(git, tracking)
     raise GitError("the push to branch '%s' of remote '%s' was rejected %d time(s) because the remote branch kept "

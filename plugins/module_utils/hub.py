@@ -135,11 +135,10 @@ def now_iso(now=None):
 
 
 class Hub(object):
-    """Plain-dict helpers over a kubernetes dynamic client (kubernetes.core's ``K8SClient`` or a bare one)."""
+    """Plain-dict helpers over a kubernetes dynamic client."""
 
-    def __init__(self, client, dry_run=False):
-        # kubernetes.core's K8SClient proxies the dynamic client as ``.client``
-        self.dyn = getattr(client, "client", client)
+    def __init__(self, dynamic_client, dry_run=False):
+        self.dyn = dynamic_client
         self.dry_run = dry_run
         self._resources = {}
 
@@ -147,7 +146,8 @@ class Hub(object):
     def from_module(cls, module):
         """Client from the module's auth options (kubernetes.core), no server-side dry run."""
         try:
-            return cls(get_api_client(module=module))
+            # kubernetes.core's K8SClient holds the dynamic client as ``.client``
+            return cls(get_api_client(module=module).client)
         except Exception as exc:  # pylint: disable=broad-except
             raise HubError("cannot create the hub client: %s" % exc)
 

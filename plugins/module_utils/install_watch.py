@@ -122,8 +122,8 @@ def agent_signal(agent):
     error = None
     if stage == "Failed" or (installed.get("status") == "False" and installed.get("reason") == "InstallationFailed") \
             or debug.get("state") == "error":
-        error = "Agent %s: %s" % (ident(agent), installed.get("message") or debug.get("stateInfo")
-                                   or progress.get("progressInfo") or "installation failed")
+        text = installed.get("message") or debug.get("stateInfo") or progress.get("progressInfo")
+        error = "Agent %s: %s" % (ident(agent), text or "installation failed")
         if stage:
             error += " (stage %s)" % stage
     return stage, pct, error

@@ -12,13 +12,15 @@ module: ztp_cgu
 short_description: Create, update or delete a TALM ClusterGroupUpgrade and wait for its outcome
 version_added: 0.1.0
 author:
-  - ztp.sno_expand contributors
+  - ztp.sno_expand maintainers (@ztp)
 description:
   - Creates, updates or deletes a C(ClusterGroupUpgrade) (C(ran.openshift.io/v1alpha1)) on the RHACM hub,
     so that TALM enforces the given inform policies on the given clusters in the given order.
   - Idempotent. Re-running against an existing finished ClusterGroupUpgrade with the same spec changes
     nothing and reports its outcome. TALM never re-runs a finished ClusterGroupUpgrade, so a different spec
     on a finished one is an error unless O(recreate=true).
+  - Without O(wait), an existing finished ClusterGroupUpgrade that failed is reported (RV(succeeded=false))
+    without failing the task; with O(wait=true) it fails the task.
   - Only the fields set by the options are managed; other spec fields of an existing object (actions,
     pre-caching, ...) are left as they are.
   - With O(wait=true), watches the single ClusterGroupUpgrade (re-listing after an API server restart)
@@ -358,8 +360,8 @@ class CguRunner(object):
             if outcome == "deleted":
                 msg = "ClusterGroupUpgrade %s/%s was deleted while waiting" % (self.namespace, self.name)
             elif outcome == "placement":
-                msg = "%s for more than %d s" % (cgulib.failure_message(self.name, self.namespace, verdict),
-                                                  self.params["placement_timeout"])
+                msg = "%s for more than %d s" % (
+                    cgulib.failure_message(self.name, self.namespace, verdict), self.params["placement_timeout"])
             elif outcome == "timeout":
                 detail = cgulib.timed_out_detail(obj)
                 msg = "timed out after %d s waiting for ClusterGroupUpgrade %s/%s; last state %s%s%s" % (

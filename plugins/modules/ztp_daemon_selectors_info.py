@@ -12,13 +12,13 @@ module: ztp_daemon_selectors_info
 short_description: Read the PTP and SR-IOV daemon node selectors of SNO spokes
 version_added: 0.1.0
 author:
-  - ztp.sno_expand contributors
+  - ztp.sno_expand maintainers (@ztp)
 description:
   - Reads C(PtpOperatorConfig default) in C(openshift-ptp) (C(spec.daemonNodeSelector)) and
     C(SriovOperatorConfig default) in C(openshift-sriov-network-operator) (C(spec.configDaemonNodeSelector))
     of one or many clusters, and says whether each selector pins the daemon to master nodes, in which case
     the group policy needs the worker selector override before a worker is added.
-  - With O(spoke_kubeconfig), reads one spoke directly. Otherwise reads through the hub alone: it creates
+  - With O(spoke_kubeconfig), reads one spoke directly. Otherwise reads through the hub alone; it creates
     one C(ManagedClusterView) (C(view.open-cluster-management.io/v1beta1)) per cluster and operator config
     in the cluster namespaces, waits for all of them with one watch, reads C(status.result) and deletes the
     views (unless O(keep_views=true)).

@@ -21,7 +21,7 @@ description:
   - Credentials never appear in URLs, command lines, the Git configuration, results or messages. An https
     token is handed to Git through a temporary C(GIT_ASKPASS) helper, an ssh key through C(GIT_SSH_COMMAND).
 author:
-  - ztp.sno_expand contributors
+  - ztp.sno_expand maintainers (@ztp)
 options:
   repo:
     description:
@@ -77,6 +77,7 @@ attributes:
     description: Reads the remote branch with C(git ls-remote) and reports what would change.
   diff_mode:
     support: none
+    description: Nothing to show; the commit ids before and after are returned.
 notes:
   - Several forks may run this module on the same O(dest); updates of an existing working copy are serialized
     with a lock.

@@ -23,7 +23,7 @@ description:
     left by an interrupted run) are pushed.
   - Credentials never appear in URLs, command lines, the Git configuration, results or messages.
 author:
-  - ztp.sno_expand contributors
+  - ztp.sno_expand maintainers (@ztp)
 options:
   repo_dir:
     description: Root (or any folder) of the Git working copy, as made by M(ztp.sno_expand.ztp_gitops_checkout).
@@ -35,8 +35,9 @@ options:
     type: list
     elements: str
     required: true
-  message:
-    description: Commit message.
+  commit_message:
+    description:
+      - Commit message. (The option cannot be called C(message), a name Ansible keeps for itself.)
     type: str
     required: true
   author_name:
@@ -105,7 +106,7 @@ EXAMPLES = r"""
   ztp.sno_expand.ztp_gitops_publish:
     repo_dir: "{{ ztp_gitops_dir }}"
     paths: "{{ ansible_play_hosts | map('extract', hostvars, 'ztp_changed_paths') | flatten | unique }}"
-    message: "Add worker nodes to {{ ansible_play_hosts | join(', ') }}"
+    commit_message: "Add worker nodes to {{ ansible_play_hosts | join(', ') }}"
     author_name: ZTP automation
     author_email: ztp@example.com
   delegate_to: localhost
@@ -116,7 +117,7 @@ EXAMPLES = r"""
     repo_dir: /var/tmp/ztp-gitops
     paths:
       - site-configs/sno-a/sno-a.yaml
-    message: Add sno-a-worker-0
+    commit_message: Add sno-a-worker-0
     push: false
 """
 
@@ -172,7 +173,7 @@ def main():
         argument_spec=dict(
             repo_dir=dict(type="path", required=True),
             paths=dict(type="list", elements="str", required=True),
-            message=dict(type="str", required=True),
+            commit_message=dict(type="str", required=True),
             author_name=dict(type="str", default="ztp.sno_expand"),
             author_email=dict(type="str", default="ztp-sno-expand@localhost"),
             branch=dict(type="str", default="main"),
@@ -194,7 +195,7 @@ def main():
               timeout=p["timeout"], author_name=p["author_name"], author_email=p["author_email"])
     try:
         with git:
-            result = publish(git, p["repo_dir"], p["paths"], p["message"], branch=p["branch"], remote=p["remote"],
+            result = publish(git, p["repo_dir"], p["paths"], p["commit_message"], branch=p["branch"], remote=p["remote"],
                              retries=p["retries"], push=p["push"], check_mode=module.check_mode,
                              diff=module._diff)
     except (ZtpInputError, ZtpInputErrors) as exc:

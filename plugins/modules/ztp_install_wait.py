@@ -12,7 +12,7 @@ module: ztp_install_wait
 short_description: Wait for the install of worker nodes added to SNO clusters
 version_added: 0.1.0
 author:
-  - ztp.sno_expand contributors
+  - ztp.sno_expand maintainers (@ztp)
 description:
   - Waits until every given worker node is installed and Ready, following on the hub its
     C(PreprovisioningImage) (C(Ready) C(True) reason C(ImageCreated)), its C(BareMetalHost)

@@ -22,7 +22,7 @@ import yaml
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 
 CONFIG_NAMESPACE = "ztp-simulator"
 CONFIG_NAME = "hub-simulator"
@@ -286,7 +286,7 @@ class Simulator:
             cm = self.hub.resources.get(api_version="v1", kind="ConfigMap").get(name=CONFIG_NAME, namespace=CONFIG_NAMESPACE)
             text = ((cm.to_dict().get("data") or {}).get(CONFIG_KEY)) or "{}"
             self.config = Settings(yaml.safe_load(text))
-        except ApiException as exc:
+        except (ApiException, DynamicApiError) as exc:
             if exc.status == 404:
                 self.config = Settings()
             else:
@@ -344,7 +344,7 @@ class Simulator:
             return None
         try:
             return res.get(name=name, namespace=namespace).to_dict()
-        except ApiException as exc:
+        except (ApiException, DynamicApiError) as exc:
             if exc.status == 404:
                 return None
             raise
@@ -385,7 +385,7 @@ class Simulator:
         res = self.resource(obj["apiVersion"], obj["kind"], where)
         try:
             out = res.create(body=obj, namespace=obj["metadata"].get("namespace")).to_dict()
-        except ApiException as exc:
+        except (ApiException, DynamicApiError) as exc:
             if exc.status == 409:
                 return None
             raise
@@ -399,7 +399,7 @@ class Simulator:
         try:
             out = res.patch(body=patch, name=meta["name"], namespace=meta.get("namespace"),
                             content_type="application/merge-patch+json").to_dict()
-        except ApiException as exc:
+        except (ApiException, DynamicApiError) as exc:
             if exc.status == 404:
                 return None
             raise
@@ -414,7 +414,7 @@ class Simulator:
         try:
             out = target.patch(body={"status": status}, name=meta["name"], namespace=meta.get("namespace"),
                                content_type="application/merge-patch+json").to_dict()
-        except ApiException as exc:
+        except (ApiException, DynamicApiError) as exc:
             if exc.status == 404:
                 return None
             raise
@@ -427,7 +427,7 @@ class Simulator:
             return False
         try:
             res.delete(name=name, namespace=namespace, body={"propagationPolicy": "Background"})
-        except ApiException as exc:
+        except (ApiException, DynamicApiError) as exc:
             if exc.status == 404:
                 return False
             raise

@@ -12,9 +12,9 @@ import fnmatch
 import time
 
 try:
-    from kubernetes.dynamic.exceptions import ConflictError, NotFoundError, ResourceNotFoundError
+    from kubernetes.dynamic.exceptions import ConflictError, NotFoundError
 except ImportError:  # pragma: no cover - the simulator always has the kubernetes client
-    ConflictError = NotFoundError = ResourceNotFoundError = Exception
+    ConflictError = NotFoundError = Exception
 
 SIM_NAMESPACE = "ztp-simulator"
 

@@ -28,7 +28,7 @@ Compliance model
     hash; labels ``ztp-simulator/state=policy-compliance``, ``ztp-simulator/cluster=<cluster>``).
     When a cluster is seen for the first time, every policy bound to it then is recorded (day-1
     done). New or changed policies are NonCompliant until enforced; an enforced policy is recorded
-    ``policyRemediationSeconds`` simulated seconds (config key, default 60) after enforcement began,
+    ``delays.policy_remediation`` simulated seconds (settings key, default 60) after enforcement began,
     unless the fault ``policy-never-compliant`` (``policy``, optional ``cluster``) matches or the
     enforcing binding belongs to a ClusterGroupUpgrade with the fault ``cgu-timeout``.
 """
@@ -183,19 +183,20 @@ class PoliciesApp:
 
     def _write_app_status(self, app, revision, now, error=None, source=None, resources=None, sync_error=False):
         status = copy.deepcopy(app.get("status") or {})
+        destination = (app.get("spec") or {}).get("destination") or {}
         stamp = common.fmt_time(now)
         status["reconciledAt"] = stamp
         if error and not sync_error:
-            status["sync"] = {"status": "Unknown", "revision": revision, "comparedTo": {"source": source}}
+            status["sync"] = {"status": "Unknown", "revision": revision, "comparedTo": {"source": source, "destination": destination}}
             status["conditions"] = [{"type": "ComparisonError", "message": error, "lastTransitionTime": stamp}]
             status.setdefault("health", {"status": "Healthy"})
         elif error:
-            status["sync"] = {"status": "OutOfSync", "revision": revision, "comparedTo": {"source": source}}
+            status["sync"] = {"status": "OutOfSync", "revision": revision, "comparedTo": {"source": source, "destination": destination}}
             status["conditions"] = [{"type": "SyncError", "message": error, "lastTransitionTime": stamp}]
             status["operationState"] = {"phase": "Failed", "message": error, "startedAt": stamp, "finishedAt": stamp,
                                         "operation": {"sync": {"revision": revision}}, "syncResult": {"revision": revision}}
         else:
-            status["sync"] = {"status": "Synced", "revision": revision, "comparedTo": {"source": source}}
+            status["sync"] = {"status": "Synced", "revision": revision, "comparedTo": {"source": source, "destination": destination}}
             status["health"] = {"status": "Healthy"}
             status.pop("conditions", None)
             status["resources"] = [{k: v for k, v in r.items() if v is not None} for r in resources or []]
@@ -204,6 +205,8 @@ class PoliciesApp:
                                         "syncResult": {"revision": revision, "source": source}}
             status["sourceType"] = "Kustomize"
         body = {"status": common.clean(status)}
+        if not error:
+            body["status"]["conditions"] = None
         self.kube.merge_patch(app, body)
 
     # ------------------------------------------------------------------ placement
@@ -214,7 +217,7 @@ class PoliciesApp:
         for rule in self.kube.list("PlacementRule"):
             meta = rule["metadata"]
             spec = rule.get("spec") or {}
-            names = set(spec.get("clusters") and [c.get("name") for c in spec["clusters"]] or [])
+            names = {c.get("name") for c in spec.get("clusters") or []}
             selected = []
             for cname, cluster in sorted(self._clusters.items()):
                 if names and cname not in names:
@@ -251,8 +254,7 @@ class PoliciesApp:
             if not ok_sets:
                 continue
             predicates = spec.get("predicates") or [{}]
-            if any(common.match_selector(labels, (p.get("requiredClusterSelector") or {}).get("labelSelector"))
-                   and common.match_selector(labels, None) for p in predicates):
+            if any(common.match_selector(labels, (p.get("requiredClusterSelector") or {}).get("labelSelector")) for p in predicates):
                 selected.append(cname)
         limit = spec.get("numberOfClusters")
         if isinstance(limit, int) and limit >= 0:
@@ -389,7 +391,7 @@ class PoliciesApp:
                 self._write_child(root, rkey, cluster, action, compliant, children.get((cluster, rkey)), now)
                 results.append({"clustername": cluster, "clusternamespace": cluster, "compliant": compliant})
             self._write_root_status(root, results, placements)
-        for (namespace, name), child in children.items():
+        for namespace, name in children:
             if (namespace, name) not in wanted_children:
                 self.kube.delete("Policy", name, namespace)
 

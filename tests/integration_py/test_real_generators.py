@@ -201,9 +201,12 @@ def _worker_pg(name: str, reserved: str, isolated: str) -> dict:
     pgt = _worker_pgt(name, reserved, isolated)
     by_file = {s["fileName"]: s for s in pgt["spec"]["sourceFiles"]}
     mc, pp, tu = by_file["MachineConfigGeneric.yaml"], by_file["PerformanceProfile.yaml"], by_file["TunedPerformancePatch.yaml"]
+    # kustomize merges the profile list by name: reuse the source profile's name so that it is replaced,
+    # not joined by a second profile (the upstream worker example points recommend at the existing profile)
     tuned_spec = copy.deepcopy(tu["spec"])
+    tuned_spec["profile"][0]["name"] = "performance-patch"
     tuned_spec["recommend"] = [{"machineConfigLabels": {"machineconfiguration.openshift.io/role": "worker"},
-                                "priority": 19, "profile": "performance-patch-worker"}]
+                                "priority": 19, "profile": "performance-patch"}]
     return {"apiVersion": "policy.open-cluster-management.io/v1", "kind": "PolicyGenerator",
             "metadata": {"name": name},
             "placementBindingDefaults": {"name": f"{name}-placement-binding"},
@@ -453,10 +456,12 @@ def _check_worker_policies(policies: list[dict], name: str, reserved: str, isola
     assert pp["spec"]["hugepages"] == {"defaultHugepagesSize": "1G", "pages": [{"size": "1G", "count": 32}]}
     tuned = tmpls["Tuned"][0]["objectDefinition"]
     assert tuned["metadata"]["name"] == "performance-patch-worker"
-    data = tuned["spec"]["profile"][0]["data"]
+    profiles = {p["name"]: p for p in tuned["spec"]["profile"]}
+    assert len(profiles) == len(tuned["spec"]["profile"]) == 1, f"Tuned profiles: {sorted(profiles)}"
+    recommended = tuned["spec"]["recommend"][0]["profile"]
+    data = profiles[recommended]["data"]
     assert f"cmdline_crash=nohz_full={isolated}\n" in data
     assert "include=openshift-node-performance-openshift-worker-node-performance-profile" in data
-    assert tuned["spec"]["recommend"][0]["profile"] == "performance-patch-worker"
     for tmpl in gen.object_templates(pols[0]):
         _no_placeholders(tmpl["objectDefinition"], tmpl["objectDefinition"]["kind"])
 
@@ -575,20 +580,43 @@ def test_differential_simulator_golden():
             assert got == want, f"{name}: {bmh['metadata']['name']}"
 
 
-@pytest.mark.parametrize("profile", sorted(PROFILES))
-def test_differential_simulator_policies(pgt_backend, profile):
-    """testhub.simulator.policies.render_policygentemplate(doc, source_crs_dirs) agrees with the generator on Policy fields."""
-    render_sim = _simulator_function("testhub.simulator.policies", "render_policygentemplate")
-    _mode, render = pgt_backend
-    reserved, isolated = PROFILES[profile]
-    doc = _worker_pgt(f"{CLUSTER}-workers", reserved, isolated)
-    kdir = _kustomize_dir({"workers.yaml": doc}, with_source_crs=False)
-    want = {p["metadata"]["name"]: p for p in _by_kind(render(os.path.join(kdir, "workers.yaml"), kdir), "Policy")}
-    got = {p["metadata"]["name"]: p for p in _by_kind(render_sim(copy.deepcopy(doc), _source_dirs()), "Policy")}
+def _compare_policies(got_docs: list[dict], want_docs: list[dict]) -> None:
+    want = {p["metadata"]["name"]: p for p in _by_kind(want_docs, "Policy")}
+    got = {p["metadata"]["name"]: p for p in _by_kind(got_docs, "Policy")}
     assert sorted(got) == sorted(want)
     for pname, pol in want.items():
         assert got[pname]["metadata"]["namespace"] == pol["metadata"]["namespace"]
-        assert got[pname]["metadata"].get("annotations", {}).get("ran.openshift.io/ztp-deploy-wave") == \
-            pol["metadata"]["annotations"].get("ran.openshift.io/ztp-deploy-wave")
+        assert (got[pname]["metadata"].get("annotations") or {}).get(gen.ZTP_WAVE_ANNOTATION) == \
+            (pol["metadata"].get("annotations") or {}).get(gen.ZTP_WAVE_ANNOTATION)
         assert [(t["complianceType"], t["objectDefinition"]) for t in gen.object_templates(got[pname])] == \
             [(t["complianceType"], t["objectDefinition"]) for t in gen.object_templates(pol)]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_differential_simulator_pgt(pgt_backend, profile):
+    """testhub.simulator.pgt_render.render_pgt(doc, kdir) agrees with the generator on every Policy field the collection reads."""
+    render_sim = _simulator_function("testhub.simulator.pgt_render", "render_pgt")
+    _mode, render = pgt_backend
+    reserved, isolated = PROFILES[profile]
+    for doc in (_worker_pgt(f"{CLUSTER}-workers", reserved, isolated), _group_pgt_with_selectors()):
+        kdir = _kustomize_dir({"policy.yaml": doc}, with_source_crs=False)
+        _compare_policies(render_sim(copy.deepcopy(doc), kdir), render(os.path.join(kdir, "policy.yaml"), kdir))
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_differential_simulator_pg(pg_backend, profile):
+    """testhub.simulator.pgt_render.render_pg(doc, kdir) agrees with the PolicyGenerator plugin on every Policy field read."""
+    render_sim = _simulator_function("testhub.simulator.pgt_render", "render_pg")
+    _mode, render = pg_backend
+    reserved, isolated = PROFILES[profile]
+    for doc in (_worker_pg(f"{CLUSTER}-workers", reserved, isolated), _group_pg_with_selectors()):
+        kdir = _kustomize_dir({"policy.yaml": doc}, with_source_crs=True)
+        _compare_policies(render_sim(copy.deepcopy(doc), kdir), render(os.path.join(kdir, "policy.yaml"), kdir))
+
+
+def test_hub_dry_run_rejects_invalid_objects(hub_api):
+    """The dry run is real: the BareMetalHost CRD rejects a bootMode outside its enum."""
+    bmh = gen.model_siteconfig_nodes({"apiVersion": "ran.openshift.io/v2", "kind": "SiteConfig", "spec": {"clusters": [
+        {"clusterName": CLUSTER, "nodes": [{"hostName": "bad-0", "role": "worker", "bootMode": "bios"}]}]}})[0]
+    with pytest.raises(AssertionError, match="rejected BareMetalHost"):
+        _dry_run(hub_api, bmh)

@@ -27,7 +27,7 @@ def git(cwd, *args, **kwargs):
                GIT_AUTHOR_EMAIL="tester@example.com", GIT_COMMITTER_NAME="Tester",
                GIT_COMMITTER_EMAIL="tester@example.com")
     result = subprocess.run(["git"] + list(args), cwd=str(cwd), env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True)
+                            stderr=subprocess.PIPE, universal_newlines=True, check=False)
     if kwargs.get("check", True) and result.returncode != 0:
         raise AssertionError("git %s: %s" % (" ".join(args), result.stderr))
     return result.stdout.rstrip("\n")
@@ -165,10 +165,10 @@ def test_askpass_helper_is_private_and_token_only_in_child_environment(tmp_path)
         assert TOKEN not in " ".join(cmd)
         assert "credential.helper=" in cmd
         answer = subprocess.run([helper, "Password for 'https://bot@host': "], env=env, stdout=subprocess.PIPE,
-                                universal_newlines=True).stdout
+                                universal_newlines=True, check=True).stdout
         assert answer == TOKEN + "\n"
         answer = subprocess.run([helper, "Username for 'https://host': "], env=env, stdout=subprocess.PIPE,
-                                universal_newlines=True).stdout
+                                universal_newlines=True, check=True).stdout
         assert answer == "bot\n"
     assert not os.path.exists(helper)
 

@@ -1,0 +1,746 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Worker PolicyGenTemplate / PolicyGenerator documents and PTP/SR-IOV selector overrides.
+
+Worker policies (``worker_document``): one policy ``<name>-<policy_name>`` holding the
+workload-partitioning MachineConfig, the worker PerformanceProfile and the worker Tuned patch, written
+either as a ZTP PolicyGenTemplate (``ran.openshift.io/v1``, ``mcp: worker``) or as an ACM
+PolicyGenerator (``policy.open-cluster-management.io/v1``; it has no ``$mcp`` substitution, so the
+selectors that the source CRs write with ``$mcp`` are replaced by patches with ``$patch: replace``).
+
+Files are changed by text splices (``yaml_edit``): an existing worker file that differs from the wanted
+content gets only the differing values replaced, so comments and layout elsewhere survive; it is
+rendered anew only when its kind differs, it holds several documents or it has top-level keys of its
+own. ``kustomization.yaml`` gets the file appended to ``generators:`` once.
+
+Selector overrides (``selector_overrides``): in a group PolicyGenTemplate or PolicyGenerator, the
+entries of ``PtpOperatorConfig*`` and ``SriovOperatorConfig*`` source CRs are made
+``complianceType: mustonlyhave`` with a selector on ``node-role.kubernetes.io/worker: ""``, so that the
+PTP and SR-IOV config daemons also run on the workers. An existing entry is updated in place and keeps
+its source CR (for SR-IOV usually ``SriovOperatorConfigForSNO.yaml``, whose ``disableDrain: true`` then
+stays); a missing entry is added with ``PtpOperatorConfig.yaml`` or ``SriovOperatorConfigForSNO.yaml``,
+the SR-IOV variant of the upstream single-node group templates.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import traceback
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
+from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
+
+try:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+    HAS_RUAMEL = True
+    RUAMEL_IMPORT_ERROR = None
+except ImportError:
+    HAS_RUAMEL = False
+    RUAMEL_IMPORT_ERROR = traceback.format_exc()
+    YAMLError = ValueError
+    DoubleQuotedScalarString = LiteralScalarString = str
+
+PGT = "policygentemplate"
+PG = "policygenerator"
+FORMATS = (PGT, PG)
+PGT_API = "ran.openshift.io/v1"
+PG_API = "policy.open-cluster-management.io/v1"
+KINDS = {PGT: ("PolicyGenTemplate", PGT_API), PG: ("PolicyGenerator", PG_API)}
+
+LAYOUTS = ("flat", "directory")
+# Source CR paths under source-crs/: flat names (cnf-features-deploy, accepted by every ztp-site-generate
+# release) and the telco-reference directory names (ztp-site-generate 4.20 and newer).
+SOURCE_CRS = {
+    "flat": {
+        "machineconfig": "MachineConfigGeneric.yaml",
+        "performanceprofile": "PerformanceProfile.yaml",
+        "tuned": "TunedPerformancePatch.yaml",
+        "ptp": "PtpOperatorConfig.yaml",
+        "sriov": "SriovOperatorConfigForSNO.yaml",
+    },
+    "directory": {
+        "machineconfig": "generic/MachineConfigGeneric.yaml",
+        "performanceprofile": "node-tuning-operator/x86_64/PerformanceProfile.yaml",
+        "tuned": "node-tuning-operator/TunedPerformancePatch.yaml",
+        "ptp": "ptp-operator/PtpOperatorConfig.yaml",
+        "sriov": "sriov-operator/SriovOperatorConfigForSNO.yaml",
+    },
+}
+# Priority of the Tuned recommend entry in each layout's TunedPerformancePatch.yaml.
+TUNED_PRIORITY = {"flat": 19, "directory": 18}
+# Top-level folders of the telco-reference source-crs tree; a file naming one of them uses that layout.
+DIRECTORY_LAYOUT_FOLDERS = (
+    "cluster-logging", "cluster-tuning", "data-protection", "disconnected-registry", "generic",
+    "image-registry", "lca", "machine-config", "node-tuning-operator", "ptp-operator", "sriov-operator",
+    "storage", "storage-lso",
+)
+
+WORKER_ROLE_LABEL = "node-role.kubernetes.io/worker"
+MCP_ROLE_LABEL = "machineconfiguration.openshift.io/role"
+WORKER_POOL_LABEL = "pools.operator.machineconfiguration.openshift.io/worker"
+PERFORMANCE_PROFILE_NAME = "openshift-worker-node-performance-profile"
+TUNED_NAME = "performance-patch-worker"
+MACHINECONFIG_NAME = "enable-workload-partitioning"
+DEPLOY_WAVE = "10"
+HUGEPAGE_SIZES = ("2M", "1G")
+NAME_LIMIT = 63
+ZTP_NAMESPACE_HELP = (
+    "a namespace that begins with \"ztp\" (for example \"ztp-site\"): the ZTP ArgoCD AppProject "
+    "\"policy-app-project\" only lets the policies application write to namespaces \"ztp*\" (and "
+    "\"policies-sub\"), and root policies must never live in a managed cluster's own namespace. "
+    "Set allow_non_ztp_namespace=true only if your ArgoCD project allows this namespace")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_TUNED_SECTION = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Validation
+
+def _validate_name(errors, field, value, pattern, expected, limit=253):
+    if not isinstance(value, str) or not value:
+        errors.append(ZtpInputError(field, value, "a non-empty string: " + expected))
+        return False
+    if len(value) > limit or not pattern.match(value):
+        errors.append(ZtpInputError(field, value, expected))
+        return False
+    return True
+
+
+def _validate_binding_rules(errors, rules):
+    if not isinstance(rules, dict) or not rules:
+        errors.append(ZtpInputError(
+            "binding_rules", rules,
+            "a non-empty mapping of ManagedCluster labels to values, for example {sites: example-sno}; "
+            "without it the policy would select every cluster"))
+        return
+    for key, value in rules.items():
+        prefix, _sep, label = key.rpartition("/") if isinstance(key, str) else ("", "", "")
+        if not isinstance(key, str) or not label or len(label) > 63 or not _LABEL_NAME.match(label) \
+                or (prefix and not _DNS_SUBDOMAIN.match(prefix)):
+            errors.append(ZtpInputError("binding_rules", key, "a Kubernetes label key such as \"sites\" or \"example.com/site\""))
+            continue
+        if not isinstance(value, str):
+            errors.append(ZtpInputError(
+                "binding_rules.%s" % key, value,
+                "a string label value; quote it in YAML (for example \"%s\")" % (value,)))
+        elif len(value) > 63 or not _LABEL_VALUE.match(value):
+            errors.append(ZtpInputError(
+                "binding_rules.%s" % key, value,
+                "a label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"))
+
+
+def _validate_hugepages(errors, hugepages):
+    sizes = " or ".join('"%s"' % size for size in HUGEPAGE_SIZES)
+    if not isinstance(hugepages, dict):
+        errors.append(ZtpInputError(
+            "hugepages", hugepages,
+            "a mapping {default_size: 1G, pages: [{size: 1G, count: 32}]}; it is required because the "
+            "PerformanceProfile source CR carries hugepage placeholders that must be filled"))
+        return None
+    result = {"default_size": hugepages.get("default_size"), "pages": []}
+    if result["default_size"] not in HUGEPAGE_SIZES:
+        errors.append(ZtpInputError("hugepages.default_size", result["default_size"], "a hugepage size, %s" % sizes))
+    pages = hugepages.get("pages")
+    if not isinstance(pages, list) or not pages:
+        errors.append(ZtpInputError("hugepages.pages", pages, "a non-empty list of {size, count} entries, for example [{size: 1G, count: 32}]"))
+        return result
+    for index, page in enumerate(pages):
+        field = "hugepages.pages[%d]" % index
+        if not isinstance(page, dict):
+            errors.append(ZtpInputError(field, page, "a mapping {size: 1G, count: 32} (node optional)"))
+            continue
+        entry = {"size": page.get("size"), "count": page.get("count")}
+        if entry["size"] not in HUGEPAGE_SIZES:
+            errors.append(ZtpInputError(field + ".size", entry["size"], "a hugepage size, %s" % sizes))
+        if isinstance(entry["count"], bool) or not isinstance(entry["count"], int) or entry["count"] < 1:
+            errors.append(ZtpInputError(field + ".count", entry["count"], "a positive number of pages"))
+        if page.get("node") is not None:
+            entry["node"] = page["node"]
+            if isinstance(entry["node"], bool) or not isinstance(entry["node"], int) or entry["node"] < 0:
+                errors.append(ZtpInputError(field + ".node", entry["node"], "a NUMA node number (0, 1, ...) or nothing"))
+        result["pages"].append(entry)
+    return result
+
+
+def _validate_extra_tuned(errors, extra):
+    """Return [(section, [line, ...]), ...] from ``{section: [lines] or {key: value}}``."""
+    if extra is None:
+        return []
+    expected_map = ("a mapping of tuned section names to lists of \"key=value\" lines (or to mappings of key: value), "
+                    "for example {sysctl: [\"kernel.sched_rt_runtime_us=-1\"]}")
+    if not isinstance(extra, dict):
+        errors.append(ZtpInputError("extra_tuned", extra, expected_map))
+        return []
+    sections = []
+    for section, lines in extra.items():
+        field = "extra_tuned.%s" % (section,)
+        if not isinstance(section, str) or not _TUNED_SECTION.match(section):
+            errors.append(ZtpInputError("extra_tuned", section, "a tuned section name without brackets, such as \"sysctl\" or \"bootloader\""))
+            continue
+        if isinstance(lines, dict):
+            lines = ["%s=%s" % (key, "" if value is None else str(value).lower() if isinstance(value, bool) else value)
+                     for key, value in lines.items()]
+        elif isinstance(lines, str):
+            lines = [lines]
+        if not isinstance(lines, list):
+            errors.append(ZtpInputError(field, lines, expected_map))
+            continue
+        good = []
+        for line in lines:
+            if not isinstance(line, str) or not line.strip() or "\n" in line or line.strip().startswith("["):
+                errors.append(ZtpInputError(field, line, "one tuned line such as \"key=value\" (no newline, no section header)"))
+            else:
+                good.append(line.strip())
+        sections.append((section, good))
+    return sections
+
+
+def generated_names(name, policy_name, fmt):
+    """Names of the objects the generator makes from the worker file, ``{kind: name}``.
+
+    PolicyGenTemplate: Policy ``<name>-<policy_name>``, ConfigurationPolicy ``<policy>-config``,
+    PlacementRule ``<name>-placementrules``, PlacementBinding ``<name>-placementbinding``.
+    PolicyGenerator: Policy ``<name>-<policy_name>``, ConfigurationPolicy named as the policy,
+    Placement ``placement-<policy>``, PlacementBinding ``<name>-placementbinding``.
+    """
+    policy = "%s-%s" % (name, policy_name)
+    if fmt == PG:
+        return {"Policy": policy, "ConfigurationPolicy": policy, "Placement": "placement-" + policy,
+                "PlacementBinding": name + "-placementbinding"}
+    return {"Policy": policy, "ConfigurationPolicy": policy + "-config", "PlacementRule": name + "-placementrules",
+            "PlacementBinding": name + "-placementbinding"}
+
+
+def policy_names(name, policy_name="config-policy"):
+    """Names of the policies generated from a worker file, as listed in a ClusterGroupUpgrade."""
+    return ["%s-%s" % (name, policy_name)]
+
+
+def validate_worker(params):
+    """Check the worker profile; return it normalised or raise every problem together.
+
+    ``params`` holds the module options (``name``, ``namespace``, ``binding_rules``, ``format``,
+    ``reserved_cpus``, ``isolated_cpus``, ``cpu_count``, ``hugepages``, ``realtime_kernel``,
+    ``extra_tuned``, ``source_cr_layout``, ``policy_name``, ``allow_non_ztp_namespace``).
+    """
+    errors = []
+    spec = {
+        "name": params.get("name"),
+        "namespace": params.get("namespace"),
+        "binding_rules": params.get("binding_rules"),
+        "format": params.get("format") or PGT,
+        "realtime_kernel": True if params.get("realtime_kernel") is None else bool(params.get("realtime_kernel")),
+        "source_cr_layout": params.get("source_cr_layout") or "flat",
+        "policy_name": params.get("policy_name") or "config-policy",
+    }
+    names_ok = _validate_name(errors, "name", spec["name"], _DNS_SUBDOMAIN,
+                              "a lowercase Kubernetes name (letters, digits, '-', '.'), for example \"example-sno-workers\"")
+    namespace_ok = _validate_name(errors, "namespace", spec["namespace"], _DNS_LABEL,
+                                  "a Kubernetes namespace name (lowercase letters, digits, '-', at most 63 characters)", 63)
+    policy_ok = _validate_name(errors, "policy_name", spec["policy_name"], _DNS_LABEL,
+                               "a lowercase name such as \"config-policy\"", 63)
+    if namespace_ok and not spec["namespace"].startswith("ztp") and not params.get("allow_non_ztp_namespace"):
+        errors.append(ZtpInputError("namespace", spec["namespace"], ZTP_NAMESPACE_HELP))
+    if spec["format"] not in FORMATS:
+        errors.append(ZtpInputError("format", spec["format"], "one of %s" % ", ".join(FORMATS)))
+    if spec["source_cr_layout"] not in LAYOUTS:
+        errors.append(ZtpInputError(
+            "source_cr_layout", spec["source_cr_layout"],
+            "\"flat\" (PerformanceProfile.yaml; any ztp-site-generate) or \"directory\" "
+            "(node-tuning-operator/x86_64/PerformanceProfile.yaml; ztp-site-generate 4.20 and newer)"))
+    _validate_binding_rules(errors, spec["binding_rules"])
+
+    cpus = {}
+    for key in ("reserved_cpus", "isolated_cpus"):
+        value = params.get(key)
+        try:
+            cpus[key] = cpuset_utils.parse(value if value is not None else "", key)
+        except ZtpInputError as error:
+            errors.append(error)
+            continue
+        if not cpus[key]:
+            errors.append(ZtpInputError(key, value, "a non-empty CPU set such as \"0-3\" (the cpu sets must be set for each hardware platform)"))
+            del cpus[key]
+    if len(cpus) == 2:
+        common = set(cpus["reserved_cpus"]) & set(cpus["isolated_cpus"])
+        if common:
+            errors.append(ZtpInputError(
+                "isolated_cpus", params.get("isolated_cpus"),
+                "a CPU set disjoint from reserved_cpus %r; CPUs %s are in both" % (params.get("reserved_cpus"), cpuset_utils.format(common))))
+    cpu_count = params.get("cpu_count")
+    if cpu_count is not None:
+        if isinstance(cpu_count, bool) or not isinstance(cpu_count, int) or cpu_count < 2:
+            errors.append(ZtpInputError("cpu_count", cpu_count, "the number of logical CPUs of the worker (an integer of at least 2)"))
+        elif len(cpus) == 2:
+            every = set(range(cpu_count))
+            given = set(cpus["reserved_cpus"]) | set(cpus["isolated_cpus"])
+            problems = []
+            if every - given:
+                problems.append("CPUs %s are in neither set" % cpuset_utils.format(every - given))
+            if given - every:
+                problems.append("CPUs %s do not exist on a node with %d CPUs" % (cpuset_utils.format(given - every), cpu_count))
+            if problems:
+                errors.append(ZtpInputError(
+                    "isolated_cpus", params.get("isolated_cpus"),
+                    "reserved_cpus and isolated_cpus together must cover every CPU 0-%d exactly once: %s; "
+                    "for example isolated_cpus=\"%s\"" % (cpu_count - 1, "; ".join(problems),
+                                                          cpuset_utils.format(every - set(cpus.get("reserved_cpus", []))))))
+    spec["reserved"] = cpuset_utils.format(cpus["reserved_cpus"]) if "reserved_cpus" in cpus else None
+    spec["isolated"] = cpuset_utils.format(cpus["isolated_cpus"]) if "isolated_cpus" in cpus else None
+    spec["hugepages"] = _validate_hugepages(errors, params.get("hugepages"))
+    spec["extra_tuned"] = _validate_extra_tuned(errors, params.get("extra_tuned"))
+
+    if names_ok and namespace_ok and policy_ok and spec["format"] in FORMATS:
+        for kind, object_name in sorted(generated_names(spec["name"], spec["policy_name"], spec["format"]).items()):
+            full = "%s.%s" % (spec["namespace"], object_name)
+            if len(full) > NAME_LIMIT:
+                errors.append(ZtpInputError(
+                    "name", spec["name"],
+                    "a shorter name, policy_name or namespace: the generated %s \"%s\" in namespace \"%s\" gives "
+                    "\"%s\" (%d characters); namespace + \".\" + name must be at most %d characters, because ACM "
+                    "copies root policies into each cluster namespace as <namespace>.<name>, a label value"
+                    % (kind, object_name, spec["namespace"], full, len(full), NAME_LIMIT)))
+    raise_if_any(errors)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------------
+# Worker documents
+
+def _q(value):
+    return DoubleQuotedScalarString(value)
+
+
+def tuned_profile_data(isolated, realtime_kernel=True, extra_sections=None):
+    """The ini text of the worker tuned profile (``include`` of the worker PerformanceProfile)."""
+    sections = [
+        ["main", ["summary=Configuration changes profile inherited from performance created tuned",
+                  "include=openshift-node-performance-" + PERFORMANCE_PROFILE_NAME]],
+        ["bootloader", ["cmdline_crash=nohz_full=" + isolated]],
+        # kernel.timer_migration=1 belongs to the realtime kernel (see TunedPerformancePatch.yaml).
+        ["sysctl", ["kernel.timer_migration=1"] if realtime_kernel else []],
+        ["scheduler", ["group.ice-ptp=0:f:10:*:ice-ptp.*"]],
+        ["service", ["service.stalld=start,enable", "service.chronyd=stop,disable"]],
+    ]
+    for section, lines in extra_sections or []:
+        target = next((item for item in sections if item[0] == section), None)
+        if target is None:
+            target = [section, []]
+            sections.append(target)
+        for line in lines:
+            key = line.split("=", 1)[0].strip() if "=" in line else None
+            position = next((index for index, old in enumerate(target[1])
+                             if key is not None and "=" in old and old.split("=", 1)[0].strip() == key), None)
+            if position is None:
+                target[1].append(line)
+            else:
+                target[1][position] = line
+    text = ""
+    for section, lines in sections:
+        if lines:
+            text += "[%s]\n%s\n" % (section, "\n".join(lines))
+    return text
+
+
+def _machineconfig_override(reserved):
+    files = []
+    for path, content in ((wp.CRIO_PATH, wp.crio_conf(reserved)), (wp.KUBELET_PATH, wp.kubelet_pinning(reserved))):
+        files.append({"contents": {"source": wp.data_url(content)}, "mode": 420, "overwrite": True,
+                      "path": path, "user": {"name": "root"}})
+    return {
+        "metadata": {"labels": {MCP_ROLE_LABEL: "worker"}, "name": MACHINECONFIG_NAME},
+        "spec": {"config": {"storage": {"files": files}}},
+    }
+
+
+def _performance_override(spec, selectors):
+    hugepages = spec["hugepages"]
+    pages = []
+    for page in hugepages["pages"]:
+        item = {"size": page["size"], "count": page["count"]}
+        if "node" in page:
+            item["node"] = page["node"]
+        pages.append(item)
+    body = {
+        "cpu": {"isolated": _q(spec["isolated"]), "reserved": _q(spec["reserved"])},
+        "hugepages": {"defaultHugepagesSize": hugepages["default_size"], "pages": pages},
+    }
+    if selectors:
+        body["machineConfigPoolSelector"] = {"$patch": "replace", WORKER_POOL_LABEL: _q("")}
+        body["nodeSelector"] = {"$patch": "replace", WORKER_ROLE_LABEL: _q("")}
+    body["realTimeKernel"] = {"enabled": spec["realtime_kernel"]}
+    return {"metadata": {"name": PERFORMANCE_PROFILE_NAME}, "spec": body}
+
+
+def _tuned_override(spec, full_recommend):
+    data = tuned_profile_data(spec["isolated"], spec["realtime_kernel"], spec["extra_tuned"])
+    recommend = {"profile": TUNED_NAME}
+    if full_recommend:
+        recommend = {"machineConfigLabels": {MCP_ROLE_LABEL: _q("worker")},
+                     "priority": TUNED_PRIORITY[spec["source_cr_layout"]], "profile": TUNED_NAME}
+    return {
+        "metadata": {"name": TUNED_NAME},
+        "spec": {"profile": [{"name": TUNED_NAME, "data": LiteralScalarString(data)}], "recommend": [recommend]},
+    }
+
+
+def worker_document(spec):
+    """The worker PolicyGenTemplate or PolicyGenerator (a dict) for a profile from ``validate_worker``."""
+    crs = SOURCE_CRS[spec["source_cr_layout"]]
+    policy_name = spec["policy_name"]
+    if spec["format"] == PGT:
+        source_files = []
+        for key, override in (("machineconfig", _machineconfig_override(spec["reserved"])),
+                              ("performanceprofile", _performance_override(spec, False)),
+                              ("tuned", _tuned_override(spec, False))):
+            entry = {"fileName": crs[key], "policyName": _q(policy_name)}
+            entry.update(override)
+            source_files.append(entry)
+        return {
+            "apiVersion": PGT_API,
+            "kind": "PolicyGenTemplate",
+            "metadata": {"name": _q(spec["name"]), "namespace": _q(spec["namespace"])},
+            "spec": {
+                "bindingRules": dict((key, _q(value)) for key, value in spec["binding_rules"].items()),
+                "mcp": _q("worker"),
+                "sourceFiles": source_files,
+            },
+        }
+    manifests = []
+    for key, override in (("machineconfig", _machineconfig_override(spec["reserved"])),
+                          ("performanceprofile", _performance_override(spec, True)),
+                          ("tuned", _tuned_override(spec, True))):
+        manifests.append({"path": "source-crs/" + crs[key], "patches": [override]})
+    names = generated_names(spec["name"], policy_name, PG)
+    return {
+        "apiVersion": PG_API,
+        "kind": "PolicyGenerator",
+        "metadata": {"name": spec["name"]},
+        "placementBindingDefaults": {"name": names["PlacementBinding"]},
+        "policyDefaults": {
+            "namespace": spec["namespace"],
+            "placement": {"labelSelector": dict((key, _q(value)) for key, value in spec["binding_rules"].items())},
+            "remediationAction": "inform",
+            "severity": "low",
+            "namespaceSelector": {"exclude": ["kube-*"], "include": ["*"]},
+            "evaluationInterval": {"compliant": "10m", "noncompliant": "10s"},
+        },
+        "policies": [{
+            "name": names["Policy"],
+            "policyAnnotations": {"ran.openshift.io/ztp-deploy-wave": _q(DEPLOY_WAVE)},
+            "manifests": manifests,
+        }],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# YAML text
+
+def _require_ruamel():
+    if not HAS_RUAMEL:
+        raise ImportError("ruamel.yaml is required: %s" % RUAMEL_IMPORT_ERROR)
+
+
+def render(document):
+    """YAML text of one document, in the layout of the upstream ZTP examples."""
+    _require_ruamel()
+    from io import StringIO
+    yaml = YAML()
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    stream = StringIO()
+    yaml.dump(document, stream)
+    return stream.getvalue()
+
+
+def load_documents(text, where):
+    """Plain data of every YAML document of ``text``; a parse error names ``where``."""
+    _require_ruamel()
+    if text is None or not text.strip():
+        return []
+    try:
+        return list(YAML(typ="safe", pure=True).load_all(text))
+    except YAMLError as error:
+        raise ZtpInputError("path", where, "a valid YAML file (%s)" % str(error).replace("\n", " "), where=where)
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return dict((str(key), _plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def update_worker_text(text, document, where="worker file"):
+    """New text of the worker file: ``text`` unchanged if it already holds ``document``, else spliced
+    (or rendered anew, see the module docstring)."""
+    rendered = render(document)
+    existing = load_documents(text, where)
+    if not existing:
+        return rendered
+    if len(existing) == 1 and yaml_edit.same_data(existing[0], _plain(document)):
+        return text
+    old = existing[0]
+    if (len(existing) != 1 or not isinstance(old, dict) or old.get("kind") != document["kind"]
+            or old.get("apiVersion") != document["apiVersion"]):
+        return rendered
+    try:
+        new_text = yaml_edit.update_value(text, [0], document)
+    except yaml_edit.YamlEditError:
+        return rendered
+    if not yaml_edit.same_data(load_documents(new_text, where), [_plain(document)]):
+        return rendered
+    return new_text
+
+
+def kustomization_entry(path):
+    """The ``generators:`` entry of the worker file: its path relative to its folder."""
+    return os.path.basename(path)
+
+
+def _same_entry(item, entry):
+    return isinstance(item, str) and os.path.normpath(item.strip()) == os.path.normpath(entry)
+
+
+def update_kustomization_text(text, entry, where="kustomization.yaml"):
+    """``kustomization.yaml`` text that lists ``entry`` once under ``generators:``."""
+    documents = load_documents(text, where)
+    if not documents or documents[0] is None:
+        if text and text.strip() and any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+            raise ZtpInputError("kustomization", where, "a kustomization.yaml with a mapping at the top", where=where)
+        prefix = text if text and text.strip() else ""
+        if prefix and not prefix.endswith("\n"):
+            prefix += "\n"
+        return prefix + "generators:\n- %s\n" % entry
+    root = documents[0]
+    if not isinstance(root, dict):
+        raise ZtpInputError("kustomization", where, "a kustomization.yaml with a mapping at the top", where=where)
+    generators = root.get("generators")
+    if generators is None:
+        return yaml_edit.set_mapping_value(text, [0], "generators", [entry])
+    if not isinstance(generators, list):
+        raise ZtpInputError("generators", generators, "a list of generator files", where=where)
+    if any(_same_entry(item, entry) for item in generators):
+        return text
+    return yaml_edit.append_sequence_item(text, [0, "generators"], entry)
+
+
+def write_worker(params, check_mode=False):
+    """Validate, write the worker file and list it in ``kustomization.yaml``; return the module result."""
+    _require_ruamel()
+    path = params.get("path")
+    spec = validate_worker(params)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ZtpInputError("path", path, "a file in an existing folder of the GitOps checkout (folder %s does not exist)" % folder)
+    document = worker_document(spec)
+    result = edit_text_file(path, lambda text: update_worker_text(text, document, path), check_mode)
+    diffs = [result["diff"]] if result["changed"] else []
+    kustomization_changed = False
+    kustomization_path = None
+    if params.get("kustomization", True):
+        kustomization_path = os.path.join(os.path.dirname(path), "kustomization.yaml")
+        entry = kustomization_entry(path)
+        k_result = edit_text_file(kustomization_path,
+                                  lambda text: update_kustomization_text(text, entry, kustomization_path), check_mode)
+        kustomization_changed = k_result["changed"]
+        if kustomization_changed:
+            diffs.append(k_result["diff"])
+    return {
+        "changed": result["changed"] or kustomization_changed,
+        "diff": diffs,
+        "path": path,
+        "kustomization_changed": kustomization_changed,
+        "kustomization_path": kustomization_path,
+        "policies": policy_names(spec["name"], spec["policy_name"]),
+    }
+
+
+def edit_text_file(path, transform, check_mode):
+    """``yaml_edit.edit_file`` (a missing file is an empty text); an unsafe edit is an input error."""
+    try:
+        return yaml_edit.edit_file(path, transform, check_mode)
+    except yaml_edit.YamlEditError as error:
+        raise ZtpInputError("path", path, "a file that can be edited without changing anything else (%s)" % error, where=path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# PTP / SR-IOV selector overrides
+
+def _set_value(text, path, key, value):
+    return yaml_edit.set_mapping_value(text, list(path), key, value)
+
+
+def _append_item(text, path, item):
+    return yaml_edit.append_sequence_item(text, list(path), item)
+
+
+SELECTORS = {
+    "ptp": {"prefix": "PtpOperatorConfig", "field": "daemonNodeSelector"},
+    "sriov": {"prefix": "SriovOperatorConfig", "field": "configDaemonNodeSelector"},
+}
+
+
+def _source_name(entry, fmt):
+    value = entry.get("fileName") if fmt == PGT else entry.get("path")
+    return value if isinstance(value, str) else ""
+
+
+def _layout_of(names):
+    for name in names:
+        relative = name[len("source-crs/"):] if name.startswith("source-crs/") else name
+        if relative.split("/", 1)[0] in DIRECTORY_LAYOUT_FOLDERS and "/" in relative:
+            return "directory"
+    return "flat"
+
+
+def _find_document(documents, where):
+    for index, document in enumerate(documents):
+        if isinstance(document, dict):
+            if document.get("kind") == "PolicyGenTemplate":
+                return index, PGT, document
+            if document.get("kind") == "PolicyGenerator":
+                return index, PG, document
+    raise ZtpInputError("path", where, "a file with a PolicyGenTemplate (%s) or PolicyGenerator (%s) document" % (PGT_API, PG_API), where=where)
+
+
+def _worker_selector(set_selector):
+    if set_selector:
+        return {WORKER_ROLE_LABEL: _q("")}
+    return {"$patch": "replace", WORKER_ROLE_LABEL: _q("")}
+
+
+def _selector_ok(value, fmt, source):
+    if not isinstance(value, dict):
+        return False
+    labels = dict((key, item) for key, item in value.items() if key != "$patch")
+    if labels != {WORKER_ROLE_LABEL: ""}:
+        return False
+    if fmt == PGT:
+        return "$patch" not in value
+    # ACM PolicyGenerator has no $mcp substitution: unless the source CR leaves the selector empty
+    # (*-SetSelector.yaml), the patch must replace the "$mcp" selector map of the source CR.
+    return "-SetSelector" in source or value.get("$patch") == "replace"
+
+
+def selector_overrides(text, ptp=True, sriov=True, policy_name="config-policy", where="group policy file"):
+    """Return ``(new_text, changed_entries)`` with the PTP/SR-IOV daemons moved to the worker selector."""
+    _require_ruamel()
+    documents = load_documents(text, where)
+    doc_index, fmt, document = _find_document(documents, where)
+    changes = []
+    wanted = [kind for kind, flag in (("ptp", ptp), ("sriov", sriov)) if flag]
+    if not wanted:
+        return text, changes
+
+    # (path of the entry list, entries, policy label) of each list of source CRs in the file.
+    lists = []
+    if fmt == PGT:
+        source_files = (document.get("spec") or {}).get("sourceFiles")
+        if not isinstance(source_files, list):
+            raise ZtpInputError("spec.sourceFiles", source_files, "a list of source files", where=where)
+        lists.append(((doc_index, "spec", "sourceFiles"), source_files, None))
+    else:
+        policies = document.get("policies")
+        if not isinstance(policies, list):
+            raise ZtpInputError("policies", policies, "a list of policies", where=where)
+        for index, policy in enumerate(policies):
+            if isinstance(policy, dict) and isinstance(policy.get("manifests"), list):
+                lists.append(((doc_index, "policies", index, "manifests"), policy["manifests"], policy.get("name")))
+    layout = _layout_of([_source_name(entry, fmt) for _path, entries, _name in lists for entry in entries if isinstance(entry, dict)])
+
+    for kind in wanted:
+        prefix, field = SELECTORS[kind]["prefix"], SELECTORS[kind]["field"]
+        found = False
+        for list_path, entries, _policy in lists:
+            for index, entry in enumerate(entries):
+                if not isinstance(entry, dict):
+                    continue
+                source = _source_name(entry, fmt)
+                if not os.path.basename(source).startswith(prefix):
+                    continue
+                found = True
+                entry_path = list_path + (index,)
+                edits = []
+                if entry.get("complianceType") != "mustonlyhave":
+                    text = _set_value(text, entry_path, "complianceType", "mustonlyhave")
+                    edits.append("complianceType")
+                selector = _worker_selector("-SetSelector" in source and fmt == PG) if fmt == PG else {WORKER_ROLE_LABEL: _q("")}
+                if fmt == PGT:
+                    body, body_path = entry.get("spec"), entry_path
+                    body_key = "spec"
+                else:
+                    patches = entry.get("patches")
+                    if not isinstance(patches, list) or not patches or not isinstance(patches[0], dict):
+                        body, body_path, body_key = None, entry_path, "patches"
+                    else:
+                        body, body_path, body_key = patches[0].get("spec"), entry_path + ("patches", 0), "spec"
+                if body_key == "patches":
+                    text = _set_value(text, body_path, "patches", [{"spec": {field: selector}}])
+                    edits.append("patches")
+                elif not isinstance(body, dict):
+                    text = _set_value(text, body_path, "spec", {field: selector})
+                    edits.append("spec." + field)
+                elif not _selector_ok(body.get(field), fmt, source):
+                    text = _set_value(text, body_path + ("spec",), field, selector)
+                    edits.append("spec." + field)
+                if edits:
+                    changes.append({"selector": kind, "source": source, "action": "updated", "fields": edits,
+                                    "policy": _policy if fmt == PG else entry.get("policyName")})
+        if found:
+            continue
+        source = SOURCE_CRS[layout][kind]
+        if fmt == PGT:
+            item = {"fileName": source, "policyName": _q(policy_name), "complianceType": "mustonlyhave",
+                    "spec": {field: {WORKER_ROLE_LABEL: _q("")}}}
+            text = _append_item(text, lists[0][0], item)
+            target = policy_name
+        else:
+            target_path = None
+            names = []
+            for list_path, _entries, name in lists:
+                names.append(name)
+                if name == policy_name or (isinstance(name, str) and name.endswith("-" + policy_name)):
+                    target_path, target = list_path, name
+                    break
+            if target_path is None:
+                raise ZtpInputError("policy_name", policy_name,
+                                    "the name (or name suffix) of a policy of the file that lists manifests; found %s" % names,
+                                    where=where)
+            item = {"path": "source-crs/" + source, "complianceType": "mustonlyhave",
+                    "patches": [{"spec": {field: _worker_selector(False)}}]}
+            text = _append_item(text, target_path, item)
+        changes.append({"selector": kind, "source": item.get("fileName") or item.get("path"), "action": "added",
+                        "fields": ["complianceType", "spec." + field], "policy": target})
+    return text, changes
+
+
+def set_selectors(path, ptp=True, sriov=True, policy_name="config-policy", check_mode=False):
+    """Apply ``selector_overrides`` to the file at ``path``; return the module result."""
+    if not os.path.isfile(path):
+        raise ZtpInputError("path", path, "an existing group PolicyGenTemplate or PolicyGenerator file")
+    found = {}
+
+    def transform(text):
+        new_text, changes = selector_overrides(text, ptp, sriov, policy_name, path)
+        found["changes"] = changes
+        return new_text
+
+    result = edit_text_file(path, transform, check_mode)
+    return {"changed": result["changed"], "diff": result["diff"] if result["changed"] else {},
+            "changed_entries": found.get("changes", []), "path": path}

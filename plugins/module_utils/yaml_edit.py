@@ -1,0 +1,785 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Round-trip editing of Git-managed YAML files by text splicing.
+
+ruamel.yaml parses the text only to find where the nodes are; an edit replaces or inserts the lines of
+one block and leaves every other byte of the file as it was (comments, quoting, blank lines, other
+documents). New blocks are rendered in the indentation style of their neighbours. After each splice
+the result is parsed again and compared with the intended data; a mismatch raises ``YamlEditError``.
+
+A path is a list whose first element is the index of the document in the file, followed by mapping
+keys and sequence indexes, for example ``[0, 'spec', 'clusters', 0, 'nodes']``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import copy
+import difflib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import traceback
+from collections import Counter
+
+try:
+    from ruamel.yaml import YAML
+    HAS_RUAMEL = True
+    RUAMEL_IMPORT_ERROR = None
+except ImportError:
+    HAS_RUAMEL = False
+    RUAMEL_IMPORT_ERROR = traceback.format_exc()
+
+
+LOCK_DIR_NAME = 'ztp-sno-expand-locks'
+
+# Plain scalars that YAML 1.1 readers (and some Go YAML libraries) resolve to a non-string type.
+# Strings of that shape are written double-quoted, even though YAML 1.2 would read them back as strings.
+_YAML11_SPECIAL = re.compile(r'''^(?:
+    y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF
+   |~|null|Null|NULL|<<|=
+   |[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+
+   |[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+   |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)
+   |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}.*)?
+)$''', re.X)
+
+# Strings that are plain scalars in every YAML version (checked without a dump and load).
+_SIMPLE_PLAIN = re.compile(r'^[A-Za-z/][A-Za-z0-9 ._/:@+=,()~-]*$')
+_FLOW_UNSAFE = re.compile(r'[,\[\]{}#]|: |^[-?:!&*|>\'"%@`]|^$|\s$|^\s')
+
+
+class YamlEditError(Exception):
+    """An edit could not be made without changing more than intended (nothing was written)."""
+
+
+def _require_ruamel():
+    if not HAS_RUAMEL:
+        raise YamlEditError('the Python library ruamel.yaml is required: %s' % RUAMEL_IMPORT_ERROR)
+
+
+def _safe_yaml():
+    _require_ruamel()
+    return YAML(typ='safe', pure=True)
+
+
+def load_documents(text):
+    """Return the plain data (dict/list/scalars) of every document in ``text``."""
+    try:
+        return list(_safe_yaml().load_all(text))
+    except YamlEditError:
+        raise
+    except Exception as exc:  # ruamel raises many different error classes
+        raise YamlEditError('the file is not valid YAML: %s' % exc)
+
+
+def same_data(a, b):
+    """Strict equality of plain YAML data (``True`` differs from ``1``, ``1`` from ``1.0``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return len(a) == len(b) and all(k in b and same_data(v, b[k]) for k, v in a.items())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return isinstance(a, str) and isinstance(b, str) and a == b
+    return a == b
+
+
+def get_value(data_or_text, path):
+    """Return the value at ``path`` of the documents (a text or the list from ``load_documents``)."""
+    docs = load_documents(data_or_text) if isinstance(data_or_text, str) else data_or_text
+    cur = docs
+    for i, step in enumerate(path):
+        if isinstance(cur, dict) and step in cur:
+            cur = cur[step]
+        elif isinstance(cur, list) and isinstance(step, int) and not isinstance(step, bool) and 0 <= step < len(cur):
+            cur = cur[step]
+        elif i == 0:
+            raise YamlEditError('path %s not found: the file has %d document(s)' % (_path_text(path), len(docs)))
+        else:
+            raise YamlEditError('path %s not found (stopped at %r)' % (_path_text(path), path[i]))
+    return cur
+
+
+def _path_text(path):
+    return ''.join('[%r]' % p for p in path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Node positions
+
+
+class _Node(object):
+    """Position information of one YAML node, built from the parser's events."""
+
+    def __init__(self, kind, event):
+        self.kind = kind  # 'map', 'seq', 'scalar' or 'alias'
+        self.start = event.start_mark.index
+        self.end = event.end_mark.index
+        self.flow = bool(getattr(event, 'flow_style', False))
+        self.style = getattr(event, 'style', None)
+        self.value = getattr(event, 'value', None)
+        self.children = []  # seq: nodes; map: (key, value) tuples
+
+    @property
+    def implicit_null(self):
+        return self.kind == 'scalar' and self.value == '' and not self.style
+
+    @property
+    def block_scalar(self):
+        return self.kind == 'scalar' and self.style in ('|', '>')
+
+
+def _build(event, events):
+    name = type(event).__name__
+    if name == 'ScalarEvent':
+        return _Node('scalar', event)
+    if name == 'AliasEvent':
+        return _Node('alias', event)
+    if name == 'SequenceStartEvent':
+        node = _Node('seq', event)
+        for child in events:
+            if type(child).__name__ == 'SequenceEndEvent':
+                node.end = child.end_mark.index
+                return node
+            node.children.append(_build(child, events))
+    if name == 'MappingStartEvent':
+        node = _Node('map', event)
+        for child in events:
+            if type(child).__name__ == 'MappingEndEvent':
+                node.end = child.end_mark.index
+                return node
+            node.children.append((_build(child, events), _build(next(events), events)))
+    raise YamlEditError('unexpected YAML event %s' % name)
+
+
+def _parse_nodes(text):
+    _require_ruamel()
+    try:
+        events = iter(list(YAML(typ='rt').parse(text)))
+    except Exception as exc:  # ruamel raises many different error classes
+        raise YamlEditError('the file is not valid YAML: %s' % exc)
+    docs = []
+    for event in events:
+        if type(event).__name__ == 'DocumentStartEvent':
+            docs.append(_build(next(events), events))
+    return docs
+
+
+class _Text(object):
+    """The text being edited with its node tree and data."""
+
+    def __init__(self, text):
+        self.text = text
+        self.roots = _parse_nodes(text)
+        self.data = load_documents(text)
+        if len(self.roots) != len(self.data):
+            raise YamlEditError('could not match the documents of the file')
+
+    def line_start(self, idx):
+        return self.text.rfind('\n', 0, idx) + 1
+
+    def line_end(self, idx):
+        """Index just after the newline ending the line that contains ``idx`` (or the end of text)."""
+        nl = self.text.find('\n', idx)
+        return len(self.text) if nl < 0 else nl + 1
+
+    def col(self, idx):
+        return idx - self.line_start(idx)
+
+    def only_spaces_before(self, idx):
+        return self.text[self.line_start(idx):idx].strip() == ''
+
+    def locate(self, path):
+        """Return the list of nodes from the document root down to the node at ``path``."""
+        if not path or not isinstance(path[0], int) or not 0 <= path[0] < len(self.roots):
+            raise YamlEditError('path %s: the file has %d document(s)' % (_path_text(path), len(self.roots)))
+        chain = [self.roots[path[0]]]
+        for step in path[1:]:
+            node = chain[-1]
+            nxt = None
+            if node.kind == 'map':
+                value = get_value(self.data, path[:len(chain)])
+                keys = list(value.keys()) if isinstance(value, dict) else []
+                if step in keys and len(keys) == len(node.children):
+                    nxt = node.children[keys.index(step)][1]
+                elif isinstance(step, str):
+                    found = [v for k, v in node.children if k.kind == 'scalar' and k.value == step]
+                    nxt = found[0] if len(found) == 1 else None
+            elif node.kind == 'seq' and isinstance(step, int) and 0 <= step < len(node.children):
+                nxt = node.children[step]
+            if nxt is None:
+                raise YamlEditError('path %s not found in the file' % _path_text(path))
+            chain.append(nxt)
+        return chain
+
+    def dash(self, seq, index):
+        """Index of the ``-`` of item ``index`` of a block sequence."""
+        col = self.col(seq.start)
+        pos = seq.children[index].start if index < len(seq.children) else seq.end
+        while True:
+            pos = self.text.rfind('-', 0, pos)
+            if pos < 0 or pos < seq.start:
+                return seq.start
+            if self.col(pos) == col and self.text[self.line_start(pos):pos].strip('- ') == '':
+                return pos
+
+    def content_end(self, node):
+        """Index just after the last character that belongs to ``node`` (None for an empty null)."""
+        if node.implicit_null:
+            return None
+        if node.block_scalar:
+            return self._block_scalar_end(node)
+        if node.kind in ('scalar', 'alias') or node.flow:
+            return node.end
+        if not node.children:
+            return node.end
+        last = node.children[-1]
+        if node.kind == 'map':
+            end = self.content_end(last[1])
+            return end if end is not None else self.content_end(last[0])
+        end = self.content_end(last)
+        return end if end is not None else self.dash(node, len(node.children) - 1) + 1
+
+    def _block_scalar_end(self, node):
+        end = node.end
+        header = self.text[node.start:self.line_end(node.start)].split('#')[0]
+        keep = '+' in header
+        if self.only_spaces_before(end) and end > node.start:
+            end = self.line_start(end) - 1
+        while not keep and end > self.line_end(node.start):
+            start = self.line_start(end)
+            if self.text[start:end].strip():
+                break
+            end = start - 1
+        return max(end, node.start)
+
+    def after_owned_comments(self, end, owner_col):
+        """Index of the line after ``end`` and after the comment lines indented deeper than ``owner_col``."""
+        pos = self.line_end(end)
+        while pos < len(self.text):
+            line = self.text[pos:self.line_end(pos)]
+            stripped = line.lstrip(' ')
+            if not stripped.startswith('#') or len(line) - len(stripped) <= owner_col:
+                break
+            pos = self.line_end(pos)
+        return pos
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _dump(value):
+    yaml = YAML(typ='rt')
+    yaml.width = 1000000
+    out = io.StringIO()
+    yaml.dump(value, out)
+    return out.getvalue()
+
+
+def _reads_back(text, value):
+    try:
+        return same_data(_safe_yaml().load(text), value)
+    except Exception:  # any parse error means: not this rendering
+        return False
+
+
+def scalar_text(value):
+    """A one-line YAML rendering of a scalar (strings quoted when a YAML 1.1 reader would retype them)."""
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, str):
+        if _YAML11_SPECIAL.match(value):
+            return json.dumps(value, ensure_ascii=False)
+        if _SIMPLE_PLAIN.match(value) and ': ' not in value and not value.endswith((':', ' ')):
+            return value
+        text = _dump({'k': value})
+        if text.startswith('k: ') and text.count('\n') == 1 and _reads_back(text, {'k': value}):
+            return text[3:-1]
+        return json.dumps(value, ensure_ascii=False)
+    text = _dump([value])
+    if text.startswith('- ') and text.count('\n') == 1:
+        return text[2:-1]
+    raise YamlEditError('cannot render the value %r' % (value,))
+
+
+def flow_text(value):
+    """A one-line flow-style YAML rendering of ``value``."""
+    if isinstance(value, dict):
+        return '{' + ', '.join('%s: %s' % (flow_text(k), flow_text(v)) for k, v in value.items()) + '}'
+    if isinstance(value, list):
+        return '[' + ', '.join(flow_text(v) for v in value) + ']'
+    if isinstance(value, str) and ('\n' in value or _FLOW_UNSAFE.search(value)):
+        return json.dumps(value, ensure_ascii=False)
+    return scalar_text(value)
+
+
+class _Style(object):
+    """Indentation of new blocks, learnt from a neighbour node and from the whole document."""
+
+    def __init__(self, doc, root, template=None):
+        self.doc = doc
+        self.local = None
+        self.common = {'map': Counter(), 'seq': Counter(), 'item': Counter()}
+        self._learn(root, ())
+        self.local = {}
+        if template is not None:
+            self._learn(template, ())
+
+    def _learn(self, node, rel):
+        if node.kind == 'map' and not node.flow:
+            for key, value in node.children:
+                sub = rel + (key.value,)
+                if value.kind in ('map', 'seq') and not value.flow and value.children:
+                    kind = 'map' if value.kind == 'map' else 'seq'
+                    self._record(kind, sub, self.doc.col(value.start) - self.doc.col(key.start))
+                self._learn(value, sub)
+        elif node.kind == 'seq' and not node.flow:
+            for i, item in enumerate(node.children):
+                if item.kind in ('map', 'seq') and not item.flow and item.children:
+                    dash = self.doc.dash(node, i)
+                    if self.doc.line_start(dash) == self.doc.line_start(item.start):
+                        self._record('item', rel, item.start - dash)
+                self._learn(item, rel + ('*',))
+
+    def _record(self, kind, rel, amount):
+        if amount < (0 if kind == 'seq' else 1):
+            return
+        if self.local is None:
+            self.common[kind][amount] += 1
+        else:
+            # later siblings win: a new item follows the style of the last one
+            self.local[(kind, rel)] = amount
+
+    def get(self, kind, rel):
+        if (kind, rel) in self.local:
+            return self.local[(kind, rel)]
+        best = self.common[kind].most_common(1)
+        if best:
+            return best[0][0]
+        return 2
+
+
+class _Emitter(object):
+    def __init__(self, style):
+        self.style = style
+
+    def pair(self, key, value, col, rel):
+        key_text = scalar_text(key) if not isinstance(key, str) or '\n' in key else flow_text(key)
+        sub = rel + (key,)
+        head = ' ' * col + key_text + ':'
+        if isinstance(value, dict) and value:
+            return [head] + self.mapping(value, col + self.style.get('map', sub), sub)
+        if isinstance(value, list) and value:
+            return [head] + self.sequence(value, col + self.style.get('seq', sub), sub)
+        block = self.block_scalar(value, col + self.style.get('map', sub))
+        if block:
+            return [head + ' ' + block[0]] + block[1:]
+        if value is None:
+            return [head]
+        return [head + ' ' + self.inline(value)]
+
+    def mapping(self, value, col, rel):
+        lines = []
+        for key, item in value.items():
+            lines.extend(self.pair(key, item, col, rel))
+        return lines
+
+    def sequence(self, value, col, rel):
+        lines = []
+        step = max(self.style.get('item', rel), 2)
+        sub = rel + ('*',)
+        for item in value:
+            if isinstance(item, dict) and item:
+                inner = self.mapping(item, col + step, sub)
+            elif isinstance(item, list) and item:
+                inner = self.sequence(item, col + step, sub)
+            else:
+                block = self.block_scalar(item, col + step)
+                if block:
+                    lines.append(' ' * col + '- ' + block[0])
+                    lines.extend(block[1:])
+                else:
+                    lines.append(' ' * col + '- ' + self.inline(item))
+                continue
+            lines.append(' ' * col + '-' + ' ' * (step - 1) + inner[0][col + step:])
+            lines.extend(inner[1:])
+        return lines
+
+    @staticmethod
+    def inline(value):
+        if isinstance(value, (dict, list)):
+            return flow_text(value)
+        return scalar_text(value)
+
+    @staticmethod
+    def block_scalar(value, indent):
+        """Literal block lines (header first) for a multi-line string, or None."""
+        if not isinstance(value, str) or '\n' not in value.rstrip('\n') or value[0] in ' \n':
+            return None
+        if value.endswith('\n\n'):
+            chomp, body = '+', value[:-1]
+        elif value.endswith('\n'):
+            chomp, body = '', value[:-1]
+        else:
+            chomp, body = '-', value
+        lines = ['|' + chomp] + [(' ' * indent + line) if line else '' for line in body.split('\n')]
+        if not _reads_back('k: ' + '\n'.join(lines) + '\n', {'k': value}):
+            return None
+        return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Splicing
+
+
+def _replace_range(doc, start, end, lines, prefix, suffix=''):
+    """Replace the whole lines text[start:end] by ``lines``; the first line keeps ``prefix``."""
+    text = doc.text
+    lines = [prefix + lines[0][len(prefix):] + suffix] + lines[1:]
+    block = '\n'.join(lines)
+    if not (end == len(text) and not text.endswith('\n')):
+        block += '\n'
+    return text[:start] + block + text[end:]
+
+
+def _insert_lines(text, pos, lines):
+    block = '\n'.join(lines) + '\n'
+    if pos == len(text) and text and not text.endswith('\n'):
+        return text + '\n' + block[:-1]
+    return text[:pos] + block + text[pos:]
+
+
+def _verify(new_text, expected, path):
+    try:
+        got = load_documents(new_text)
+    except YamlEditError as exc:
+        raise YamlEditError('editing %s produced invalid YAML (nothing written): %s' % (_path_text(path), exc))
+    if not same_data(got, expected):
+        raise YamlEditError('editing %s would change more than intended (nothing written)' % _path_text(path))
+    return new_text
+
+
+def _expected(data, path, change):
+    """Deep copy of ``data`` with ``change(container, last_step)`` applied at ``path``."""
+    docs = copy.deepcopy(data)
+    parent = get_value(docs, path[:-1]) if len(path) > 1 else docs
+    change(parent, path[-1])
+    return docs
+
+
+def _set(value):
+    def change(parent, step):
+        parent[step] = copy.deepcopy(value)
+    return change
+
+
+def _flow_ancestor(chain):
+    for i, node in enumerate(chain):
+        if node.kind in ('map', 'seq') and node.flow:
+            return i
+    return None
+
+
+def _comment_after(doc, end):
+    rest = doc.text[end:doc.line_end(end)].rstrip('\n')
+    return rest if rest.strip().startswith('#') else ''
+
+
+def _replace_in_parent(doc, path, chain, value):
+    """Replace the whole block of the node at ``path`` (its key or dash line included) by ``value``."""
+    node = chain[-1]
+    if len(chain) < 2:
+        raise YamlEditError('path %s: replacing a whole document is not supported' % _path_text(path))
+    parent = chain[-2]
+    end = doc.content_end(node)
+    emitter = _Emitter(_Style(doc, chain[0], parent))
+    if parent.kind == 'map':
+        start = [k for k, v in parent.children if v is node][0].start
+        end = end if end is not None else doc.content_end([k for k, v in parent.children if v is node][0])
+        lines = emitter.pair(path[-1], value, doc.col(start), ())
+    else:
+        start = doc.dash(parent, parent.children.index(node))
+        end = end if end is not None else start + 1
+        lines = emitter.sequence([value], doc.col(start), ())
+    single_line = doc.line_start(start) == doc.line_start(max(end - 1, start))
+    suffix = _comment_after(doc, end) if single_line else ''
+    line_start = doc.line_start(start)
+    return _replace_range(doc, line_start, doc.line_end(end), lines, doc.text[line_start:start], suffix)
+
+
+def _replace_value(text, path, value):
+    doc = _Text(text)
+    expected = _expected(doc.data, path, _set(value))
+    if same_data(get_value(doc.data, path), value):
+        return text
+    chain = doc.locate(path)
+    node = chain[-1]
+    flow_at = _flow_ancestor(chain)
+    if flow_at is not None:
+        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    simple_new = not isinstance(value, (dict, list)) and _Emitter.block_scalar(value, 0) is None
+    if node.kind == 'scalar' and not node.block_scalar and not node.implicit_null and simple_new:
+        new_text = doc.text[:node.start] + scalar_text(value) + doc.text[node.end:]
+        return _verify(new_text, expected, path)
+    return _verify(_replace_in_parent(doc, path, chain, value), expected, path)
+
+
+def _replace_flow(doc, path, chain, flow_at, expected):
+    """Re-render the outermost flow collection around the edit; an empty one in block context becomes block."""
+    flow_path = path[:flow_at + 1]
+    node = chain[flow_at]
+    new_value = get_value(expected, flow_path)
+    if not node.children and flow_at > 0 and not chain[flow_at - 1].flow and new_value:
+        return _replace_in_parent(doc, flow_path, chain[:flow_at + 1], new_value)
+    return doc.text[:node.start] + flow_text(new_value) + doc.text[node.end:]
+
+
+def append_sequence_item(text, path, item):
+    """Append ``item`` to the sequence at ``path`` (a null value becomes a one-item sequence)."""
+    doc = _Text(text)
+    current = get_value(doc.data, path)
+    if current is None:
+        return _replace_value(text, path, [item])
+    if not isinstance(current, list):
+        raise YamlEditError('path %s is not a sequence' % _path_text(path))
+
+    def change(parent, step):
+        parent[step].append(copy.deepcopy(item))
+    expected = _expected(doc.data, path, change)
+    chain = doc.locate(path)
+    flow_at = _flow_ancestor(chain)
+    if flow_at is not None:
+        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    seq = chain[-1]
+    dash_col = doc.col(seq.start)
+    end = doc.content_end(seq)
+    pos = doc.after_owned_comments(end, dash_col)
+    lines = _Emitter(_Style(doc, chain[0], seq)).sequence([item], dash_col, ())
+    return _verify(_insert_lines(doc.text, pos, lines), expected, path)
+
+
+def replace_sequence_item(text, path, index, item):
+    """Replace item ``index`` of the sequence at ``path``, keeping the comments of unchanged parts."""
+    current = get_value(text, path)
+    if not isinstance(current, list) or not 0 <= index < len(current):
+        raise YamlEditError('path %s has no item %r' % (_path_text(path), index))
+    return update_value(text, list(path) + [index], item)
+
+
+def remove_sequence_item(text, path, index):
+    """Remove item ``index`` of the sequence at ``path`` with its own comments; the last one leaves ``[]``."""
+    doc = _Text(text)
+    current = get_value(doc.data, path)
+    if not isinstance(current, list) or not 0 <= index < len(current):
+        raise YamlEditError('path %s has no item %r' % (_path_text(path), index))
+    if len(current) == 1:
+        return _replace_value(text, path, [])
+
+    def change(parent, step):
+        del parent[step][index]
+    expected = _expected(doc.data, path, change)
+    chain = doc.locate(path)
+    flow_at = _flow_ancestor(chain)
+    if flow_at is not None:
+        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    seq = chain[-1]
+    dash = doc.dash(seq, index)
+    dash_col = doc.col(dash)
+    if not doc.only_spaces_before(dash):
+        new_text = doc.text[:dash] + doc.text[doc.dash(seq, index + 1):]
+        return _verify(new_text, expected, path)
+    end = doc.content_end(seq.children[index])
+    end = doc.after_owned_comments(end if end is not None else dash + 1, dash_col)
+    start = _own_leading_comments(doc, doc.line_start(dash), dash_col)
+    return _verify(doc.text[:start] + doc.text[end:], expected, path)
+
+
+def _own_leading_comments(doc, line_start, col):
+    """Start of the comment lines directly above ``line_start`` indented exactly ``col``."""
+    start = line_start
+    while start > 0:
+        prev = doc.line_start(start - 1)
+        line = doc.text[prev:start]
+        stripped = line.lstrip(' ')
+        if not stripped.startswith('#') or len(line) - len(stripped) != col:
+            break
+        start = prev
+    return start
+
+
+def set_mapping_value(text, path, key, value):
+    """Set ``key`` of the mapping at ``path`` to ``value``: replace it in place or add it at the end."""
+    doc = _Text(text)
+    current = get_value(doc.data, path)
+    if current is None:
+        return _replace_value(text, path, {key: value})
+    if not isinstance(current, dict):
+        raise YamlEditError('path %s is not a mapping' % _path_text(path))
+    if key in current:
+        return update_value(text, list(path) + [key], value)
+
+    def change(parent, step):
+        parent[step][key] = copy.deepcopy(value)
+    expected = _expected(doc.data, path, change)
+    chain = doc.locate(path)
+    flow_at = _flow_ancestor(chain)
+    if flow_at is not None:
+        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    mapping = chain[-1]
+    key_col = doc.col(mapping.start)
+    pos = doc.after_owned_comments(doc.content_end(mapping), key_col)
+    lines = _Emitter(_Style(doc, chain[0], mapping)).pair(key, value, key_col, ())
+    return _verify(_insert_lines(doc.text, pos, lines), expected, path)
+
+
+def remove_mapping_key(text, path, key):
+    """Remove ``key`` (and the comments indented under it) from the mapping at ``path``."""
+    doc = _Text(text)
+    current = get_value(doc.data, path)
+    if not isinstance(current, dict):
+        raise YamlEditError('path %s is not a mapping' % _path_text(path))
+    if key not in current:
+        return text
+    if len(current) == 1:
+        return _replace_value(text, path, {})
+
+    def change(parent, step):
+        del parent[step][key]
+    expected = _expected(doc.data, path, change)
+    chain = doc.locate(path + [key])
+    flow_at = _flow_ancestor(chain[:-1])
+    if flow_at is not None:
+        return _verify(_replace_flow(doc, path, chain[:-1], flow_at, expected), expected, path)
+    mapping = chain[-2]
+    index = list(current.keys()).index(key)
+    key_node, value_node = mapping.children[index]
+    if not doc.only_spaces_before(key_node.start):
+        # first key on a "- " line: pull the next key up to it
+        new_text = doc.text[:key_node.start] + doc.text[mapping.children[index + 1][0].start:]
+        return _verify(new_text, expected, path)
+    end = doc.content_end(value_node)
+    end = end if end is not None else doc.content_end(key_node)
+    end = doc.after_owned_comments(end, doc.col(key_node.start))
+    return _verify(doc.text[:doc.line_start(key_node.start)] + doc.text[end:], expected, path)
+
+
+def update_value(text, path, value):
+    """Make the value at ``path`` equal ``value`` with the smallest edits (comments of unchanged parts stay)."""
+    doc = _Text(text)
+    current = get_value(doc.data, path)
+    if same_data(current, value):
+        return text
+    expected = _expected(doc.data, path, _set(value))
+    chain = doc.locate(path)
+    node = chain[-1]
+    block = node.kind in ('map', 'seq') and not node.flow and _flow_ancestor(chain) is None
+    if block and isinstance(current, dict) and isinstance(value, dict) and current and value:
+        for key, item in value.items():
+            if key in current:
+                if not same_data(current[key], item):
+                    text = update_value(text, list(path) + [key], item)
+            else:
+                text = set_mapping_value(text, path, key, item)
+        for key in current:
+            if key not in value:
+                text = remove_mapping_key(text, list(path), key)
+        return _verify(text, expected, path)
+    if block and isinstance(current, list) and isinstance(value, list) and len(current) == len(value) and value:
+        for index, item in enumerate(value):
+            if not same_data(current[index], item):
+                text = update_value(text, list(path) + [index], item)
+        return _verify(text, expected, path)
+    return _replace_value(text, path, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def lock_path(path):
+    """The lock file used for ``path``: outside the checkout, named after the real path."""
+    digest = hashlib.sha256(os.path.realpath(path).encode('utf-8')).hexdigest()
+    return os.path.join(tempfile.gettempdir(), LOCK_DIR_NAME, digest + '.lock')
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    """Hold an exclusive lock for editing ``path`` (threads and processes of this host)."""
+    lock_file = lock_path(path)
+    try:
+        os.makedirs(os.path.dirname(lock_file), 0o700)
+    except OSError:
+        if not os.path.isdir(os.path.dirname(lock_file)):
+            raise
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield lock_file
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def atomic_write(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder; keep the file mode."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def edit_file(path, transform, check_mode=False):
+    """Lock ``path``, apply ``transform(text) -> new_text`` and write the result if it changed.
+
+    A missing file is passed to ``transform`` as an empty text. Returns
+    ``{changed, diff: {before, after, before_header, after_header}}``.
+    """
+    with file_lock(path):
+        if os.path.exists(path):
+            with open(path, 'r', encoding='utf-8', newline='') as handle:
+                before = handle.read()
+        else:
+            before = ''
+        after = transform(before)
+        changed = after != before
+        if changed and not check_mode:
+            atomic_write(path, after)
+    return {
+        'changed': changed,
+        'diff': {'before': before, 'after': after, 'before_header': path, 'after_header': path},
+    }
+
+
+def unified_diff(before, after, path='file'):
+    """A unified diff text of two versions of a file (for messages and tests)."""
+    return ''.join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), path, path))

@@ -1,0 +1,498 @@
+"""metal3 (baremetal-operator), assisted-service (BMAC, InfraEnv images, PreprovisioningImage, Agent) and ACM cluster
+info (ManagedClusterInfo, ManagedCluster status), driving the status fields of ztp-formats §8.
+
+BareMetalHost: ``registering`` -> ``inspecting`` (skipped with ``inspect.metal3.io: disabled``) -> ``available`` ->
+``provisioning`` (booting the discovery ISO; needs the PreprovisioningImage Ready) -> ``provisioned``; deletion:
+``deprovisioning`` -> gone. A missing BMC Secret or the ``bmc-error`` fault keeps the host in ``registering`` with
+``registration error``. Agent stages follow the day-2 worker order of ``models/host_stage.go``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from .core import condition, now_stamp, set_condition
+
+BMH_API = "metal3.io/v1alpha1"
+AI_API = "agent-install.openshift.io/v1beta1"
+MCI_API = "internal.open-cluster-management.io/v1beta1"
+MC_API = "cluster.open-cluster-management.io/v1"
+FINALIZER = "baremetalhost.metal3.io"
+DETACHED = "baremetalhost.metal3.io/detached"
+REMOVE_ON_DELETE = "bmac.agent-install.openshift.io/remove-agent-and-node-on-delete"
+INFRAENV_LABEL = "infraenvs.agent-install.openshift.io"
+BMH_LABEL = "agent-install.openshift.io/bmh"
+ROLE_ANNOTATION = "bmac.agent-install.openshift.io/role"
+HOSTNAME_ANNOTATION = "bmac.agent-install.openshift.io/hostname"
+NODE_LABEL_PREFIX = "bmac.agent-install.openshift.io.node-label."
+CUSTOM_DEPLOY = "start_assisted_install"
+
+# Day-2 worker stages as the Agent shows them (the agent stops reporting after Rebooting; Joined/Done come from the Node).
+DAY2_STAGES = ["Starting installation", "Installing", "Writing image to disk", "Waiting for control plane", "Rebooting",
+               "Joined", "Done"]
+MASTER_STAGES = ["Starting installation", "Waiting for bootkube", "Installing", "Writing image to disk", "Rebooting",
+                 "Configuring", "Joined", "Done"]
+REBOOTED_INFO = ("Host has rebooted and no further updates will be posted. Please check console for progress and to "
+                 "possibly approve pending CSRs")
+IMAGE_CREATED = "Image has been created"
+NODE_CAPACITY = {"cpu": "64", "memory": "196608000Ki"}
+IMAGE_HOST = "https://assisted-image-service-multicluster-engine.apps.hub.example.com"
+
+
+def agent_name(bmh: dict) -> str:
+    """A stable host UUID for the Agent of a BareMetalHost."""
+    meta = bmh["metadata"]
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"bmh/{meta['namespace']}/{meta['name']}/{meta.get('uid', '')}"))
+
+
+def _ann(obj: dict) -> dict:
+    return obj["metadata"].get("annotations") or {}
+
+
+def _state(bmh: dict) -> str:
+    return (((bmh.get("status") or {}).get("provisioning") or {}).get("state")) or ""
+
+
+def bmh_status(bmh: dict, state: str, operational: str = "OK", error_type=None, message: str = "", count: int = 0) -> dict:
+    spec = bmh.get("spec") or {}
+    provisioning = {"ID": agent_name(bmh) if state not in ("", "registering") else "", "state": state,
+                    "bootMode": spec.get("bootMode") or "UEFI"}
+    if spec.get("rootDeviceHints"):
+        provisioning["rootDeviceHints"] = spec["rootDeviceHints"]
+    if state in ("provisioning", "provisioned") and spec.get("customDeploy"):
+        provisioning["customDeploy"] = spec["customDeploy"]
+    return {"provisioning": provisioning, "operationalStatus": operational, "errorType": error_type,
+            "errorMessage": message, "errorCount": count, "poweredOn": state in ("provisioning", "provisioned"),
+            "hardwareProfile": "unknown" if state not in ("", "registering") else "",
+            "lastUpdated": now_stamp(), "goodCredentials": {} if error_type else {"credentialsVersion": "1"}}
+
+
+def _same(status: dict, wanted: dict) -> bool:
+    keys = ("operationalStatus", "errorType", "errorMessage", "errorCount")
+    return all((status or {}).get(k) == wanted.get(k) for k in keys) and _state({"status": status}) == wanted["provisioning"]["state"]
+
+
+def _ppi_ready(sim, bmh: dict) -> bool:
+    meta = bmh["metadata"]
+    ppi = sim.get(BMH_API, "PreprovisioningImage", meta["name"], meta["namespace"])
+    return condition(ppi, "Ready").get("status") == "True"
+
+
+def _node_labels(agent: dict) -> dict:
+    role = (agent.get("spec") or {}).get("role") or (agent.get("status") or {}).get("role") or "worker"
+    labels = {"node-role.kubernetes.io/worker": ""}
+    if role == "master":
+        labels = {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/worker": ""}
+    for key, value in ((agent.get("spec") or {}).get("nodeLabels") or {}).items():
+        if key.startswith("node-role.kubernetes.io/") or key == "kubernetes.io/role":
+            labels[key] = value
+    return labels
+
+
+def _agent_body(bmh: dict) -> dict:
+    meta = bmh["metadata"]
+    ann = _ann(bmh)
+    cluster = meta["namespace"]
+    spec = {"approved": True, "clusterDeploymentName": {"name": cluster, "namespace": cluster},
+            "role": ann.get(ROLE_ANNOTATION) or "master", "hostname": ann.get(HOSTNAME_ANNOTATION) or meta["name"]}
+    if ann.get("bmac.agent-install.openshift.io/installer-args"):
+        spec["installerArgs"] = ann["bmac.agent-install.openshift.io/installer-args"]
+    if ann.get("bmac.agent-install.openshift.io/ignition-config-overrides"):
+        spec["ignitionConfigOverrides"] = ann["bmac.agent-install.openshift.io/ignition-config-overrides"]
+    labels_from_ann = {k[len(NODE_LABEL_PREFIX):]: v for k, v in ann.items() if k.startswith(NODE_LABEL_PREFIX)}
+    if labels_from_ann:
+        spec["nodeLabels"] = labels_from_ann
+    return {"apiVersion": AI_API, "kind": "Agent",
+            "metadata": {"name": agent_name(bmh), "namespace": cluster,
+                         "labels": {BMH_LABEL: meta["name"],
+                                    INFRAENV_LABEL: (meta.get("labels") or {}).get(INFRAENV_LABEL) or cluster}},
+            "spec": spec}
+
+
+def _agent_conditions(state: str, stage_info: str = "", failed_message: str = "") -> list:
+    conds = set_condition([], "SpecSynced", "True", "SyncOK", "The Spec has been successfully applied")
+    conds = set_condition(conds, "Connected", "True", "AgentIsConnected", "The agent's connection to the installation service is unimpaired")
+    if state == "known":
+        conds = set_condition(conds, "RequirementsMet", "True", "AgentIsReady", "The agent is ready to begin the installation")
+    elif state in ("installing", "installing-in-progress"):
+        conds = set_condition(conds, "RequirementsMet", "True", "AgentAlreadyInstalling", "Installation already started and is in progress")
+    else:
+        conds = set_condition(conds, "RequirementsMet", "True", "AgentInstallationStopped", "The agent installation stopped")
+    conds = set_condition(conds, "Validated", "True", "ValidationsPassing", "The agent's validations are passing")
+    if state == "known":
+        conds = set_condition(conds, "Installed", "False", "InstallationNotStarted", "The installation has not yet started")
+    elif state == "error":
+        conds = set_condition(conds, "Installed", "False", "InstallationFailed", f"The installation has failed: {failed_message}")
+    elif state in ("installed", "added-to-existing-cluster"):
+        conds = set_condition(conds, "Installed", "True", "InstallationCompleted", f"The installation has completed: {stage_info}")
+    else:
+        conds = set_condition(conds, "Installed", "False", "InstallationInProgress", f"The installation is in progress: {stage_info}")
+    conds = set_condition(conds, "Bound", "True", "Bound", "The agent is bound to a cluster deployment")
+    return conds
+
+
+def _progress(stages: list, stage: str, started: str | None = None) -> dict:
+    progress = {"progressStages": stages, "stageStartTime": started or now_stamp(), "stageUpdateTime": now_stamp()}
+    if stage:
+        progress["currentStage"] = stage
+        if stage in stages:
+            progress["installationPercentage"] = round(100 * (stages.index(stage) + 1) / len(stages))
+    return progress
+
+
+def _agent_status(bmh: dict, kind: str, state: str, stage: str, stages: list, state_info: str, failed_message: str = "") -> dict:
+    role = _ann(bmh).get(ROLE_ANNOTATION) or "master"
+    host = _ann(bmh).get(HOSTNAME_ANNOTATION) or bmh["metadata"]["name"]
+    mac = (bmh.get("spec") or {}).get("bootMACAddress") or ""
+    return {"kind": kind, "role": role, "progress": _progress(stages, stage) if stage else {},
+            "debugInfo": {"state": state, "stateInfo": state_info,
+                          "eventsURL": f"{IMAGE_HOST}/api/assisted-install/v2/events?host_id={agent_name(bmh)}"},
+            "inventory": {"hostname": host, "bmcAddress": "0.0.0.0", "cpu": {"count": int(NODE_CAPACITY["cpu"]), "architecture": "x86_64"},
+                          "memory": {"physicalBytes": 201326592000, "usableBytes": 200000000000},
+                          "interfaces": [{"name": "eno1", "macAddress": mac.lower(), "ipV4Addresses": [], "ipV6Addresses": [], "flags": []}]
+                          if mac else [], "reportTime": now_stamp()},
+            "conditions": _agent_conditions(state, state_info if state != "error" else stage, failed_message)}
+
+
+def _infraenv_ready_status(infraenv: dict) -> dict:
+    meta = infraenv["metadata"]
+    return {"conditions": set_condition([], "ImageCreated", "True", "ImageCreated", IMAGE_CREATED),
+            "isoDownloadURL": f"{IMAGE_HOST}/byid/{meta.get('uid', meta['name'])}/4.20/x86_64/minimal.iso",
+            "createdTime": now_stamp(),
+            "agentLabelSelector": {"matchLabels": {INFRAENV_LABEL: meta["name"]}},
+            "debugInfo": {"eventsURL": f"{IMAGE_HOST}/api/assisted-install/v2/events?infra_env_id={meta.get('uid', '')}"}}
+
+
+def _ppi_status(sim, ppi: dict, infraenv) -> dict:
+    meta = ppi["metadata"]
+    fault = sim.fault("image-never-created", cluster=meta["namespace"], host=meta["name"])
+    created = infraenv is not None and condition(infraenv, "ImageCreated").get("status") == "True" and not fault
+    conds = (ppi.get("status") or {}).get("conditions") or []
+    if created:
+        conds = set_condition(conds, "Ready", "True", "ImageCreated", IMAGE_CREATED)
+        conds = set_condition(conds, "Error", "False", "ImageCreated", IMAGE_CREATED)
+        return {"conditions": conds, "imageUrl": (infraenv.get("status") or {}).get("isoDownloadURL"), "format": "iso",
+                "architecture": "x86_64"}
+    message = "Waiting for InfraEnv image to be created"
+    conds = set_condition(conds, "Ready", "False", "WaitingForInfraEnvImageToBeCreated", message)
+    conds = set_condition(conds, "Error", "False", "WaitingForInfraEnvImageToBeCreated", message)
+    return {"conditions": conds, "imageUrl": None, "format": None}
+
+
+def _conds_equal(old: list, new: list) -> bool:
+    def strip(conds):
+        return sorted((c.get("type"), c.get("status"), c.get("reason"), c.get("message")) for c in conds or [])
+    return strip(old) == strip(new)
+
+
+def ensure_ppi(sim, bmh: dict):
+    """The PreprovisioningImage of a BMH: same name/namespace, owner reference, a copy of all BMH labels."""
+    meta = bmh["metadata"]
+    labels = dict(meta.get("labels") or {})
+    ppi = sim.get(BMH_API, "PreprovisioningImage", meta["name"], meta["namespace"])
+    if ppi is None:
+        return sim.create({"apiVersion": BMH_API, "kind": "PreprovisioningImage",
+                           "metadata": {"name": meta["name"], "namespace": meta["namespace"], "labels": labels,
+                                        "ownerReferences": [{"apiVersion": BMH_API, "kind": "BareMetalHost", "name": meta["name"],
+                                                             "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}]},
+                           "spec": {"acceptFormats": ["iso", "initrd"], "architecture": "x86_64"}})
+    current = ppi["metadata"].get("labels") or {}
+    if current != labels:
+        patch = {k: v for k, v in labels.items() if current.get(k) != v}
+        patch.update({k: None for k in current if k not in labels})
+        ppi = sim.patch(ppi, {"metadata": {"labels": patch}})
+    return ppi
+
+
+def mark_installed(sim, cluster: str, rendered_bmhs: list) -> None:
+    """Day 1 is done for these hosts: BMH provisioned (detached), image created, Agent Done, node Ready."""
+    for infraenv in sim.list(AI_API, "InfraEnv", cluster):
+        if condition(infraenv, "ImageCreated").get("status") != "True":
+            sim.write_status(infraenv, _infraenv_ready_status(infraenv))
+    for obj in rendered_bmhs:
+        bmh = sim.get(BMH_API, "BareMetalHost", obj["metadata"]["name"], cluster)
+        if bmh is None:
+            continue
+        finalizers = bmh["metadata"].get("finalizers") or []
+        bmh = sim.patch(bmh, {"metadata": {"annotations": {DETACHED: "assisted-service-controller"},
+                                           "finalizers": finalizers + ([FINALIZER] if FINALIZER not in finalizers else [])},
+                              "spec": {"customDeploy": {"method": CUSTOM_DEPLOY}}})
+        sim.write_status(bmh, bmh_status(bmh, "provisioned", "detached"))
+        ppi = ensure_ppi(sim, bmh)
+        if ppi is not None:
+            infraenv = sim.get(AI_API, "InfraEnv", (bmh["metadata"].get("labels") or {}).get(INFRAENV_LABEL, cluster), cluster)
+            sim.write_status(ppi, _ppi_status(sim, ppi, infraenv))
+        agent = sim.create(_agent_body(bmh)) or sim.get(AI_API, "Agent", agent_name(bmh), cluster)
+        role = _ann(bmh).get(ROLE_ANNOTATION) or "master"
+        stages = MASTER_STAGES if role == "master" else DAY2_STAGES
+        sim.write_status(agent, _agent_status(bmh, "Host", "installed", "Done", stages, "Done"))
+
+
+class BareMetalOperator:
+    """baremetal-operator: the BareMetalHost state machine and the PreprovisioningImage objects."""
+
+    name = "metal3"
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def reconcile(self):
+        for bmh in self.sim.list(BMH_API, "BareMetalHost"):
+            try:
+                self.reconcile_host(bmh)
+            except Exception as exc:  # pylint: disable=broad-except
+                self.sim.log.warning("metal3: %s/%s: %s", bmh["metadata"].get("namespace"), bmh["metadata"]["name"], exc)
+
+    def _write(self, bmh, status):
+        if not _same(bmh.get("status"), status):
+            self.sim.log.info("metal3: %s/%s -> %s %s %s", bmh["metadata"]["namespace"], bmh["metadata"]["name"],
+                              status["provisioning"]["state"], status["operationalStatus"], status.get("errorType") or "")
+            self.sim.write_status(bmh, status)
+
+    def reconcile_host(self, bmh):
+        sim = self.sim
+        meta = bmh["metadata"]
+        uid = meta["uid"]
+        status = bmh.get("status") or {}
+        state = _state(bmh)
+        finalizers = meta.get("finalizers") or []
+        if meta.get("deletionTimestamp"):
+            self.delete_host(bmh, state, finalizers)
+            return
+        if FINALIZER not in finalizers:
+            bmh = sim.patch(bmh, {"metadata": {"finalizers": finalizers + [FINALIZER]}}) or bmh
+        ensure_ppi(sim, bmh)
+        detached = DETACHED in _ann(bmh)
+        if state == "":
+            self._write(bmh, bmh_status(bmh, "registering"))
+        elif state == "registering":
+            self.register(bmh, status)
+        elif state == "inspecting":
+            if sim.since(("bmh", uid), state) >= sim.delay("bmh_inspecting"):
+                self._write(bmh, bmh_status(bmh, "available"))
+        elif state == "available":
+            custom = ((bmh.get("spec") or {}).get("customDeploy") or {}).get("method")
+            if custom and sim.since(("bmh", uid), state) >= sim.delay("bmh_available"):
+                self._write(bmh, bmh_status(bmh, "provisioning"))
+        elif state == "provisioning":
+            if not _ppi_ready(sim, bmh):
+                sim.since(("bmh", uid), "waiting-for-image")
+            elif sim.since(("bmh", uid), state) >= sim.delay("bmh_provisioning_boot"):
+                self._write(bmh, bmh_status(bmh, "provisioned"))
+        elif state == "provisioned":
+            operational = "detached" if detached else "OK"
+            if status.get("operationalStatus") != operational:
+                self.sim.write_status(bmh, {"operationalStatus": operational, "lastUpdated": now_stamp()})
+
+    def register(self, bmh, status):
+        sim = self.sim
+        meta = bmh["metadata"]
+        ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
+        secret_name = ((bmh.get("spec") or {}).get("bmc") or {}).get("credentialsName") or ""
+        error = None
+        if not secret_name:
+            error = "The BMC secret reference is empty"
+        elif sim.get("v1", "Secret", secret_name, ns) is None:
+            error = f"The BMC secret {ns}/{secret_name} does not exist"
+        else:
+            fault = sim.fault("bmc-error", cluster=ns, host=name)
+            if fault:
+                address = ((bmh.get("spec") or {}).get("bmc") or {}).get("address") or ""
+                error = fault.get("message") or (f"Failed to get power state for node {agent_name(bmh)}. Error: Redfish exception "
+                                                 f"occurred. Error: Failed to connect to Redfish controller at {address}")
+        if error:
+            count = status.get("errorCount") or 0
+            if status.get("errorMessage") != error or status.get("operationalStatus") != "error":
+                self._write(bmh, bmh_status(bmh, "registering", "error", "registration error", error, count + 1))
+            elif sim.since(("bmh-retry", uid), count) >= sim.delay("bmh_error_retry"):
+                self._write(bmh, bmh_status(bmh, "registering", "error", "registration error", error, count + 1))
+            sim.since(("bmh", uid), "registering-error")
+            return
+        if status.get("errorType"):
+            self._write(bmh, bmh_status(bmh, "registering"))
+            return
+        if sim.since(("bmh", uid), "registering") >= sim.delay("bmh_registering"):
+            inspect = _ann(bmh).get("inspect.metal3.io") == "disabled"
+            self._write(bmh, bmh_status(bmh, "available" if inspect else "inspecting"))
+
+    def delete_host(self, bmh, state, finalizers):
+        sim = self.sim
+        meta = bmh["metadata"]
+        ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
+        if FINALIZER not in finalizers:
+            return
+        if state in ("provisioned", "provisioning", "externally provisioned"):
+            self._write(bmh, bmh_status(bmh, "deprovisioning"))
+            return
+        if state == "deprovisioning" and sim.since(("bmh", uid), state) < sim.delay("bmh_deprovisioning"):
+            return
+        sim.log.info("metal3: %s/%s deleted", ns, name)
+        sim.delete(BMH_API, "PreprovisioningImage", name, ns)
+        if str(_ann(bmh).get(REMOVE_ON_DELETE, "")).lower() == "true":
+            for agent in sim.list(AI_API, "Agent", ns, label_selector=f"{BMH_LABEL}={name}"):
+                sim.delete(AI_API, "Agent", agent["metadata"]["name"], ns)
+        sim.patch(bmh, {"metadata": {"finalizers": [f for f in finalizers if f != FINALIZER]}})
+
+
+class AssistedService:
+    """assisted-service: InfraEnv images, PreprovisioningImage conditions, BMAC (customDeploy, detach) and Agents."""
+
+    name = "assisted-service"
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def reconcile(self):
+        sim = self.sim
+        for infraenv in sim.list(AI_API, "InfraEnv"):
+            if condition(infraenv, "ImageCreated").get("status") != "True":
+                if sim.since(("infraenv", infraenv["metadata"]["uid"]), "creating") >= sim.delay("ppi_image"):
+                    sim.write_status(infraenv, _infraenv_ready_status(infraenv))
+        for ppi in sim.list(BMH_API, "PreprovisioningImage"):
+            meta = ppi["metadata"]
+            infraenv_name = (meta.get("labels") or {}).get(INFRAENV_LABEL)
+            infraenv = sim.get(AI_API, "InfraEnv", infraenv_name, meta["namespace"]) if infraenv_name else None
+            wanted = _ppi_status(sim, ppi, infraenv)
+            current = ppi.get("status") or {}
+            if not _conds_equal(current.get("conditions"), wanted["conditions"]) or current.get("imageUrl") != wanted.get("imageUrl"):
+                sim.write_status(ppi, wanted)
+        agents = {}
+        for agent in sim.list(AI_API, "Agent"):
+            labels = agent["metadata"].get("labels") or {}
+            agents[(agent["metadata"]["namespace"], labels.get(BMH_LABEL))] = agent
+        for bmh in sim.list(BMH_API, "BareMetalHost"):
+            try:
+                self.bmac(bmh, agents.get((bmh["metadata"]["namespace"], bmh["metadata"]["name"])))
+            except Exception as exc:  # pylint: disable=broad-except
+                sim.log.warning("assisted-service: BMH %s/%s: %s", bmh["metadata"]["namespace"], bmh["metadata"]["name"], exc)
+        for agent in sim.list(AI_API, "Agent"):
+            try:
+                self.progress(agent)
+            except Exception as exc:  # pylint: disable=broad-except
+                sim.log.warning("assisted-service: Agent %s/%s: %s", agent["metadata"]["namespace"], agent["metadata"]["name"], exc)
+
+    def bmac(self, bmh, agent):
+        """BMAC: set customDeploy once the InfraEnv exists, create the Agent once the ISO booted, detach when done."""
+        sim = self.sim
+        meta = bmh["metadata"]
+        if meta.get("deletionTimestamp"):
+            return
+        state = _state(bmh)
+        infraenv_name = (meta.get("labels") or {}).get(INFRAENV_LABEL)
+        if state in ("available", "inspecting") and not ((bmh.get("spec") or {}).get("customDeploy") or {}).get("method"):
+            if infraenv_name and sim.get(AI_API, "InfraEnv", infraenv_name, meta["namespace"]) is not None:
+                sim.patch(bmh, {"spec": {"customDeploy": {"method": CUSTOM_DEPLOY}, "online": True}})
+            return
+        if state == "provisioned" and agent is None:
+            if sim.since(("agent-discovery", meta["uid"]), "booted") >= sim.delay("agent_discovery"):
+                created = sim.create(_agent_body(bmh))
+                if created is not None:
+                    sim.log.info("assisted-service: Agent %s registered for %s/%s", created["metadata"]["name"], meta["namespace"], meta["name"])
+                    sim.write_status(created, _agent_status(bmh, "AddToExistingClusterHost", "known", "", DAY2_STAGES,
+                                                            "Host is ready to be installed"))
+            return
+        if agent is not None and DETACHED not in _ann(bmh):
+            if (agent.get("status") or {}).get("progress", {}).get("currentStage") == "Done":
+                sim.patch(bmh, {"metadata": {"annotations": {DETACHED: "assisted-service-controller"}}})
+
+    def progress(self, agent):
+        sim = self.sim
+        meta = agent["metadata"]
+        status = agent.get("status") or {}
+        state = (status.get("debugInfo") or {}).get("state") or ""
+        stage = (status.get("progress") or {}).get("currentStage") or ""
+        if status.get("kind") != "AddToExistingClusterHost" or stage in ("Done", "Failed") or state == "error":
+            return
+        ns = meta["namespace"]
+        host = (meta.get("labels") or {}).get(BMH_LABEL) or meta["name"]
+        bmh = sim.get(BMH_API, "BareMetalHost", host, ns) or {
+            "metadata": {"name": host, "namespace": ns, "annotations": {ROLE_ANNOTATION: (agent.get("spec") or {}).get("role"),
+                                                                     HOSTNAME_ANNOTATION: (agent.get("spec") or {}).get("hostname")}},
+            "spec": {}}
+        bmh["metadata"]["uid"] = ""
+        key = ("agent", meta["uid"])
+        delay = sim.delay("node_ready") if stage == "Joined" else sim.delay("agent_stage")
+        if sim.since(key, stage) < delay:
+            return
+        stuck = sim.fault("agent-stuck", cluster=ns, host=host)
+        if stuck and stage == stuck.get("stage", "Writing image to disk"):
+            return
+        failed = sim.fault("agent-failed", cluster=ns, host=host)
+        if failed and stage == failed.get("stage", "Writing image to disk"):
+            message = failed.get("message") or f"Host failed to install due to timeout while {stage.lower()}"
+            new = _agent_status(bmh, "AddToExistingClusterHost", "error", "Failed", DAY2_STAGES, message, message)
+            new["progress"]["progressInfo"] = message
+            new["progress"]["installationPercentage"] = (status.get("progress") or {}).get("installationPercentage")
+            sim.log.info("assisted-service: Agent %s of %s/%s failed at %s", meta["name"], ns, host, stage)
+            sim.write_status(agent, new)
+            return
+        nxt = DAY2_STAGES[0] if not stage else DAY2_STAGES[min(DAY2_STAGES.index(stage) + 1, len(DAY2_STAGES) - 1)] \
+            if stage in DAY2_STAGES else DAY2_STAGES[0]
+        index = DAY2_STAGES.index(nxt)
+        if index < DAY2_STAGES.index("Rebooting"):
+            new_state, info = ("installing" if index == 0 else "installing-in-progress"), nxt
+        else:
+            new_state, info = "added-to-existing-cluster", REBOOTED_INFO
+        new = _agent_status(bmh, "AddToExistingClusterHost", new_state, nxt, DAY2_STAGES, info)
+        sim.log.info("assisted-service: Agent %s of %s/%s -> %s", meta["name"], ns, host, nxt)
+        sim.write_status(agent, new)
+        sim.since(key, nxt)
+
+
+class ClusterInfo:
+    """ACM: ManagedClusterInfo per ManagedCluster (nodeList from installed Agents) and ManagedCluster conditions."""
+
+    name = "cluster-info"
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def reconcile(self):
+        sim = self.sim
+        agents = sim.list(AI_API, "Agent")
+        for cluster in sim.list(MC_API, "ManagedCluster"):
+            name = cluster["metadata"]["name"]
+            if cluster["metadata"].get("deletionTimestamp") or sim.get("v1", "Namespace", name) is None:
+                continue
+            self.managed_cluster_status(cluster)
+            mci = sim.get(MCI_API, "ManagedClusterInfo", name, name)
+            if mci is None:
+                mci = sim.create({"apiVersion": MCI_API, "kind": "ManagedClusterInfo",
+                                  "metadata": {"name": name, "namespace": name}, "spec": {}})
+                if mci is None:
+                    continue
+            nodes = self.node_list(name, agents)
+            current = mci.get("status") or {}
+            if current.get("nodeList") != nodes or not condition(mci, "ManagedClusterInfoSynced"):
+                conds = set_condition(current.get("conditions"), "ManagedClusterInfoSynced", "True", "ManagedClusterInfoSynced",
+                                      "Managed cluster info is synced")
+                sim.write_status(mci, {
+                    "conditions": conds, "nodeList": nodes, "kubeVendor": "OpenShift", "cloudVendor": "BareMetal",
+                    "version": "v1.33.5", "clusterID": str(uuid.uuid5(uuid.NAMESPACE_DNS, name + ".example.com")),
+                    "consoleURL": f"https://console-openshift-console.apps.{name}.example.com",
+                    "distributionInfo": {"type": "OCP", "ocp": {"version": "4.20.0", "desiredVersion": "4.20.0", "channel": "stable-4.20"}}})
+
+    @staticmethod
+    def node_list(cluster: str, agents: list) -> list:
+        nodes = []
+        for agent in agents:
+            spec = agent.get("spec") or {}
+            if agent["metadata"]["namespace"] != cluster or (spec.get("clusterDeploymentName") or {}).get("name") != cluster:
+                continue
+            stage = ((agent.get("status") or {}).get("progress") or {}).get("currentStage")
+            if stage not in ("Joined", "Done"):
+                continue
+            nodes.append({"name": spec.get("hostname") or agent["metadata"]["name"], "labels": _node_labels(agent),
+                          "capacity": dict(NODE_CAPACITY),
+                          "conditions": [{"type": "Ready", "status": "True" if stage == "Done" else "False"}]})
+        nodes.sort(key=lambda n: ("node-role.kubernetes.io/master" not in n["labels"], n["name"]))
+        return nodes
+
+    def managed_cluster_status(self, cluster):
+        if condition(cluster, "ManagedClusterConditionAvailable").get("status") == "True":
+            return
+        conds = (cluster.get("status") or {}).get("conditions") or []
+        conds = set_condition(conds, "HubAcceptedManagedCluster", "True", "HubClusterAdminAccepted", "Accepted by hub cluster admin")
+        conds = set_condition(conds, "ManagedClusterJoined", "True", "ManagedClusterJoined", "Managed cluster joined")
+        conds = set_condition(conds, "ManagedClusterConditionAvailable", "True", "ManagedClusterAvailable", "Managed cluster is available")
+        self.sim.write_status(cluster, {"conditions": conds, "version": {"kubernetes": "v1.33.5"}})

@@ -1,0 +1,188 @@
+"""The spoke side: PTP/SR-IOV operator configs (and Nodes) on the spoke API server, and the ManagedClusterView agent.
+
+The spoke API server stands for cluster ``sno-a`` (settings key ``spokeCluster`` changes it). Daemon selectors come
+from the settings ``spokes.<cluster>.{ptp,sriov}``: ``master`` (default), ``worker``, a label map, or ``none`` (the
+object does not exist). On the real spoke the objects are created when missing and re-set only when the setting
+changes, so that other writers (policies enforced on the spoke) are not undone every tick. Other clusters are
+answered from the settings alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from .core import condition, now_stamp, set_condition
+
+VIEW_API = "view.open-cluster-management.io/v1beta1"
+MCI_API = "internal.open-cluster-management.io/v1beta1"
+DEFAULT_SPOKE = "sno-a"
+SELECTORS = {"master": {"node-role.kubernetes.io/master": ""}, "worker": {"node-role.kubernetes.io/worker": ""}}
+OPERATOR_CONFIGS = {
+    "ptp": {"apiVersion": "ptp.openshift.io/v1", "kind": "PtpOperatorConfig", "plural": "ptpoperatorconfigs",
+            "namespace": "openshift-ptp", "field": "daemonNodeSelector"},
+    "sriov": {"apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovOperatorConfig", "plural": "sriovoperatorconfigs",
+              "namespace": "openshift-sriov-network-operator", "field": "configDaemonNodeSelector"},
+}
+
+
+def spoke_cluster(sim) -> str:
+    return str(sim.config.get("spokeCluster") or DEFAULT_SPOKE)
+
+
+def selector(sim, cluster: str, which: str):
+    """The configured selector map of ``which`` (ptp|sriov) for ``cluster``; None when the object does not exist."""
+    value = ((sim.config.spokes.get(cluster) or {}) if isinstance(sim.config.spokes.get(cluster), dict) else {}).get(which, "master")
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    if value in (None, "none", "absent"):
+        return None
+    return dict(SELECTORS.get(str(value), {f"node-role.kubernetes.io/{value}": ""}))
+
+
+def operator_config(which: str, sel: dict) -> dict:
+    info = OPERATOR_CONFIGS[which]
+    spec = {info["field"]: sel}
+    if which == "sriov":
+        spec.update({"enableInjector": False, "enableOperatorWebhook": False, "logLevel": 2})
+    return {"apiVersion": info["apiVersion"], "kind": info["kind"],
+            "metadata": {"name": "default", "namespace": info["namespace"]}, "spec": spec}
+
+
+class SpokeOperators:
+    """Keeps ``PtpOperatorConfig default`` and ``SriovOperatorConfig default`` and the Nodes of the spoke cluster."""
+
+    name = "spoke-operators"
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.applied = {}
+
+    def reconcile(self):
+        sim = self.sim
+        if sim.spoke is None:
+            return
+        cluster = spoke_cluster(sim)
+        for which, info in OPERATOR_CONFIGS.items():
+            if sim.resource(info["apiVersion"], info["kind"], "spoke") is None:
+                continue
+            wanted = selector(sim, cluster, which)
+            live = sim.get(info["apiVersion"], info["kind"], "default", info["namespace"], "spoke")
+            if wanted is None:
+                if live is not None and self.applied.get(which) != "absent":
+                    sim.delete(info["apiVersion"], info["kind"], "default", info["namespace"], "spoke")
+                self.applied[which] = "absent"
+                continue
+            if live is None:
+                sim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": info["namespace"]}}, "spoke")
+                sim.create(operator_config(which, wanted), "spoke")
+            elif self.applied.get(which) != wanted and (live.get("spec") or {}).get(info["field"]) != wanted:
+                sim.patch(live, {"spec": {info["field"]: None}}, "spoke")
+                sim.patch(live, {"spec": {info["field"]: wanted}}, "spoke")
+            self.applied[which] = wanted
+        self.nodes(cluster)
+
+    def nodes(self, cluster):
+        """Spoke Nodes mirror ``ManagedClusterInfo/<cluster>`` nodeList (labels, Ready)."""
+        sim = self.sim
+        mci = sim.get(MCI_API, "ManagedClusterInfo", cluster, cluster)
+        if mci is None:
+            return
+        for node in (mci.get("status") or {}).get("nodeList") or []:
+            labels = dict(node.get("labels") or {}, **{"kubernetes.io/hostname": node["name"], "kubernetes.io/os": "linux"})
+            ready = ((node.get("conditions") or [{}])[0]).get("status", "Unknown")
+            live = sim.get("v1", "Node", node["name"], where="spoke")
+            if live is None:
+                live = sim.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node["name"], "labels": labels}}, "spoke")
+                if live is None:
+                    continue
+            elif any((live["metadata"].get("labels") or {}).get(k) != v for k, v in labels.items()):
+                live = sim.patch(live, {"metadata": {"labels": labels}}, "spoke") or live
+            if condition(live, "Ready").get("status") != ready:
+                conds = set_condition(((live.get("status") or {}).get("conditions") or []), "Ready", ready,
+                                      "KubeletReady" if ready == "True" else "KubeletNotReady",
+                                      "kubelet is posting ready status" if ready == "True" else "container runtime network not ready",
+                                      heartbeat=True)
+                sim.write_status(live, {"conditions": conds, "capacity": node.get("capacity") or {},
+                                        "allocatable": node.get("capacity") or {}}, "spoke")
+
+
+class ManagedClusterViews:
+    """The view agent: every ManagedClusterView in a cluster namespace gets ``status.result`` and ``Processing``."""
+
+    name = "managedclusterview"
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def reconcile(self):
+        sim = self.sim
+        for view in sim.list(VIEW_API, "ManagedClusterView"):
+            cluster = view["metadata"]["namespace"]
+            scope = (view.get("spec") or {}).get("scope") or {}
+            try:
+                result, error = self.lookup(cluster, scope)
+            except Exception as exc:  # pylint: disable=broad-except
+                result, error = None, str(exc)
+            current = view.get("status") or {}
+            if error:
+                conds = set_condition(current.get("conditions"), "Processing", "False", "GetResourceFailed",
+                                      f"failed to get resource with err: {error}")
+                status = {"conditions": conds, "result": None}
+            else:
+                conds = set_condition(current.get("conditions"), "Processing", "True", "GetResourceProcessing", "")
+                status = {"conditions": conds, "result": result}
+            old = condition(view, "Processing")
+            new = [c for c in conds if c["type"] == "Processing"][0]
+            if (old.get("status"), old.get("reason"), old.get("message")) != (new["status"], new["reason"], new["message"]) or \
+                    json.dumps(current.get("result"), sort_keys=True) != json.dumps(status["result"], sort_keys=True):
+                sim.write_status(view, status)
+
+    def lookup(self, cluster, scope):
+        """(object, None) or (None, error text) for the scope of a view on ``cluster``."""
+        sim = self.sim
+        name, namespace = scope.get("name"), scope.get("namespace") or None
+        if not name:
+            return None, "the name of the resource is empty"
+        if cluster == spoke_cluster(sim) and sim.spoke is not None:
+            res = self._spoke_resource(scope)
+            if res is None:
+                return None, f"the server doesn't have a resource type \"{scope.get('resource') or scope.get('kind')}\""
+            obj = sim.get(res.group_version, res.kind, name, namespace if res.namespaced else None, "spoke")
+            if obj is None:
+                return None, f"{res.name}{'.' + res.group if res.group else ''} \"{name}\" not found"
+            obj = copy.deepcopy(obj)
+            obj.get("metadata", {}).pop("managedFields", None)
+            return obj, None
+        wanted = (scope.get("kind") or scope.get("resource") or "").split(".")[0].lower()
+        for which, info in OPERATOR_CONFIGS.items():
+            if wanted in (info["kind"].lower(), info["plural"], info["plural"][:-1]):
+                sel = selector(sim, cluster, which)
+                if sel is None or name != "default" or namespace != info["namespace"]:
+                    return None, f"{info['plural']}.{info['apiVersion'].split('/')[0]} \"{name}\" not found"
+                obj = operator_config(which, sel)
+                obj["metadata"].update({"uid": f"{cluster}-{which}", "resourceVersion": "1", "generation": 1,
+                                        "creationTimestamp": now_stamp(0)})
+                return obj, None
+        return None, f"the server doesn't have a resource type \"{scope.get('resource') or scope.get('kind')}\""
+
+    def _spoke_resource(self, scope):
+        client = self.sim.spoke
+        group = scope.get("apiGroup")
+        kwargs = {}
+        if group is not None:
+            kwargs["group"] = group
+        if scope.get("version"):
+            kwargs["api_version"] = scope["version"]
+        candidates = []
+        if scope.get("resource"):
+            resource = scope["resource"]
+            if "." in resource and group is None:
+                resource, kwargs["group"] = resource.split(".", 1)
+            candidates = client.resources.search(name=resource, **kwargs) or client.resources.search(kind=resource, **kwargs)
+            if not candidates:
+                candidates = [r for r in client.resources.search(**kwargs) if r.kind.lower() == resource.lower()]
+        elif scope.get("kind"):
+            candidates = client.resources.search(kind=scope["kind"], **kwargs)
+        candidates = [r for r in candidates if "/" not in r.name]
+        return candidates[0] if candidates else None

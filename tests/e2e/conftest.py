@@ -1,0 +1,133 @@
+"""Fixtures for end-to-end runs of playbooks/expand_sno.yml against a fresh test hub and Git remote."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
+                   r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)", re.M)
+_NEXT_BLOCK = [0]
+
+
+def _free_port_base() -> int:
+    """A block of six free loopback ports, distinct from the developer's `make hub-up` (16440) and other test hubs."""
+    for _ in range(200):
+        base = 23000 + (os.getpid() % 50) * 120 + _NEXT_BLOCK[0] * 10
+        _NEXT_BLOCK[0] += 1
+        if all(_port_free(base + offset) for offset in range(6)):
+            return base
+    raise RuntimeError("no free port block for a test hub")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class PlayResult:
+    rc: int
+    output: str
+    recap: dict = field(default_factory=dict)
+
+    def changed(self, host: str) -> int:
+        return self.recap[host]["changed"]
+
+    def failed_hosts(self) -> list[str]:
+        return [host for host, counts in self.recap.items() if counts["failed"] or counts["unreachable"]]
+
+
+class Fleet:
+    """A fresh hub plus helpers to run the playbook against the demo inventory."""
+
+    def __init__(self, hub, workdir: str):
+        self.hub = hub
+        self.workdir = workdir
+        self.inventory = os.path.join(REPO, "inventory", "demo", "hosts.yml")
+        self.bmc_password = "bmc-" + os.urandom(6).hex()
+
+    def env(self, **extra) -> dict:
+        env = dict(os.environ)
+        env.update(self.hub.env)
+        env.update({
+            "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".collections"),
+            "ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ZTP_DEMO_BMC_PASSWORD": self.bmc_password,
+            "TMPDIR": self.workdir,
+        })
+        env.update(extra)
+        return env
+
+    def play(self, *args: str, extra_vars: dict | None = None, env: dict | None = None, timeout: float = 900) -> PlayResult:
+        variables = {"ztp_gitops_workdir": os.path.join(self.workdir, "gitops")}
+        variables.update(extra_vars or {})
+        argv = ["ansible-playbook", "-i", self.inventory, os.path.join(REPO, "playbooks", "expand_sno.yml"),
+                "-e", yaml.safe_dump(variables, default_flow_style=True).strip()] + list(args)
+        proc = subprocess.run(argv, cwd=REPO, env=self.env(**(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=timeout, check=False)
+        recap = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(proc.stdout)}
+        return PlayResult(proc.returncode, proc.stdout, recap)
+
+    def remote_head(self, branch: str = "main") -> str:
+        out = subprocess.run(["git", "ls-remote", self.hub.git_url, "refs/heads/" + branch], stdout=subprocess.PIPE, text=True,
+                             check=True).stdout
+        return out.split()[0]
+
+    def remote_log(self) -> list[str]:
+        clone = tempfile.mkdtemp(dir=self.workdir)
+        subprocess.run(["git", "clone", "-q", self.hub.git_url, clone], check=True)
+        return subprocess.run(["git", "-C", clone, "log", "--format=%H %s"], stdout=subprocess.PIPE, text=True, check=True).stdout.splitlines()
+
+    def remote_file(self, path: str) -> str:
+        clone = tempfile.mkdtemp(dir=self.workdir)
+        subprocess.run(["git", "clone", "-q", self.hub.git_url, clone], check=True)
+        with open(os.path.join(clone, path), encoding="utf-8") as handle:
+            return handle.read()
+
+    def items(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict]:
+        resource = self.hub.api().resources.get(api_version=api_version, kind=kind)
+        return resource.get(namespace=namespace).to_dict().get("items", [])
+
+    def set_simulator(self, **settings) -> None:
+        """Merge settings (faults, speed, spokes) into the simulator's ConfigMap on the hub."""
+        api = self.hub.api()
+        configmaps = api.resources.get(api_version="v1", kind="ConfigMap")
+        current = configmaps.get(name="hub-simulator", namespace="ztp-simulator").to_dict()
+        config = yaml.safe_load(current["data"]["config.yaml"]) or {}
+        config.update(settings)
+        configmaps.patch(name="hub-simulator", namespace="ztp-simulator", body={"data": {"config.yaml": yaml.safe_dump(config)}})
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    """A fresh hub (etcd, hub and spoke API servers, simulator, seeded Git remote) for one test."""
+    from testhub.hubctl import Hub  # pylint: disable=import-outside-toplevel
+
+    hub = Hub(run_dir=str(tmp_path / "hub"), port_base=_free_port_base(), crds="auto", simulator=True, speed=600)
+    hub.start()
+    try:
+        yield Fleet(hub, str(tmp_path))
+    finally:
+        hub.stop()
+        shutil.rmtree(str(tmp_path / "hub"), ignore_errors=True)

@@ -1,0 +1,100 @@
+"""The whole procedure, run by ansible-playbook against a real API server with the hub simulator and a real Git remote."""
+
+from __future__ import annotations
+
+import yaml
+
+SNO_B_WORKER = "sno-b-worker-0.ran.example.com"
+
+
+def _worker_ready(fleet, cluster: str, host: str) -> bool:
+    for info in fleet.items("internal.open-cluster-management.io/v1beta1", "ManagedClusterInfo", cluster):
+        for node in (info.get("status") or {}).get("nodeList") or []:
+            if node["name"] == host:
+                conditions = {c["type"]: c["status"] for c in node.get("conditions") or []}
+                return conditions.get("Ready") == "True" and "node-role.kubernetes.io/worker" in (node.get("labels") or {})
+    return False
+
+
+def _bmh_state(fleet, cluster: str, host: str) -> str | None:
+    for bmh in fleet.items("metal3.io/v1alpha1", "BareMetalHost", cluster):
+        if bmh["metadata"]["name"] == host:
+            return ((bmh.get("status") or {}).get("provisioning") or {}).get("state")
+    return None
+
+
+def test_one_cluster_from_untouched_repository_to_ready_worker(fleet):
+    result = fleet.play("--limit", "sno-b")
+    assert result.rc == 0, result.output[-6000:]
+
+    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
+    assert "Add worker policies for sno-b" in subjects
+    assert "Add workers to sno-b" in subjects
+    siteconfig = yaml.safe_load(fleet.remote_file("siteconfig/sno-b.yaml"))
+    hosts = [node["hostName"] for node in siteconfig["spec"]["clusters"][0]["nodes"]]
+    assert hosts == ["sno-b-master-0.ran.example.com", SNO_B_WORKER]
+    kustomization = yaml.safe_load(fleet.remote_file("policygentemplates/kustomization.yaml"))
+    assert "sno-b-workers.yaml" in kustomization["generators"]
+
+    secrets = {s["metadata"]["name"] for s in fleet.items("v1", "Secret", "sno-b")}
+    assert "sno-b-worker-0-bmc-secret" in secrets
+    cgus = fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade", "default")
+    assert any("sno-b-workers-config-policy" in cgu["spec"]["managedPolicies"] for cgu in cgus)
+    assert _bmh_state(fleet, "sno-b", SNO_B_WORKER) == "provisioned"
+    assert _worker_ready(fleet, "sno-b", SNO_B_WORKER)
+
+    again = fleet.play("--limit", "sno-b")
+    assert again.rc == 0, again.output[-6000:]
+    assert again.changed("sno-b") == 0, again.output[-6000:]
+
+
+def test_check_mode_changes_nothing_and_shows_the_diff(fleet):
+    head = fleet.remote_head()
+    result = fleet.play("--limit", "sno-b", "--check", "--diff")
+    assert result.rc == 0, result.output[-6000:]
+    assert fleet.remote_head() == head
+    assert "+        - hostName: " + SNO_B_WORKER in result.output or SNO_B_WORKER in result.output
+    assert not [s for s in fleet.items("v1", "Secret", "sno-b") if s["metadata"]["name"] == "sno-b-worker-0-bmc-secret"]
+    assert fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade") == []
+    assert _bmh_state(fleet, "sno-b", SNO_B_WORKER) is None
+
+
+def test_master_pinned_selectors_stop_without_the_opt_in(fleet):
+    head = fleet.remote_head()
+    result = fleet.play("--limit", "sno-a", extra_vars={"ztp_allow_ptp_sriov_disruption": False})
+    assert result.rc != 0
+    assert "briefly" in result.output and "selector_checks_allow_disruption=true" in result.output
+    assert fleet.remote_head() == head
+
+
+def test_bad_input_of_several_clusters_is_reported_together_before_any_change(fleet):
+    head = fleet.remote_head()
+    result = fleet.play(extra_vars={"ztp_workers": [{"hostName": "Bad_Name", "role": "worker", "bmcAddress": "ftp://x",
+                                                     "bmcCredentialsName": {"name": "s"}, "bootMACAddress": "zz"}]})
+    assert result.rc != 0
+    for cluster in ("sno-a", "sno-b", "sno-c"):
+        assert cluster + ": " in result.output
+    assert "bootMACAddress" in result.output and "hostName" in result.output
+    assert fleet.remote_head() == head
+    assert fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade") == []
+
+
+def test_fleet_in_batches_with_forks_one_commit_per_phase_per_batch(fleet):
+    result = fleet.play("--forks", "5", extra_vars={"ztp_batch_size": 2})
+    assert result.rc == 0, result.output[-8000:]
+    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
+    assert "Move PTP and SR-IOV daemons to worker nodes for sno-a" in subjects
+    assert "Add worker policies for sno-a, sno-b" in subjects
+    assert "Add workers to sno-a, sno-b" in subjects
+    assert "Add worker policies for sno-c" in subjects
+    assert "Add workers to sno-c" in subjects
+    group = fleet.remote_file("policygentemplates/group-du-sno-ranGen.yaml")
+    assert "mustonlyhave" in group and "node-role.kubernetes.io/worker" in group
+    worker_pg = yaml.safe_load(fleet.remote_file("policygenerator/sno-c-workers.yaml"))
+    assert worker_pg["kind"] == "PolicyGenerator"
+    for cluster, host in (("sno-a", "sno-a-worker-0.ran.example.com"), ("sno-b", SNO_B_WORKER), ("sno-c", "sno-c-worker-0.ran.example.com")):
+        assert _worker_ready(fleet, cluster, host), cluster
+
+    again = fleet.play("--forks", "5", extra_vars={"ztp_batch_size": 2})
+    assert again.rc == 0, again.output[-6000:]
+    assert {host: counts["changed"] for host, counts in again.recap.items()} == {"sno-a": 0, "sno-b": 0, "sno-c": 0}

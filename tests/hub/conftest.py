@@ -1,0 +1,149 @@
+"""Fixtures of the test-hub tests: a session hub (or the one named by ZTP_HUB_RUN_DIR) and API helpers.
+
+The `hub` fixture takes an optional indirect parameter, the simulator switch:
+
+    pytestmark = pytest.mark.parametrize("hub", [True], indirect=True, scope="session")
+
+Without it the hub runs without the simulator, unless env ZTP_HUB_SIMULATOR=1. Modules with and without the
+parameter get separate hubs (pytest groups the tests by parameter, so each starts once).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+import types
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from testhub.hubctl import PORTS, Hub  # noqa: E402  pylint: disable=wrong-import-position
+
+PORT_SEARCH_START = 17440
+PORT_SEARCH_STEP = 10
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_base(avoid: tuple[int, ...] = ()) -> int:
+    """A port base >= 17440 whose six ports are all free on 127.0.0.1 (start point spread by PID)."""
+    slots = 400
+    first = os.getpid() % slots
+    for i in range(slots):
+        base = PORT_SEARCH_START + ((first + i) % slots) * PORT_SEARCH_STEP
+        if base in avoid:
+            continue
+        if all(_port_free(base + off) for off in range(max(PORTS.values()) + 1)):
+            return base
+    raise RuntimeError("no free port range found for a test hub")
+
+
+def unique_name(prefix: str) -> str:
+    """A DNS-1123 name that no other test uses (namespaces are never really deleted: no controller)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
+    """Call `predicate()` until it returns something truthy; return that value or fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def create_namespace(dyn, prefix: str = "t") -> str:
+    """Create a fresh namespace through a DynamicClient and return its name."""
+    name = unique_name(prefix)
+    dyn.resources.get(api_version="v1", kind="Namespace").create(body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return name
+
+
+def start_hub(run_dir: str, simulator: bool, crds: str = "auto", audit: bool = False, avoid: tuple[int, ...] = ()) -> Hub:
+    """Start a private hub on a free port range (tries again if a port was taken in between)."""
+    last = None
+    for _attempt in range(3):
+        hub = Hub(run_dir, port_base=free_port_base(avoid), crds=crds, simulator=simulator, audit=audit)
+        try:
+            return hub.start()
+        except Exception as err:  # pylint: disable=broad-exception-caught
+            last = err
+            hub.stop()
+            if "in use" not in str(err):
+                raise
+    raise RuntimeError(f"could not start a test hub: {last}")
+
+
+def _want_simulator(request) -> bool:
+    param = getattr(request, "param", None)
+    if param is not None:
+        return bool(param)
+    return os.environ.get("ZTP_HUB_SIMULATOR", "0") not in ("0", "false", "no", "")
+
+
+@pytest.fixture(scope="session")
+def hubtest():
+    """The helpers of this file for test modules (conftest modules are not meant to be imported)."""
+    return types.SimpleNamespace(repo=REPO, unique_name=unique_name, wait_for=wait_for, create_namespace=create_namespace,
+                                 start_hub=start_hub, free_port_base=free_port_base)
+
+
+@pytest.fixture(scope="session")
+def hub(request, tmp_path_factory):
+    """The session test hub (stopped at the end, also on failure); an existing one when ZTP_HUB_RUN_DIR is set."""
+    simulator = _want_simulator(request)
+    existing = os.environ.get("ZTP_HUB_RUN_DIR")
+    if existing:
+        yield Hub(existing, port_base=None, simulator=simulator).start()
+        return
+    run_dir = str(tmp_path_factory.mktemp("hub-sim" if simulator else "hub"))
+    started = None
+    try:
+        started = start_hub(run_dir, simulator)
+        yield started
+    finally:
+        if started is not None:
+            started.stop()
+        else:
+            Hub(run_dir, port_base=None).stop()
+
+
+@pytest.fixture(scope="session")
+def hub_api(hub):
+    """kubernetes DynamicClient for the hub (user testhub-admin)."""
+    return hub.api("hub")
+
+
+@pytest.fixture(scope="session")
+def spoke_api(hub):
+    """kubernetes DynamicClient for the spoke."""
+    return hub.api("spoke")
+
+
+@pytest.fixture(scope="session")
+def simulator_api(hub):
+    """kubernetes DynamicClient for the hub as user hub-simulator."""
+    return hub.api("simulator")
+
+
+@pytest.fixture
+def namespace(hub_api):
+    """A fresh namespace on the hub for one test."""
+    return create_namespace(hub_api, "t")

@@ -1,0 +1,280 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+SHARED = os.environ.get("ZTP_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
+SEED = os.path.join(SHARED, "seed", "000_7d00e9043756f5e8.txt")
+
+
+def params(**changes):
+    base = dict(
+        name="example-sno-workers", namespace="ztp-site", binding_rules={"sites": "example-sno"},
+        format="policygentemplate", reserved_cpus="0-3", isolated_cpus="4-47", cpu_count=None,
+        hugepages={"default_size": "1G", "pages": [{"size": "1G", "count": 32}]}, realtime_kernel=True,
+        extra_tuned=None, source_cr_layout="flat", policy_name="config-policy", allow_non_ztp_namespace=False,
+    )
+    base.update(changes)
+    return base
+
+
+def errors_of(**changes):
+    with pytest.raises((ZtpInputError, ZtpInputErrors)) as error:
+        policygen.validate_worker(params(**changes))
+    found = getattr(error.value, "errors", [error.value])
+    return found, str(error.value)
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("changes, field, message", [
+    (dict(reserved_cpus="0-3,"), "reserved_cpus", "empty item"),
+    (dict(isolated_cpus="47-4"), "isolated_cpus", "reversed"),
+    (dict(isolated_cpus="-4"), "isolated_cpus", "negative"),
+    (dict(reserved_cpus=""), "reserved_cpus", "non-empty CPU set"),
+    (dict(isolated_cpus="3-47"), "isolated_cpus", "disjoint from reserved_cpus '0-3'; CPUs 3 are in both"),
+    (dict(cpu_count=64), "isolated_cpus", "CPUs 48-63 are in neither set"),
+    (dict(cpu_count=40), "isolated_cpus", "CPUs 40-47 do not exist on a node with 40 CPUs"),
+    (dict(cpu_count=1), "cpu_count", "number of logical CPUs"),
+    (dict(hugepages={"default_size": "1GB", "pages": [{"size": "1G", "count": 32}]}), "hugepages.default_size", '"2M" or "1G"'),
+    (dict(hugepages={"default_size": "1G", "pages": [{"size": "4K", "count": 32}]}), "hugepages.pages[0].size", '"2M" or "1G"'),
+    (dict(hugepages={"default_size": "1G", "pages": [{"size": "1G", "count": 0}]}), "hugepages.pages[0].count", "positive"),
+    (dict(hugepages={"default_size": "1G", "pages": []}), "hugepages.pages", "non-empty list"),
+    (dict(hugepages=None), "hugepages", "placeholders"),
+    (dict(namespace="example-sno"), "namespace", "policy-app-project"),
+    (dict(namespace="Ztp_Site"), "namespace", "Kubernetes namespace name"),
+    (dict(name="Example"), "name", "lowercase Kubernetes name"),
+    (dict(binding_rules={}), "binding_rules", "would select every cluster"),
+    (dict(binding_rules={"sites": 5}), "binding_rules.sites", "quote it"),
+    (dict(binding_rules={"sites": "bad value!"}), "binding_rules.sites", "label value"),
+    (dict(extra_tuned={"[sysctl]": ["a=b"]}), "extra_tuned", "without brackets"),
+    (dict(extra_tuned={"sysctl": ["a=b\nc=d"]}), "extra_tuned.sysctl", "no newline"),
+    (dict(format="yaml"), "format", "policygentemplate"),
+    (dict(source_cr_layout="tree"), "source_cr_layout", "node-tuning-operator/x86_64/PerformanceProfile.yaml"),
+    (dict(policy_name="Config"), "policy_name", "lowercase"),
+])
+def test_validation_rules(changes, field, message):
+    found, text = errors_of(**changes)
+    assert [error.field for error in found] == [field]
+    assert message in text
+
+
+def test_all_errors_reported_together():
+    found, text = errors_of(namespace="example-sno", reserved_cpus="3-0", isolated_cpus="4-x",
+                            hugepages={"default_size": "4M", "pages": [{"size": "1G", "count": -1}]})
+    assert sorted(error.field for error in found) == sorted([
+        "namespace", "reserved_cpus", "isolated_cpus", "hugepages.default_size", "hugepages.pages[0].count"])
+    assert text.startswith("5 input error(s):")
+
+
+def test_namespace_opt_out():
+    spec = policygen.validate_worker(params(namespace="example-sno", allow_non_ztp_namespace=True))
+    assert spec["namespace"] == "example-sno"
+
+
+def test_cpu_count_exact_cover_and_non_contiguous_sets():
+    spec = policygen.validate_worker(params(reserved_cpus="0-1, 52-53", isolated_cpus="2-51,54-63", cpu_count=64))
+    assert (spec["reserved"], spec["isolated"]) == ("0-1,52-53", "2-51,54-63")
+    document = policygen.worker_document(spec)
+    files = document["spec"]["sourceFiles"]
+    assert files[1]["spec"]["cpu"] == {"isolated": "2-51,54-63", "reserved": "0-1,52-53"}
+    assert "cmdline_crash=nohz_full=2-51,54-63\n" in files[2]["spec"]["profile"][0]["data"]
+    source = files[0]["spec"]["config"]["storage"]["files"][0]["contents"]["source"]
+    assert source.endswith("IjAtMSw1Mi01MyIgfQo=")  # cpuset "0-1,52-53"
+    # the fix suggested for a gap
+    _found, text = errors_of(reserved_cpus="0-1,52-53", isolated_cpus="2-51", cpu_count=64)
+    assert "CPUs 54-63 are in neither set" in text and 'isolated_cpus="2-51,54-63"' in text
+
+
+# --- names and the 63-character rule ----------------------------------------------------------------
+
+def test_policy_names():
+    assert policygen.policy_names("example-sno-workers") == ["example-sno-workers-config-policy"]
+    assert policygen.policy_names("cnfdf15-workers", "config-policy") == ["cnfdf15-workers-config-policy"]
+    assert policygen.generated_names("w", "config-policy", "policygentemplate") == {
+        "Policy": "w-config-policy", "ConfigurationPolicy": "w-config-policy-config",
+        "PlacementRule": "w-placementrules", "PlacementBinding": "w-placementbinding"}
+    assert policygen.generated_names("w", "config-policy", "policygenerator")["Placement"] == "placement-w-config-policy"
+
+
+def test_63_character_limit():
+    namespace = "ztp-site"
+    # PGT: the longest name is the ConfigurationPolicy "<name>-config-policy-config" (21 more characters).
+    longest_ok = "a" * (63 - len(namespace) - 1 - len("-config-policy-config"))
+    policygen.validate_worker(params(name=longest_ok, namespace=namespace))
+    found, text = errors_of(name=longest_ok + "b", namespace=namespace)
+    assert [error.field for error in found] == ["name"]
+    assert "ConfigurationPolicy" in text and "(64 characters)" in text and "at most 63" in text
+    # several generated names too long: each reported
+    found, text = errors_of(name="n" * 60)
+    assert len(found) == 4
+    # PolicyGenerator: placement-<policy> is the longest
+    pg_ok = "a" * (63 - len(namespace) - 1 - len("placement-") - len("-config-policy"))
+    policygen.validate_worker(params(name=pg_ok, format="policygenerator"))
+    found, text = errors_of(name=pg_ok + "b", format="policygenerator")
+    assert "Placement \"placement-" in text
+
+
+# --- documents --------------------------------------------------------------------------------------
+
+def test_policygenerator_document():
+    spec = policygen.validate_worker(params(format="policygenerator"))
+    document = policygen.worker_document(spec)
+    assert document["apiVersion"] == "policy.open-cluster-management.io/v1"
+    defaults = document["policyDefaults"]
+    assert defaults["namespace"] == "ztp-site"
+    assert defaults["placement"] == {"labelSelector": {"sites": "example-sno"}}
+    assert (defaults["remediationAction"], defaults["severity"]) == ("inform", "low")
+    assert defaults["namespaceSelector"] == {"exclude": ["kube-*"], "include": ["*"]}
+    assert defaults["evaluationInterval"] == {"compliant": "10m", "noncompliant": "10s"}
+    policy = document["policies"][0]
+    assert policy["name"] == "example-sno-workers-config-policy"
+    assert policy["policyAnnotations"] == {"ran.openshift.io/ztp-deploy-wave": "10"}
+    paths = [manifest["path"] for manifest in policy["manifests"]]
+    assert paths == ["source-crs/MachineConfigGeneric.yaml", "source-crs/PerformanceProfile.yaml",
+                     "source-crs/TunedPerformancePatch.yaml"]
+    pp = policy["manifests"][1]["patches"][0]["spec"]
+    assert pp["machineConfigPoolSelector"] == {"$patch": "replace", "pools.operator.machineconfiguration.openshift.io/worker": ""}
+    assert pp["nodeSelector"] == {"$patch": "replace", "node-role.kubernetes.io/worker": ""}
+    tuned = policy["manifests"][2]["patches"][0]["spec"]
+    assert tuned["recommend"] == [{"machineConfigLabels": {"machineconfiguration.openshift.io/role": "worker"},
+                                   "priority": 19, "profile": "performance-patch-worker"}]
+    assert "mcp" not in policygen.render(document)
+
+
+def test_directory_layout_paths_exist_upstream():
+    spec = policygen.validate_worker(params(format="policygenerator", source_cr_layout="directory"))
+    paths = [m["path"] for m in policygen.worker_document(spec)["policies"][0]["manifests"]]
+    assert paths == ["source-crs/generic/MachineConfigGeneric.yaml",
+                     "source-crs/node-tuning-operator/x86_64/PerformanceProfile.yaml",
+                     "source-crs/node-tuning-operator/TunedPerformancePatch.yaml"]
+    tree = os.path.join(SHARED, "ztp-reference", "source-crs", "telco-reference-main")
+    if not os.path.isdir(tree):
+        pytest.skip("upstream source CRs not available")
+    for path in paths + ["source-crs/" + policygen.SOURCE_CRS["directory"][key] for key in ("ptp", "sriov")]:
+        assert os.path.isfile(os.path.join(tree, path[len("source-crs/"):])), path
+
+
+def test_tuned_profile_options():
+    data = policygen.tuned_profile_data("4-47", realtime_kernel=False,
+                                        extra_sections=[("sysctl", ["kernel.sched_rt_runtime_us=-1"]),
+                                                        ("service", ["service.chronyd=start,enable"]),
+                                                        ("vm", ["transparent_hugepages=never"])])
+    assert "kernel.timer_migration" not in data
+    assert "[sysctl]\nkernel.sched_rt_runtime_us=-1\n" in data
+    assert "service.chronyd=start,enable" in data and "service.chronyd=stop,disable" not in data
+    assert data.endswith("[vm]\ntransparent_hugepages=never\n")
+    spec = policygen.validate_worker(params(realtime_kernel=False, extra_tuned={"sysctl": {"kernel.foo": 1}}))
+    tuned = policygen.worker_document(spec)["spec"]["sourceFiles"][2]["spec"]["profile"][0]["data"]
+    assert "[sysctl]\nkernel.foo=1\n" in tuned
+    assert policygen.worker_document(spec)["spec"]["sourceFiles"][1]["spec"]["realTimeKernel"] == {"enabled": False}
+
+
+def test_update_worker_text_keeps_comments():
+    spec = policygen.validate_worker(params())
+    document = policygen.worker_document(spec)
+    text = policygen.render(document)
+    assert policygen.update_worker_text(text, document) == text
+    edited = text.replace("spec:\n  bindingRules:", "spec:\n  # site of the workers\n  bindingRules:")
+    edited = edited.replace("count: 32", "count: 16  # hand edit")
+    assert policygen.update_worker_text(edited, document) == edited.replace("count: 16  # hand edit", "count: 32  # hand edit")
+    other = policygen.worker_document(policygen.validate_worker(params(isolated_cpus="4-31")))
+    updated = policygen.update_worker_text(edited, other)
+    assert "# site of the workers" in updated and "# hand edit" in updated
+    assert yaml.safe_load(updated) == yaml.safe_load(policygen.render(other))
+    # another kind: rendered anew
+    pg = policygen.worker_document(policygen.validate_worker(params(format="policygenerator")))
+    assert policygen.update_worker_text(edited, pg) == policygen.render(pg)
+
+
+def test_kustomization_entry():
+    assert policygen.update_kustomization_text("", "w.yaml") == "generators:\n- w.yaml\n"
+    text = "# policies\nresources:\n- ns.yaml\n"
+    assert policygen.update_kustomization_text(text, "w.yaml") == text + "generators:\n- w.yaml\n"
+    text = "generators:\n# common\n- common-ranGen.yaml\n\nresources:\n- ns.yaml\n"
+    new = policygen.update_kustomization_text(text, "w.yaml")
+    assert new == "generators:\n# common\n- common-ranGen.yaml\n- w.yaml\n\nresources:\n- ns.yaml\n"
+    assert policygen.update_kustomization_text(new, "w.yaml") == new
+    assert policygen.update_kustomization_text("generators:\n- ./w.yaml\n", "w.yaml") == "generators:\n- ./w.yaml\n"
+    with pytest.raises(ZtpInputError):
+        policygen.update_kustomization_text("generators: x\n", "w.yaml")
+
+
+# --- regeneration of the seed worker PolicyGenTemplate ----------------------------------------------
+
+def seed_worker_pgt():
+    """The worker PGT block of the seed text, with the documented typos and callouts fixed."""
+    if not os.path.isfile(SEED):
+        pytest.skip("seed text not found (set ZTP_SHARED_DIR)")
+    with open(SEED, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    start = next(i for i, line in enumerate(lines)
+                 if line.strip() == "apiVersion: ran.openshift.io/v1" and lines[i + 1].strip() == "kind: PolicyGenTemplate"
+                 and "example-sno-workers" in lines[i + 3])
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    block = []
+    for line in lines[start:]:
+        if re.match(r"^\s*\d+\s*$", line) and len(line) - len(line.lstrip()) <= indent:
+            break  # the callout list after the block
+        block.append(line[indent:])
+    text = "\n".join(block) + "\n"
+    assert re.search(r"^\s*cpu: 4$", text, re.M) and "nohz_full=4-47 5" in text, "the documented typos moved"
+    text = re.sub(r"^(\s*)cpu: 4$", r"\1cpu:", text, flags=re.M)
+    text = text.replace("nohz_full=4-47 5", "nohz_full=4-47")
+    # leaked callout numbers after "key: value"
+    text = re.sub(r"^(\s*(?:- )?[\w./-]+: \S.*?) [1-9]$", r"\1", text, flags=re.M)
+    return yaml.safe_load(text)
+
+
+SEED_PARAMS = dict(name="example-sno-workers", namespace="example-sno", binding_rules={"sites": "example-sno"},
+                   reserved_cpus="0-3", isolated_cpus="4-47",
+                   hugepages={"default_size": "1G", "pages": [{"size": "1G", "count": 32}]}, realtime_kernel=True)
+
+
+def compare(expected, got, path="", mismatches=None):
+    mismatches = [] if mismatches is None else mismatches
+    if isinstance(expected, dict) and isinstance(got, dict):
+        for key in sorted(set(expected) | set(got)):
+            compare(expected.get(key, "<missing>"), got.get(key, "<missing>"), "%s.%s" % (path, key), mismatches)
+    elif isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
+        for index, (a, b) in enumerate(zip(expected, got)):
+            compare(a, b, "%s[%d]" % (path, index), mismatches)
+    elif expected != got or type(expected) is not type(got):
+        mismatches.append("%s: seed %r, generated %r" % (path, expected, got))
+    return mismatches
+
+
+def test_seed_namespace_rejected_without_opt_out():
+    with pytest.raises(ZtpInputError) as error:
+        policygen.validate_worker(params(**SEED_PARAMS))
+    assert error.value.field == "namespace" and "policy-app-project" in str(error.value)
+
+
+def test_seed_regeneration_field_by_field():
+    seed = seed_worker_pgt()
+    spec = policygen.validate_worker(params(allow_non_ztp_namespace=True, **SEED_PARAMS))
+    generated = yaml.safe_load(policygen.render(policygen.worker_document(spec)))
+    assert compare(seed, generated) == []
+    assert policygen.policy_names(spec["name"], spec["policy_name"]) == ["example-sno-workers-config-policy"]
+
+
+def test_seed_regeneration_with_ztp_namespace_differs_only_in_namespace():
+    seed = seed_worker_pgt()
+    seed_params = dict(SEED_PARAMS)
+    seed_params["namespace"] = "ztp-site"
+    spec = policygen.validate_worker(params(**seed_params))
+    generated = yaml.safe_load(policygen.render(policygen.worker_document(spec)))
+    assert compare(seed, generated) == [".metadata.namespace: seed 'example-sno', generated 'ztp-site'"]
