@@ -67,16 +67,19 @@ def ensure_pki(pki_dir: str) -> None:
     done = os.path.join(pki_dir, ".complete")
     if os.path.exists(done):
         return
-    _openssl(pki_dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650", "-keyout", "ca.key", "-out", "ca.crt",
+    _openssl(pki_dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-days", "3650", "-keyout", "ca.key", "-out", "ca.crt",
              "-subj", "/CN=ztp-testhub-ca", "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     _write(os.path.join(pki_dir, "apiserver.ext"), _SERVER_EXT)
     _write(os.path.join(pki_dir, "client.ext"), _CLIENT_EXT)
-    _openssl(pki_dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr",
+    _openssl(pki_dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", "apiserver.key", "-out", "apiserver.csr",
              "-subj", "/CN=kube-apiserver")
     _openssl(pki_dir, "x509", "-req", "-in", "apiserver.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
              "-days", "3650", "-extfile", "apiserver.ext", "-out", "apiserver.crt")
-    _openssl(pki_dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "admin.key", "-out", "admin.csr",
+    _openssl(pki_dir, "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", "admin.key", "-out", "admin.csr",
              "-subj", "/O=system:masters/CN=testhub-probe")
     _openssl(pki_dir, "x509", "-req", "-in", "admin.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
              "-days", "3650", "-extfile", "client.ext", "-out", "admin.crt")

@@ -37,6 +37,7 @@ BMH_STATES = ["registering", "match profile", "inspecting", "preparing", "ready"
               "provisioned"]
 
 READY = "ready"
+RENDERED = "rendered"
 FAILED = "failed"
 
 
@@ -183,7 +184,8 @@ class InstallTracker(object):
     ``evaluate(now, stall_timeout)`` updates the nodes and returns the progress events of this round.
     """
 
-    def __init__(self, nodes, streams, now):
+    def __init__(self, nodes, streams, now, until=READY):
+        self.until = until
         self.nodes = [NodeState(n, now) for n in nodes]
         self.stream_kind = dict((key, (kind_id, ns)) for key, kind_id, ns, _sel in streams)
         self.objects = dict((k, {}) for k in KINDS)
@@ -270,6 +272,12 @@ class InstallTracker(object):
         state, err = bmh_signal(bmh)
         if err:
             errors.append(err)
+        if self.until == RENDERED and bmh is not None and not errors:
+            node.ready = True
+            node.state = RENDERED
+            events.append({"time": now_iso(now), "cluster": node.cluster, "host": node.host, "object": "BareMetalHost",
+                           "stage": RENDERED, "percentage": None})
+            return events
         if bmh is not None and state:
             self._record(node, "BareMetalHost", state, None, now, events)
             self._milestone(node, "provisioning", state in ("provisioning", "provisioned"), now)

@@ -128,7 +128,9 @@ options:
         is seen.
     type: int
   placement_timeout:
-    description: Seconds that C(WaitingForPlacement) may last before the wait fails.
+    description:
+      - Seconds that C(WaitingForPlacement), or C(NotAllManagedPoliciesExist) while ArgoCD has not yet rendered
+        policies that were just pushed, may last before the wait fails.
     type: int
     default: 300
 """
@@ -287,10 +289,11 @@ class CguRunner(object):
             if current is None:
                 return "deleted"
             verdict = cgulib.interpret(current)
+            # Right after a push the policies may not be rendered yet; TALM validates again until they are.
+            if verdict["reason"] in SETTLING:
+                return "placement" if since >= placement_timeout else None
             if verdict["state"] != cgulib.WAITING:
                 return verdict["state"]
-            if verdict["reason"] == "WaitingForPlacement" and since >= placement_timeout:
-                return "placement"
             return None
         return self.watch(obj, until)
 
@@ -378,6 +381,9 @@ class CguRunner(object):
         if self.params["wait"] and check and verdict.get("state") == cgulib.FAILED:
             self.module.warn(cgulib.failure_message(self.name, self.namespace, verdict))
         self.module.exit_json(**res)
+
+
+SETTLING = ("WaitingForPlacement", "NotAllManagedPoliciesExist")
 
 
 def main():

@@ -63,6 +63,15 @@ options:
         still waited for; the module fails at the end when any node failed (useful for fleet batches).
     type: bool
     default: true
+  until:
+    description:
+      - C(ready) waits for the whole install (BareMetalHost C(provisioned), Agent C(Done), node C(Ready)).
+      - C(rendered) only waits until ArgoCD has rendered each node's BareMetalHost from Git, the step between
+        publishing a node and its install.
+    type: str
+    choices: [ready, rendered]
+    default: ready
+    version_added: 0.1.0
   namespace_watch_limit:
     description: Up to this many namespaces, watch each namespace; beyond, watch all namespaces once per kind.
     type: int
@@ -133,6 +142,7 @@ def argument_spec():
         stall_timeout=dict(type="int", default=1800),
         fail_fast=dict(type="bool", default=True),
         namespace_watch_limit=dict(type="int", default=5),
+        until=dict(type="str", default=iw.READY, choices=[iw.READY, iw.RENDERED]),
     ))
 
 
@@ -179,7 +189,7 @@ def main():
         module.fail_json(msg=str(exc))
     started = time.time()
     streams = iw.plan_streams(nodes, params["namespace_watch_limit"])
-    tracker = iw.InstallTracker(nodes, streams, started)
+    tracker = iw.InstallTracker(nodes, streams, started, until=params["until"])
     try:
         hub = Hub.from_module(module)
         for kind_id in iw.KINDS:
@@ -200,9 +210,13 @@ def main():
             len(failed), len(tracker.nodes), "; ".join(n.error for n in failed)), **result)
     if outcome == "timeout":
         pending = [n for n in tracker.nodes if not n.ready]
-        module.fail_json(msg="timed out after %d s; %d node(s) not ready: %s" % (
-            params["timeout"], len(pending),
-            "; ".join("%s/%s at '%s'" % (n.cluster, n.host, n.state) for n in pending)), **result)
+        hint = ""
+        if params["until"] == iw.RENDERED:
+            hint = (" ArgoCD has not rendered their BareMetalHosts: check the sync status and errors of the `clusters`"
+                    " Application in openshift-gitops (and any siteConfigError) for the pushed revision.")
+        module.fail_json(msg="timed out after %d s; %d node(s) not %s: %s.%s" % (
+            params["timeout"], len(pending), params["until"],
+            "; ".join("%s/%s at '%s'" % (n.cluster, n.host, n.state) for n in pending), hint), **result)
     module.exit_json(**result)
 
 

@@ -438,5 +438,10 @@ def render_kustomization(kdir, seen=None):
             raise RenderError("accumulating resources: accumulation err='accumulating resources from '%s': "
                               "open %s: no such file or directory'" % (entry, path))
         with open(path, encoding="utf-8") as handle:
-            objects.extend(d for d in _load_docs(handle.read(), entry) if isinstance(d, dict))
+            for doc in _load_docs(handle.read(), entry):
+                # kustomize unpacks a `kind: List` (and any *List) into its items
+                if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+                    objects.extend(item for item in doc["items"] if isinstance(item, dict))
+                elif isinstance(doc, dict):
+                    objects.append(doc)
     return objects

@@ -172,3 +172,17 @@ def test_object_cache_fold():
     assert cache.apply([("SYNC", "k", [a])]) == set()
     assert cache.apply([("ADDED", "k", b), ("DELETED", "k", a)]) == {"k"}
     assert cache.objects("k") == [b] and cache.get("k", "n", "a") is None
+
+
+def test_until_rendered_is_done_as_soon_as_the_bare_metal_host_exists():
+    nodes = iw.validate_nodes([{"cluster": "sno-a", "host": "w0"}])
+    streams = iw.plan_streams(nodes)
+    tracker = iw.InstallTracker(nodes, streams, 0.0, until=iw.RENDERED)
+    bmh_stream = [key for key, kind_id, _ns, _sel in streams if kind_id == "bmh"][0]
+    for key, _kind, _ns, _sel in streams:
+        tracker.apply([("SYNC", key, [])], 0.0)
+    tracker.evaluate(1.0)
+    assert not tracker.done()
+    tracker.apply([("ADDED", bmh_stream, {"metadata": {"namespace": "sno-a", "name": "w0"}, "status": {}})], 2.0)
+    tracker.evaluate(2.0)
+    assert tracker.done() and tracker.results()[0]["state"] == iw.RENDERED
