@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build the AWX survey of the expand_sno job template from the roles' argument specs.
 
 AWX does not derive surveys from argument specs, so the collection ships one: every option of the phase roles

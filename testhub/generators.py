@@ -439,7 +439,7 @@ def machineconfig_files(mc: dict) -> dict[str, str]:
         source = (entry.get("contents") or {}).get("source") or ""
         if not source.startswith("data:"):
             continue
-        head, _, data = source[5:].partition(",")
+        head, _sep, data = source[5:].partition(",")
         if head.endswith(";base64"):
             out[entry["path"]] = base64.b64decode(data).decode("utf-8")
         else:

@@ -480,7 +480,7 @@ class ClustersApp:
             except Exception as exc:  # pylint: disable=broad-except
                 errors.append(f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}: {_api_message(exc)}")
                 status = "OutOfSync"
-            group, _, version = obj["apiVersion"].rpartition("/")
+            group, _sep, version = obj["apiVersion"].rpartition("/")
             resources.append({"group": group, "version": version, "kind": obj["kind"], "namespace": obj["metadata"].get("namespace") or "",
                               "name": obj["metadata"]["name"], "status": status})
         for key in sorted(set(self.inventory) - set(desired)):

@@ -405,10 +405,9 @@ class AssistedService:
             return
         ns = meta["namespace"]
         host = (meta.get("labels") or {}).get(BMH_LABEL) or meta["name"]
-        bmh = sim.get(BMH_API, "BareMetalHost", host, ns) or {
-            "metadata": {"name": host, "namespace": ns, "annotations": {ROLE_ANNOTATION: (agent.get("spec") or {}).get("role"),
-                                                                     HOSTNAME_ANNOTATION: (agent.get("spec") or {}).get("hostname")}},
-            "spec": {}}
+        agent_spec = agent.get("spec") or {}
+        annotations = {ROLE_ANNOTATION: agent_spec.get("role"), HOSTNAME_ANNOTATION: agent_spec.get("hostname")}
+        bmh = sim.get(BMH_API, "BareMetalHost", host, ns) or {"metadata": {"name": host, "namespace": ns, "annotations": annotations}, "spec": {}}
         bmh["metadata"]["uid"] = ""
         key = ("agent", meta["uid"])
         delay = sim.delay("node_ready") if stage == "Joined" else sim.delay("agent_stage")

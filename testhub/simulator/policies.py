@@ -378,7 +378,7 @@ class PoliciesApp:
                 bound_by_cluster.setdefault(cluster, []).append((rkey, content_hash(root)))
         for cluster in sorted(self._clusters):
             if cluster not in state:
-                state[cluster] = {rkey: chash for rkey, chash in bound_by_cluster.get(cluster, [])}
+                state[cluster] = dict(bound_by_cluster.get(cluster, []))
                 self._save_state(cluster)
         for root, rkey, clusters, enforce, placements in plans:
             chash = content_hash(root)

@@ -159,7 +159,7 @@ class ManagedClusterViews:
             if wanted in (info["kind"].lower(), info["plural"], info["plural"][:-1]):
                 sel = selector(sim, cluster, which)
                 if sel is None or name != "default" or namespace != info["namespace"]:
-                    return None, f"{info['plural']}.{info['apiVersion'].split('/')[0]} \"{name}\" not found"
+                    return None, f"{info['plural']}.{info['apiVersion'].split('/', maxsplit=1)[0]} \"{name}\" not found"
                 obj = operator_config(which, sel)
                 obj["metadata"].update({"uid": f"{cluster}-{which}", "resourceVersion": "1", "generation": 1,
                                         "creationTimestamp": now_stamp(0)})

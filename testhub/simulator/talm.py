@@ -108,7 +108,7 @@ class Talm:
         for selector in spec.get("clusterLabelSelectors") or []:
             extra.update(n for n, c in known.items() if common.match_selector(common.cluster_labels(c), selector))
         for text in spec.get("clusterSelector") or []:
-            key, _, value = str(text).partition("=")
+            key, _sep, value = str(text).partition("=")
             for cname, cluster in known.items():
                 labels = common.cluster_labels(cluster)
                 if key in labels and (not value or labels[key] == value):
@@ -120,7 +120,7 @@ class Talm:
         policy_ns, namespaces, enforce, invalid_hub = {}, {}, set(), set()
         for cluster in clusters:
             for child in self.ctx["children"].get(cluster, []):
-                root_ns, _, root_name = child["metadata"]["name"].partition(".")
+                root_ns, _sep, root_name = child["metadata"]["name"].partition(".")
                 if not root_name:
                     continue
                 if str((child.get("spec") or {}).get("remediationAction") or "").lower() == "enforce":

@@ -25,7 +25,7 @@ _NEXT_BLOCK = [0]
 
 def _free_port_base() -> int:
     """A block of six free loopback ports, distinct from the developer's `make hub-up` (16440) and other test hubs."""
-    for _ in range(200):
+    for _attempt in range(200):
         base = 23000 + (os.getpid() % 50) * 120 + _NEXT_BLOCK[0] * 10
         _NEXT_BLOCK[0] += 1
         if all(_port_free(base + offset) for offset in range(6)):

@@ -36,6 +36,12 @@ MASTER_LABELS = {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
 
+
+def when(value, predicate):
+    """``value`` when ``predicate(value)`` holds, else None (for wait_for)."""
+    return value if predicate(value) else None
+
+
 def wait_for(predicate, timeout=60.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     while True:
@@ -105,7 +111,7 @@ class Repo:
     def push(self, message):
         self.git("add", "-A")
         self.git("commit", "-q", "-m", message)
-        for _ in range(5):
+        for _attempt in range(5):
             try:
                 self.git("push", "-q", "origin", "HEAD:main")
                 break
@@ -334,8 +340,8 @@ def test_fault_bmc_error(api, repo, shared, faults):
     faults({"kind": "bmc-error", "cluster": shared, "host": worker})
     api.secret(shared, f"{worker}-bmc")
     add_worker(repo, shared, worker)
-    bmh = wait_for(lambda: (lambda b: b if ((b or {}).get("status") or {}).get("errorType") == "registration error" else None)(
-        api.get(BMH, worker, shared)), what="bmc error")
+    bmh = wait_for(lambda: when(api.get(BMH, worker, shared),
+                                lambda b: ((b or {}).get("status") or {}).get("errorType") == "registration error"), what="bmc error")
     assert bmh["status"]["operationalStatus"] == "error"
     assert bmh["status"]["provisioning"]["state"] == "registering"
     assert "Redfish" in bmh["status"]["errorMessage"]
@@ -363,8 +369,9 @@ def test_fault_agent_failed(api, repo, shared, faults):
     faults({"kind": "agent-failed", "host": worker, "stage": "Installing"})
     api.secret(shared, f"{worker}-bmc")
     add_worker(repo, shared, worker)
-    agent = wait_for(lambda: (lambda a: a if ((a or {}).get("status") or {}).get("progress", {}).get("currentStage") == "Failed" else None)(
-        agent_of(api, shared, worker)), what="Failed stage")
+    agent = wait_for(lambda: when(agent_of(api, shared, worker),
+                                  lambda a: ((a or {}).get("status") or {}).get("progress", {}).get("currentStage") == "Failed"),
+                     what="Failed stage")
     assert agent["status"]["debugInfo"]["state"] == "error"
     installed = cond(agent, "Installed")
     assert (installed["status"], installed["reason"]) == ("False", "InstallationFailed")
@@ -402,7 +409,7 @@ def test_fault_argocd_not_syncing(api, repo, shared, faults):
     assert api.get(APP, "clusters", "openshift-gitops")["status"]["operationState"]["syncResult"]["revision"] == old
     faults()
     wait_for(lambda: api.get(BMH, worker, shared), what="BMH after sync resumed")
-    app = wait_for(lambda: (lambda a: a if a["status"]["sync"]["status"] == "Synced" else None)(api.get(APP, "clusters", "openshift-gitops")),
+    app = wait_for(lambda: when(api.get(APP, "clusters", "openshift-gitops"), lambda a: a["status"]["sync"]["status"] == "Synced"),
                    what="Synced")
     assert app["status"]["sync"]["revision"] == revision and app["status"]["operationState"]["syncResult"]["revision"] == revision
 

@@ -237,7 +237,7 @@ def test_policygenerator_needs_managedclustersetbinding(sim):
     assert placement["spec"]["predicates"][0]["requiredClusterSelector"]["labelSelector"]["matchExpressions"] == [
         {"key": "sites", "operator": "In", "values": ["pg"]}]
     assert get(sim, "PlacementBinding", "pg-workers-pb", "ztp-pgtest")["placementRef"]["kind"] == "Placement"
-    for _ in range(5):
+    for _attempt in range(5):
         sim.tick()
     assert get(sim, "Policy", "ztp-pgtest.pg-workers-config-policy", "sno-g1") is None
     mcsb = {"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSetBinding",
@@ -359,7 +359,7 @@ def test_cgu_not_enabled_then_enabled(sim):
     run_until(sim, lambda: last(conditions(sim, "cgu-off")) == ("Progressing", "False", "NotEnabled"))
     cond = conditions(sim, "cgu-off")[-1]
     assert cond["message"] == "Not enabled"
-    for _ in range(5):
+    for _attempt in range(5):
         sim.tick()
     assert root_compliance(sim, "cnfdf15-workers-config-policy") == {"sno-e1": "NonCompliant"}
     cgu = get(sim, "ClusterGroupUpgrade", "cgu-off", "default")

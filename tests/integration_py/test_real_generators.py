@@ -223,8 +223,7 @@ def _worker_pg(name: str, reserved: str, isolated: str) -> dict:
                                    "machineConfigPoolSelector": {"$patch": "replace", "pools.operator.machineconfiguration.openshift.io/worker": ""},
                                    "nodeSelector": {"$patch": "replace", "node-role.kubernetes.io/worker": ""}})}]},
                               {"path": "source-crs/TunedPerformancePatch.yaml",
-                               "patches": [{"metadata": tu["metadata"], "spec": tuned_spec}]},
-                          ]}]}
+                               "patches": [{"metadata": tu["metadata"], "spec": tuned_spec}]}]}]}
 
 
 def _group_pgt_with_selectors() -> dict:
@@ -249,8 +248,7 @@ def _group_pg_with_selectors() -> dict:
                               {"path": "source-crs/PtpOperatorConfig-SetSelector.yaml", "complianceType": "mustonlyhave",
                                "patches": [{"spec": {"daemonNodeSelector": {"node-role.kubernetes.io/worker": ""}}}]},
                               {"path": "source-crs/SriovOperatorConfig-SetSelector.yaml", "complianceType": "mustonlyhave",
-                               "patches": [{"spec": {"configDaemonNodeSelector": {"node-role.kubernetes.io/worker": ""}}}]},
-                          ]}]}
+                               "patches": [{"spec": {"configDaemonNodeSelector": {"node-role.kubernetes.io/worker": ""}}}]}]}]}
 
 
 def _kustomize_dir(docs: dict[str, dict], with_source_crs: bool) -> str:
