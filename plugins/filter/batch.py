@@ -81,6 +81,18 @@ def ztp_cluster_summary(host_vars):
     }
 
 
+def ztp_node_problems(nodes, batch_message=''):
+    """install_wait nodes that are not ready -> one line each: its own error, or where it stood when the wait ended."""
+    lines = []
+    for node in _plain(nodes):
+        where = '%s/%s' % (node.get('cluster'), node.get('host'))
+        if node.get('error'):
+            lines.append('%s: %s' % (where, node['error']))
+        else:
+            lines.append("%s: not ready, last state '%s'%s" % (where, node.get('state'), ' (%s)' % batch_message if batch_message else ''))
+    return lines
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -89,4 +101,5 @@ class FilterModule(object):
             'ztp_node_summary': ztp_node_summary,
             'ztp_batch_errors': ztp_batch_errors,
             'ztp_cluster_summary': ztp_cluster_summary,
+            'ztp_node_problems': ztp_node_problems,
         }
