@@ -19,7 +19,7 @@ from ansible_collections.ztp.sno_expand.plugins.modules import ztp_policygen_sel
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 SHARED = os.environ.get("ZTP_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
-EXAMPLES = os.path.join(SHARED, "ztp-reference", "examples")
+UPSTREAM_EXAMPLES = os.path.join(SHARED, "ztp-reference", "examples")
 WORKER = {"node-role.kubernetes.io/worker": ""}
 
 
@@ -31,7 +31,7 @@ def run(capsys, **args):
 
 
 def upstream_copy(tmp_path, relative):
-    source = os.path.join(EXAMPLES, relative)
+    source = os.path.join(UPSTREAM_EXAMPLES, relative)
     if not os.path.isfile(source):
         pytest.skip("upstream examples not found (set ZTP_SHARED_DIR)")
     target = tmp_path / os.path.basename(relative)
