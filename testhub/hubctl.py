@@ -91,6 +91,17 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def free_port_base(start: int = 17440, avoid: tuple[int, ...] = (), slots: int = 400, step: int = 10) -> int:
+    """A port base >= ``start`` whose ports are all free on 127.0.0.1; the search start is spread by PID so that
+    parallel test sessions rarely race for the same range."""
+    first = os.getpid() % slots
+    for i in range(slots):
+        base = start + ((first + i) % slots) * step
+        if base not in avoid and all(_port_free(base + offset) for offset in range(max(PORTS.values()) + 1)):
+            return base
+    raise HubError(f"no free range of {max(PORTS.values()) + 1} ports found from {start} on")
+
+
 def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)

@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 import time
 
+from ansible.module_utils.basic import env_fallback
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import file_lock
 
@@ -676,3 +677,15 @@ def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, 
                    "'retries'. Last answer from the remote: %s"
                    % (branch, remote, attempts, retries, result["commit"][:12], branch, toplevel, last),
                    commit=result["commit"], attempts=attempts, files=files)
+
+
+def remote_argument_spec():
+    """Options of the modules that talk to the remote (documented by the ztp.sno_expand.gitops_auth doc fragment)."""
+    return dict(
+        token=dict(type="str", no_log=True, fallback=(env_fallback, ["ZTP_GIT_TOKEN"])),
+        username=dict(type="str", default="git"),
+        ssh_key_file=dict(type="path"),
+        ssh_known_hosts_file=dict(type="path"),
+        accept_new_host_keys=dict(type="bool", default=False),
+        timeout=dict(type="int", default=300),
+    )

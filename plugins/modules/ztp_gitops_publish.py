@@ -64,29 +64,8 @@ options:
     description: Push the commit. With V(false) the commit is only made locally.
     type: bool
     default: true
-  token:
-    description:
-      - Token (or password) for an https remote, passed to Git through a C(GIT_ASKPASS) helper.
-      - Defaults to the E(ZTP_GIT_TOKEN) environment variable.
-    type: str
-  username:
-    description: User name sent with O(token) to an https remote.
-    type: str
-    default: git
-  ssh_key_file:
-    description: Private key for an ssh remote (C(ssh -i KEY -o IdentitiesOnly=yes -o BatchMode=yes)).
-    type: path
-  ssh_known_hosts_file:
-    description: Known-hosts file for an ssh remote; host keys are checked strictly against it.
-    type: path
-  accept_new_host_keys:
-    description: Accept and record host keys of ssh remotes not seen before (C(StrictHostKeyChecking=accept-new)).
-    type: bool
-    default: false
-  timeout:
-    description: Seconds each Git command may take.
-    type: int
-    default: 300
+extends_documentation_fragment:
+  - ztp.sno_expand.gitops_auth
 attributes:
   check_mode:
     support: full
@@ -162,9 +141,10 @@ diff:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
 from ansible_collections.ztp.sno_expand.plugins.module_utils.gitops import Git, GitError, publish
 
 
@@ -180,12 +160,7 @@ def main():
             remote=dict(type="str", default="origin"),
             retries=dict(type="int", default=5),
             push=dict(type="bool", default=True),
-            token=dict(type="str", no_log=True, fallback=(env_fallback, ["ZTP_GIT_TOKEN"])),
-            username=dict(type="str", default="git"),
-            ssh_key_file=dict(type="path"),
-            ssh_known_hosts_file=dict(type="path"),
-            accept_new_host_keys=dict(type="bool", default=False),
-            timeout=dict(type="int", default=300),
+            **gitops.remote_argument_spec()
         ),
         supports_check_mode=True,
     )

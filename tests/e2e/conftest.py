@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,27 +19,6 @@ if REPO not in sys.path:
 
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
                    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)", re.M)
-_NEXT_BLOCK = [0]
-
-
-def _free_port_base() -> int:
-    """A block of six free loopback ports, distinct from the developer's `make hub-up` (16440) and other test hubs."""
-    for _attempt in range(200):
-        base = 23000 + (os.getpid() % 50) * 120 + _NEXT_BLOCK[0] * 10
-        _NEXT_BLOCK[0] += 1
-        if all(_port_free(base + offset) for offset in range(6)):
-            return base
-    raise RuntimeError("no free port block for a test hub")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @dataclass
@@ -122,9 +100,9 @@ class Fleet:
 @pytest.fixture
 def fleet(tmp_path):
     """A fresh hub (etcd, hub and spoke API servers, simulator, seeded Git remote) for one test."""
-    from testhub.hubctl import Hub  # pylint: disable=import-outside-toplevel
+    from testhub.hubctl import Hub, free_port_base  # pylint: disable=import-outside-toplevel
 
-    hub = Hub(run_dir=str(tmp_path / "hub"), port_base=_free_port_base(), crds="auto", simulator=True, speed=600)
+    hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600)
     hub.start()
     try:
         yield Fleet(hub, str(tmp_path))

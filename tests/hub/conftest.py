@@ -11,7 +11,6 @@ parameter get separate hubs (pytest groups the tests by parameter, so each start
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 import types
@@ -23,33 +22,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from testhub.hubctl import PORTS, Hub  # noqa: E402  pylint: disable=wrong-import-position
+from testhub.hubctl import Hub, free_port_base as hubctl_free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 
 PORT_SEARCH_START = 17440
 PORT_SEARCH_STEP = 10
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port_base(avoid: tuple[int, ...] = ()) -> int:
-    """A port base >= 17440 whose six ports are all free on 127.0.0.1 (start point spread by PID)."""
-    slots = 400
-    first = os.getpid() % slots
-    for i in range(slots):
-        base = PORT_SEARCH_START + ((first + i) % slots) * PORT_SEARCH_STEP
-        if base in avoid:
-            continue
-        if all(_port_free(base + off) for off in range(max(PORTS.values()) + 1)):
-            return base
-    raise RuntimeError("no free port range found for a test hub")
+    """A port base >= 17440 whose six ports are all free on 127.0.0.1."""
+    return hubctl_free_port_base(PORT_SEARCH_START, avoid=avoid, step=PORT_SEARCH_STEP)
 
 
 def unique_name(prefix: str) -> str:
