@@ -187,58 +187,75 @@ def _suppressed(kind, *sources):
     return any(kind in ((source or {}).get("crSuppression") or []) for source in sources)
 
 
+def cluster_of(obj):
+    """The cluster a rendered object belongs to: its namespace, or its name for Namespace and ManagedCluster."""
+    meta = obj["metadata"]
+    return meta.get("namespace") or meta["name"]
+
+
+def by_cluster(objs):
+    """{cluster name: [objects]} of rendered objects, in rendering order."""
+    out = {}
+    for obj in objs:
+        out.setdefault(cluster_of(obj), []).append(obj)
+    return out
+
+
 def render_siteconfig(doc):
-    """{cluster name: [objects]} of one SiteConfig document (raises SiteConfigError)."""
+    """The hub objects the SiteConfig generator renders from one SiteConfig document (raises SiteConfigError).
+
+    Pure: no API access. Per cluster Namespace, ClusterDeployment, InfraEnv, KlusterletAddonConfig,
+    ManagedCluster, then per node NMStateConfig (only with a ``nodeNetwork``) and BareMetalHost (ztp-formats §2.5).
+    """
     _validate_siteconfig(doc)
     spec = doc.get("spec") or {}
-    rendered = {}
+    rendered = []
     for cluster in spec.get("clusters") or []:
         name = _s(cluster["clusterName"])
-        objs = []
 
         def ann(kind, wave, *sources, _cluster=cluster):
             return _add_annotations({WAVE: str(wave), GENERATED: "{}"}, kind, *sources, _cluster, spec)
 
         if not _suppressed("Namespace", cluster):
-            objs.append({"apiVersion": "v1", "kind": "Namespace",
-                         "metadata": _meta(name, annotations=ann("Namespace", 0), labels={"name": name})})
+            rendered.append({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": _meta(name, annotations=ann("Namespace", 0), labels={"name": name})})
         if not _suppressed("ClusterDeployment", cluster):
-            objs.append({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
-                         "metadata": _meta(name, name, ann("ClusterDeployment", 1)),
-                         "spec": _prune_empty({
-                             "baseDomain": _s(spec.get("baseDomain")), "clusterName": name,
-                             "clusterInstallRef": {"group": "extensions.hive.openshift.io", "kind": "AgentClusterInstall",
-                                                   "name": name, "version": "v1beta1"},
-                             "platform": {"agentBareMetal": {"agentSelector": {"matchLabels": {"cluster-name": name}}}},
-                             "pullSecretRef": {"name": _s((spec.get("pullSecretRef") or {}).get("name"))}})})
+            rendered.append({"apiVersion": "hive.openshift.io/v1", "kind": "ClusterDeployment",
+                             "metadata": _meta(name, name, ann("ClusterDeployment", 1)),
+                             "spec": _prune_empty({
+                                 "baseDomain": _s(spec.get("baseDomain")), "clusterName": name,
+                                 "clusterInstallRef": {"group": "extensions.hive.openshift.io", "kind": "AgentClusterInstall",
+                                                       "name": name, "version": "v1beta1"},
+                                 "platform": {"agentBareMetal": {"agentSelector": {"matchLabels": {"cluster-name": name}}}},
+                                 "pullSecretRef": {"name": _s((spec.get("pullSecretRef") or {}).get("name"))}})})
         if not _suppressed("InfraEnv", cluster):
-            objs.append({"apiVersion": AI_API, "kind": "InfraEnv", "metadata": _meta(name, name, ann("InfraEnv", 1)),
-                         "spec": _prune_empty({
-                             "additionalNTPSources": [_s(s) for s in cluster.get("additionalNTPSources") or []],
-                             "clusterRef": {"name": name, "namespace": name},
-                             "nmStateConfigLabelSelector": {"matchLabels": {"nmstate-label": name}},
-                             "pullSecretRef": {"name": _s((spec.get("pullSecretRef") or {}).get("name"))},
-                             "sshAuthorizedKey": _s(spec.get("sshPublicKey"))})})
+            rendered.append({"apiVersion": AI_API, "kind": "InfraEnv", "metadata": _meta(name, name, ann("InfraEnv", 1)),
+                             "spec": _prune_empty({
+                                 "additionalNTPSources": [_s(s) for s in cluster.get("additionalNTPSources") or []],
+                                 "clusterRef": {"name": name, "namespace": name},
+                                 "nmStateConfigLabelSelector": {"matchLabels": {"nmstate-label": name}},
+                                 "pullSecretRef": {"name": _s((spec.get("pullSecretRef") or {}).get("name"))},
+                                 "sshAuthorizedKey": _s(spec.get("sshPublicKey"))})})
         if not _suppressed("KlusterletAddonConfig", cluster):
-            objs.append({"apiVersion": "agent.open-cluster-management.io/v1", "kind": "KlusterletAddonConfig",
-                         "metadata": _meta(name, name, ann("KlusterletAddonConfig", 2)),
-                         "spec": {"applicationManager": {"enabled": False}, "certPolicyController": {"enabled": False},
-                                  "clusterName": name, "clusterNamespace": name, "iamPolicyController": {"enabled": False},
-                                  "policyController": {"enabled": True}, "searchCollector": {"enabled": False}}})
+            rendered.append({"apiVersion": "agent.open-cluster-management.io/v1", "kind": "KlusterletAddonConfig",
+                             "metadata": _meta(name, name, ann("KlusterletAddonConfig", 2)),
+                             "spec": {"applicationManager": {"enabled": False}, "certPolicyController": {"enabled": False},
+                                      "clusterName": name, "clusterNamespace": name, "iamPolicyController": {"enabled": False},
+                                      "policyController": {"enabled": True}, "searchCollector": {"enabled": False}}})
         if not _suppressed("ManagedCluster", cluster):
             labels = {str(k): _s(v) for k, v in (cluster.get("clusterLabels") or {}).items()}
             labels.setdefault("cloud", "auto-detect")
             labels.setdefault("vendor", "auto-detect")
-            objs.append({"apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
-                         "metadata": _meta(name, annotations=ann("ManagedCluster", 2), labels=labels),
-                         "spec": {"hubAcceptsClient": True}})
+            rendered.append({"apiVersion": "cluster.open-cluster-management.io/v1", "kind": "ManagedCluster",
+                             "metadata": _meta(name, annotations=ann("ManagedCluster", 2), labels=labels),
+                             "spec": {"hubAcceptsClient": True}})
         for node in cluster.get("nodes") or []:
             host = _s(node.get("hostName"))
             network = node.get("nodeNetwork") or {}
             if network and not _suppressed("NMStateConfig", node, cluster):
-                objs.append({"apiVersion": AI_API, "kind": "NMStateConfig",
-                             "metadata": _meta(host, name, ann("NMStateConfig", 1, node), {"nmstate-label": name}),
-                             "spec": _prune_empty({"config": network.get("config"), "interfaces": network.get("interfaces")})})
+                rendered.append({"apiVersion": AI_API, "kind": "NMStateConfig",
+                                 "metadata": _meta(host, name, ann("NMStateConfig", 1, node), {"nmstate-label": name}),
+                                 "spec": _prune_empty({"config": network.get("config"), "interfaces": network.get("interfaces")})})
             if _suppressed("BareMetalHost", node, cluster):
                 continue
             annotations = {WAVE: "3", GENERATED: "{}", "bmac.agent-install.openshift.io/hostname": host,
@@ -252,26 +269,29 @@ def render_siteconfig(doc):
             if _s(node.get("ironicInspect")) == "disabled":
                 annotations["inspect.metal3.io"] = "disabled"
             _add_annotations(annotations, "BareMetalHost", node, cluster, spec)
-            objs.append({"apiVersion": BMH_API, "kind": "BareMetalHost",
-                         "metadata": _meta(host, name, annotations, {"infraenvs.agent-install.openshift.io": name}),
-                         "spec": _prune_empty({
-                             "automatedCleaningMode": _s(node.get("automatedCleaningMode")) or "disabled",
-                             "bmc": {"address": _s(node.get("bmcAddress")),
-                                     "credentialsName": _s((node.get("bmcCredentialsName") or {}).get("name")),
-                                     "disableCertificateVerification": True},
-                             "bootMACAddress": _s(node.get("bootMACAddress")),
-                             "bootMode": _s(node.get("bootMode")) or "UEFI",
-                             "online": True,
-                             "rootDeviceHints": node.get("rootDeviceHints"),
-                             "userData": node.get("userData")})})
-        rendered[name] = objs
+            rendered.append({"apiVersion": BMH_API, "kind": "BareMetalHost",
+                             "metadata": _meta(host, name, annotations, {"infraenvs.agent-install.openshift.io": name}),
+                             "spec": _prune_empty({
+                                 "automatedCleaningMode": _s(node.get("automatedCleaningMode")) or "disabled",
+                                 "bmc": {"address": _s(node.get("bmcAddress")),
+                                         "credentialsName": _s((node.get("bmcCredentialsName") or {}).get("name")),
+                                         "disableCertificateVerification": True},
+                                 "bootMACAddress": _s(node.get("bootMACAddress")),
+                                 "bootMode": _s(node.get("bootMode")) or "UEFI",
+                                 "online": True,
+                                 "rootDeviceHints": node.get("rootDeviceHints"),
+                                 "userData": node.get("userData")})})
     return rendered
 
 
 # ---- ClusterInstance (siteconfig operator, node-level InfraEnv) -------------------------------------------------
 
 def render_clusterinstance(doc):
-    """{cluster name: [objects]} the siteconfig operator renders from one ClusterInstance."""
+    """The hub objects the siteconfig operator renders from one ClusterInstance (pure: no API access).
+
+    ClusterDeployment, KlusterletAddonConfig, ManagedCluster, then per node InfraEnv ``<hostName>``,
+    NMStateConfig (only with a ``nodeNetwork``) and BareMetalHost (ztp-formats §3).
+    """
     spec = doc.get("spec") or {}
     name = _s(spec.get("clusterName"))
     suppressed = set(spec.get("suppressedManifests") or [])
@@ -334,7 +354,7 @@ def render_clusterinstance(doc):
             "bootMACAddress": _s(node.get("bootMACAddress")), "bootMode": _s(node.get("bootMode")) or "UEFI",
             "online": True, "rootDeviceHints": node.get("rootDeviceHints")})}, node,
             {"infraenvs.agent-install.openshift.io": host, "cluster.open-cluster-management.io/backup": "cluster-activation"})
-    return {name: objs}
+    return objs
 
 
 # ---- the application --------------------------------------------------------------------------------------------
@@ -430,7 +450,7 @@ class ClustersApp:
             kind = doc.get("kind")
             if kind == "SiteConfig" and field == "generators":
                 try:
-                    clusters.update(render_siteconfig(doc))
+                    clusters.update(by_cluster(render_siteconfig(doc)))
                 except SiteConfigError as exc:
                     errors.append(f"{rel}: siteConfigError: \"{exc}\"")
                     self.sim.log.warning("clusters: %s: siteConfigError: %s", rel, exc)
@@ -463,7 +483,7 @@ class ClustersApp:
                 errors.append(f"{rel}: ClusterInstance {ns}/{doc.get('metadata', {}).get('name')}: {_api_message(exc)}")
                 continue
             desired[_key(doc)] = (MANAGER, doc)
-            for cluster, objs in render_clusterinstance(doc).items():
+            for cluster, objs in by_cluster(render_clusterinstance(doc)).items():
                 known[cluster] = sim.get("cluster.open-cluster-management.io/v1", "ManagedCluster", cluster) is not None
                 clusters.setdefault(cluster, []).extend(objs)
                 applied_ci.append((doc, cluster))
