@@ -48,6 +48,11 @@ except ImportError:
     YAMLError = ValueError
     DoubleQuotedScalarString = LiteralScalarString = str
 
+try:
+    from yaml import YAMLError as LibYamlError
+except ImportError:
+    LibYamlError = YAMLError
+
 PGT = "policygentemplate"
 PG = "policygenerator"
 FORMATS = (PGT, PG)
@@ -471,8 +476,8 @@ def load_documents(text, where):
     if text is None or not text.strip():
         return []
     try:
-        return list(YAML(typ="safe", pure=True).load_all(text))
-    except YAMLError as error:
+        return yaml_edit.fast_load_all(text)
+    except (YAMLError, LibYamlError) as error:
         raise ZtpInputError("path", where, "a valid YAML file (%s)" % str(error).replace("\n", " "), where=where)
 
 
@@ -538,6 +543,71 @@ def update_kustomization_text(text, entry, where="kustomization.yaml"):
     if any(_same_entry(item, entry) for item in generators):
         return text
     return yaml_edit.append_sequence_item(text, [0, "generators"], entry)
+
+
+# Options of ztp_policygen_worker (its action plugin and ztp_gitops_batch validate with them).
+WORKER_ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    binding_rules=dict(type="dict", required=True),
+    format=dict(type="str", default="policygentemplate", choices=list(FORMATS)),
+    reserved_cpus=dict(type="str", required=True),
+    isolated_cpus=dict(type="str", required=True),
+    cpu_count=dict(type="int"),
+    hugepages=dict(type="dict", required=True, options=dict(
+        default_size=dict(type="str", required=True),
+        pages=dict(type="list", elements="dict", required=True, options=dict(
+            size=dict(type="str", required=True),
+            count=dict(type="int", required=True),
+            node=dict(type="int"),
+        )),
+    )),
+    realtime_kernel=dict(type="bool", default=True),
+    extra_tuned=dict(type="dict"),
+    source_cr_layout=dict(type="str", default="flat", choices=list(LAYOUTS)),
+    kustomization=dict(type="bool", default=True),
+    policy_name=dict(type="str", default="config-policy"),
+    allow_non_ztp_namespace=dict(type="bool", default=False),
+)
+
+
+def update_kustomization_entries(text, entries, where="kustomization.yaml"):
+    """``kustomization.yaml`` text that lists each of ``entries`` once under ``generators:``.
+
+    The same result as ``update_kustomization_text`` for each entry in turn, with the missing entries of a
+    block list appended in one splice (one parse and one verification for a whole batch)."""
+    entries = [entry for i, entry in enumerate(entries) if not any(_same_entry(e, entry) for e in entries[:i])]
+    documents = load_documents(text, where)
+    root = documents[0] if documents else None
+    generators = root.get("generators") if isinstance(root, dict) else None
+    if not isinstance(generators, list) or len(entries) < 2:
+        for entry in entries:
+            text = update_kustomization_text(text, entry, where)
+        return text
+    present = set(os.path.normpath(item.strip()) for item in generators if isinstance(item, str))
+    missing = [entry for entry in entries if os.path.normpath(entry) not in present]
+    if not missing:
+        return text
+    return yaml_edit.append_sequence_items(text, [0, "generators"], missing)
+
+
+def plan_worker(params, text):
+    """Validate ``params`` (the options of ``ztp_policygen_worker``) and return ``(spec, new_text)`` of the
+    worker file whose current text is ``text`` (empty when missing); nothing is written.
+
+    The same checks, errors and text as ``write_worker``, for callers that edit many files in one go."""
+    _require_ruamel()
+    path = params.get("path")
+    spec = validate_worker(params)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ZtpInputError("path", path, "a file in an existing folder of the GitOps checkout (folder %s does not exist)" % folder)
+    document = worker_document(spec)
+    try:
+        return spec, update_worker_text(text, document, path)
+    except yaml_edit.YamlEditError as error:
+        raise ZtpInputError("path", path, "a file that can be edited without changing anything else (%s)" % error, where=path)
 
 
 def write_worker(params, check_mode=False):

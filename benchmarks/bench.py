@@ -1,0 +1,429 @@
+"""Fleet-scale benchmarks of ztp.sno_expand on the local test hub (``make bench``); writes benchmarks/RESULTS.md.
+
+    python -m benchmarks.bench [--sizes 1,50,500] [--full-sizes 1,50,500] [--out benchmarks/RESULTS.md]
+
+1. Git phase: ``benchmarks/playbooks/git_phase.yml`` (validate, write worker policies, add nodes, kustomizations,
+   one commit, one push) against the floor: a plain Python loop doing the same round-trip edits with ruamel.yaml
+   and one ``git commit``.
+2-5. ``playbooks/expand_sno.yml`` on a fleet with the simulator at its fastest setting: wall time, profile per task,
+   API requests of ``testhub-admin`` (audit log) while waiting for installs, a polling baseline measured on the same
+   hub, the reaction time of the waits, the peak RSS of the ``ansible-playbook`` process tree over two identical runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+from benchmarks import fleet
+
+REPO = fleet.REPO_ROOT
+PORT_BASE = 24000
+FAST_SPEED = 6000
+WATCH_RESOURCES = ("preprovisioningimages", "baremetalhosts", "agents", "managedclusterinfos")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+def machine() -> dict:
+    cpu = "unknown"
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="utf-8") as handle:
+        mem_kb = int(handle.readline().split()[1])
+    ansible = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    return {"cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1), "cpu": cpu,
+            "python": platform.python_version(), "ansible": ansible, "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "kernel": platform.release()}
+
+
+def load() -> str:
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+def tree_rss(root_pid: int) -> int:
+    """Sum of the RSS (bytes) of ``root_pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * page
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def run_playbook(args: list[str], env: dict, times_file: str, log_file: str) -> dict:
+    """Run ansible-playbook; return wall time, rc, peak RSS of its process tree and the task times."""
+    env = dict(env, ZTP_BENCH_TIMES=times_file, ANSIBLE_CALLBACKS_ENABLED="bench_timer",
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(REPO, "benchmarks", "callback_plugins"),
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    start = time.time()
+    with open(log_file, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(["ansible-playbook", *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.2)
+    wall = time.time() - start
+    tasks = {}
+    if os.path.exists(times_file):
+        with open(times_file, encoding="utf-8") as handle:
+            tasks = json.load(handle)
+    return {"wall": wall, "rc": proc.returncode, "peak_rss": peak, "tasks": tasks.get("tasks", []), "start": start,
+            "end": start + wall, "log": log_file}
+
+
+def git(*args, cwd):
+    return fleet.git(*args, cwd=cwd)
+
+
+# ------------------------------------------------------------------------------------------------ 1. Git phase
+
+def floor_run(git_url: str, workdir: str, names: list[str], inventory_dir: str) -> float:
+    """Plain Python: ruamel.yaml round-trip edits of the same files, one commit (no Ansible)."""
+    from ruamel.yaml import YAML  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, os.path.join(REPO, ".collections"))
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen  # pylint: disable=import-outside-toplevel
+    git("clone", "-q", git_url, workdir, cwd=os.path.dirname(workdir))
+    start = time.time()
+    rt = YAML(typ="rt")
+    rt.width = 4096
+    kust = os.path.join(workdir, "policygentemplates", "kustomization.yaml")
+    entries = []
+    for name in names:
+        with open(os.path.join(inventory_dir, "host_vars", name + ".yml"), encoding="utf-8") as handle:
+            hv = yaml.safe_load(handle)
+        path = os.path.join(workdir, hv["ztp_cluster_file"])
+        with open(path, encoding="utf-8") as handle:
+            docs = list(rt.load_all(handle.read()))
+        docs[0]["spec"]["clusters"][0]["nodes"].extend(copy.deepcopy(hv["ztp_workers"]))
+        out = io.StringIO()
+        rt.dump_all(docs, out)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(out.getvalue())
+        wp = hv["ztp_worker_policy"]
+        params = dict(wp, path=os.path.join(workdir, wp["path"]), policy_name="config-policy", source_cr_layout="flat",
+                      extra_tuned=None, allow_non_ztp_namespace=False)
+        with open(params["path"], "w", encoding="utf-8") as handle:
+            handle.write(policygen.render(policygen.worker_document(policygen.validate_worker(params))))
+        entries.append(os.path.basename(wp["path"]))
+    with open(kust, encoding="utf-8") as handle:
+        data = rt.load(handle.read())
+    data["generators"].extend(entries)
+    out = io.StringIO()
+    rt.dump(data, out)
+    with open(kust, "w", encoding="utf-8") as handle:
+        handle.write(out.getvalue())
+    git("add", "-A", ".", cwd=workdir)
+    git("commit", "-q", "-m", "floor", cwd=workdir)
+    return time.time() - start
+
+
+def git_phase(root: str, sizes: list[int], env: dict) -> list[dict]:
+    from testhub.hubctl import Hub  # pylint: disable=import-outside-toplevel
+    hub = Hub(os.path.join(root, "hub-git"), port_base=PORT_BASE, simulator=False).start()
+    rows = []
+    try:
+        for n in sizes:
+            base = os.path.join(root, "git-%d" % n)
+            os.makedirs(base)
+            names = fleet.push_fleet(hub.git_url, os.path.join(base, "fleet"), n)
+            inv = os.path.join(base, "inventory")
+            fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
+            floor = floor_run(hub.git_url, os.path.join(base, "floor"), names, inv)
+            run_env = dict(env, **hub.env)
+            res = run_playbook(["-i", os.path.join(inv, "hosts.yml"), "benchmarks/playbooks/git_phase.yml"], run_env,
+                               os.path.join(base, "times.json"), os.path.join(base, "playbook.log"))
+            log = git("log", "--format=%s", "-3", cwd=os.path.join(base, "checkout"))
+            rows.append({"n": n, "floor": floor, "wall": res["wall"], "rc": res["rc"], "ratio": res["wall"] / floor,
+                         "last_commit": log.splitlines()[0] if log else "", "tasks": res["tasks"], "load": load()})
+            print("git phase n=%d floor %.1fs collection %.1fs rc=%d" % (n, floor, res["wall"], res["rc"]), flush=True)
+    finally:
+        hub.stop()
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ 2-5. full playbook
+
+def audit_events(path: str) -> list[dict]:
+    events = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("stage") not in ("ResponseComplete", "ResponseStarted"):
+                continue
+            stamp = event.get("stageTimestamp") or event.get("requestReceivedTimestamp")
+            when = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            received = event.get("requestReceivedTimestamp") or stamp
+            events.append({"user": (event.get("user") or {}).get("username"), "verb": event.get("verb"),
+                           "resource": (event.get("objectRef") or {}).get("resource"), "stage": event.get("stage"),
+                           "namespace": (event.get("objectRef") or {}).get("namespace"), "at": when,
+                           "received": datetime.datetime.fromisoformat(received.replace("Z", "+00:00")).timestamp(),
+                           "id": event.get("auditID")})
+    return events
+
+
+def requests_of(events, user, start, end):
+    """Requests of ``user`` received in [start, end] (a watch counts once)."""
+    seen = set()
+    for event in events:
+        if event["user"] == user and start <= event["received"] <= end:
+            seen.add(event["id"])
+    return len(seen)
+
+
+def wait_tasks(tasks):
+    return [t for t in tasks if t["action"].endswith("ztp_install_wait") and t["end"]]
+
+
+def reaction_times(events, tasks, clusters):
+    """Per install wait: end of the task minus the last simulator write to a watched object of the batch."""
+    out = []
+    for task in wait_tasks(tasks):
+        writes = [e["at"] for e in events if e["user"] == "hub-simulator" and e["verb"] in ("patch", "update", "create")
+                  and e["resource"] in WATCH_RESOURCES and e["namespace"] in clusters
+                  and task["start"] <= e["at"] <= task["end"] and e["stage"] == "ResponseComplete"]
+        if writes:
+            out.append({"task": task["name"], "reaction": task["end"] - max(writes)})
+    return out
+
+
+def baseline_polling(hub, names: list[str], seconds: float) -> float:
+    """One GET per watched object per cluster every 30 s (what a k8s_info poll per host would do, without its
+    discovery requests), run for ``seconds``; returns the start time."""
+    from kubernetes import client as k8s  # pylint: disable=import-outside-toplevel
+    api = k8s.CustomObjectsApi(hub.api_client("hub"))
+    paths = [("metal3.io", "v1alpha1", "preprovisioningimages"), ("metal3.io", "v1alpha1", "baremetalhosts"),
+             ("agent-install.openshift.io", "v1beta1", "agents"), ("internal.open-cluster-management.io", "v1beta1", "managedclusterinfos")]
+    start = time.time()
+    gap = 30.0 / (len(names) * len(paths))
+    i = 0
+    while time.time() - start < seconds:
+        name = names[(i // len(paths)) % len(names)]
+        group, version, plural = paths[i % len(paths)]
+        try:
+            api.list_namespaced_custom_object(group, version, name, plural, limit=1)
+        except Exception:  # pylint: disable=broad-except
+            pass
+        i += 1
+        delay = start + i * gap - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    return start
+
+
+def settle(hub, count: int, timeout: float = 900) -> float:
+    """Wait until the simulator has made the ManagedClusters of the fleet; returns the seconds it took."""
+    api = hub.api("hub")
+    mc = api.resources.get(api_version="cluster.open-cluster-management.io/v1", kind="ManagedCluster")
+    start = time.time()
+    while time.time() - start < timeout:
+        if len(mc.get().items) >= count:
+            time.sleep(5)
+            return time.time() - start
+        time.sleep(3)
+    raise RuntimeError("the simulator did not make %d ManagedClusters in %d s" % (count, timeout))
+
+
+def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_seconds: float) -> dict:
+    from testhub.hubctl import Hub  # pylint: disable=import-outside-toplevel
+    base = os.path.join(root, "full-%d" % n)
+    os.makedirs(base)
+    hub = Hub(os.path.join(base, "hub"), port_base=PORT_BASE + 10 * (index + 1), simulator=True, audit=True,
+              speed=FAST_SPEED).start()
+    try:
+        names = fleet.push_fleet(hub.git_url, os.path.join(base, "fleet"), n)
+        cm = hub.api("hub").resources.get(api_version="v1", kind="ConfigMap")
+        conf = yaml.safe_load(cm.get(name="hub-simulator", namespace="ztp-simulator").data["config.yaml"]) or {}
+        conf["spokes"] = fleet.simulator_spokes(names)
+        conf["speed"] = FAST_SPEED
+        cm.patch(name="hub-simulator", namespace="ztp-simulator", body={"data": {"config.yaml": yaml.safe_dump(conf)}})
+        settled = settle(hub, n)
+        inv = os.path.join(base, "inventory")
+        fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
+        run_env = dict(env, **hub.env)
+        results = []
+        for r in range(runs):
+            res = run_playbook(["-i", os.path.join(inv, "hosts.yml"), "playbooks/expand_sno.yml"], run_env,
+                               os.path.join(base, "times-%d.json" % r), os.path.join(base, "playbook-%d.log" % r))
+            res["load"] = load()
+            results.append(res)
+            print("full n=%d run %d: %.1fs rc=%d peak RSS %.0f MiB" % (n, r, res["wall"], res["rc"], res["peak_rss"] / 2 ** 20), flush=True)
+        base_start = baseline_polling(hub, names, baseline_seconds) if baseline_seconds else None
+        time.sleep(2)
+        events = audit_events(hub.audit_log)
+        first = results[0]
+        waits = wait_tasks(first["tasks"])
+        wait_time = sum(t["end"] - t["start"] for t in waits)
+        wait_requests = sum(requests_of(events, "testhub-admin", t["start"], t["end"]) for t in waits)
+        out = {"n": n, "settle": settled, "runs": results, "wait_time": wait_time, "wait_requests": wait_requests,
+               "total_requests": requests_of(events, "testhub-admin", first["start"], first["end"]),
+               "reactions": reaction_times(events, first["tasks"], set(names))}
+        if base_start:
+            out["baseline_requests"] = requests_of(events, "testhub-admin", base_start, base_start + baseline_seconds)
+            out["baseline_seconds"] = baseline_seconds
+        return out
+    finally:
+        hub.stop()
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+def profile(tasks, top=12):
+    by_name = {}
+    for task in tasks:
+        if task["end"]:
+            key = ("%s : %s" % (task["role"], task["name"])) if task["role"] else task["name"]
+            by_name[key] = by_name.get(key, 0.0) + task["end"] - task["start"]
+    return sorted(by_name.items(), key=lambda kv: -kv[1])[:top]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def report(info, git_rows, full_rows, out_path):
+    lines = ["# Benchmark results", "",
+             "Written by `make bench` (`python -m benchmarks.bench`); numbers of one run on the machine below. "
+             "The machine is shared: the load average is recorded with each measurement.", "",
+             "| machine | |", "|---|---|",
+             "| cores | %s |" % info["cores"], "| memory | %s GiB |" % info["memory_gib"], "| CPU | %s |" % info["cpu"],
+             "| kernel | %s |" % info["kernel"], "| Python | %s |" % info["python"], "| Ansible | %s |" % info["ansible"],
+             "| date | %s |" % info["date"], ""]
+    targets = []
+    if git_rows:
+        lines += ["## 1. Git phase (validate, worker policies, nodes, kustomizations, one commit, one push)", "",
+                  "Collection: `ansible-playbook benchmarks/playbooks/git_phase.yml` (whole process: start-up, inventory, "
+                  "checkout, one `ztp_gitops_batch` task, one publish). Floor: a plain Python loop doing the same edits "
+                  "with ruamel.yaml round-trip load/dump and one `git commit`, no Ansible.", "",
+                  "| clusters | collection (s) | floor (s) | ratio | per cluster (ms) | rc | load avg |", "|---|---|---|---|---|---|---|"]
+        for row in git_rows:
+            lines.append("| %d | %.1f | %.1f | %.2f | %.0f | %d | %s |" % (
+                row["n"], row["wall"], row["floor"], row["ratio"], 1000 * row["wall"] / row["n"], row["rc"], row["load"]))
+        big = [r for r in git_rows if r["n"] == max(x["n"] for x in git_rows)][0]
+        targets.append(("1. Git phase at %d clusters <= 60 s and <= 3x floor" % big["n"],
+                        "%.1f s, %.2fx" % (big["wall"], big["ratio"]), verdict(big["rc"] == 0 and big["wall"] <= 60 and big["ratio"] <= 3)))
+        lines.append("")
+    if full_rows:
+        lines += ["## 5. Full playbook (`playbooks/expand_sno.yml`), simulator speed %d" % FAST_SPEED, "",
+                  "| clusters | run | wall (s) | per cluster (s) | peak RSS of the process tree (MiB) | rc | load avg |",
+                  "|---|---|---|---|---|---|---|"]
+        for row in full_rows:
+            for i, res in enumerate(row["runs"]):
+                lines.append("| %d | %d | %.1f | %.2f | %.0f | %d | %s |" % (
+                    row["n"], i + 1, res["wall"], res["wall"] / row["n"], res["peak_rss"] / 2 ** 20, res["rc"], res["load"]))
+        lines.append("")
+        big = max(full_rows, key=lambda r: r["n"])
+        lines += ["### Where the time goes at %d clusters (first run, top tasks, seconds)" % big["n"], "",
+                  "| task | seconds |", "|---|---|"]
+        lines += ["| %s | %.1f |" % (name.replace("|", "/"), sec) for name, sec in profile(big["runs"][0]["tasks"])]
+        lines += ["", "## 2. Hub API load while waiting for installs", "",
+                  "Requests of user `testhub-admin` in the hub audit log while the `ztp_install_wait` tasks ran (a watch "
+                  "counts once). Baseline: one GET per watched object (PreprovisioningImage, BareMetalHost, Agent, "
+                  "ManagedClusterInfo) per cluster every 30 s, run on the same hub after the playbook (a real "
+                  "`k8s_info` poll costs more: discovery requests per call).", "",
+                  "| clusters | waiting (s) | requests | requests/s | whole run requests | baseline requests/s |", "|---|---|---|---|---|---|"]
+        for row in full_rows:
+            rate = row["wait_requests"] / row["wait_time"] if row["wait_time"] else 0.0
+            base = ("%.1f (%d in %d s)" % (row["baseline_requests"] / row["baseline_seconds"], row["baseline_requests"],
+                                           row["baseline_seconds"])) if "baseline_requests" in row else "-"
+            lines.append("| %d | %.1f | %d | %.2f | %d | %s |" % (
+                row["n"], row["wait_time"], row["wait_requests"], rate, row["total_requests"], base))
+            row["rate"] = rate
+        targets.append(("2. API load while waiting at %d clusters <= 2 requests/s" % big["n"], "%.2f/s" % big["rate"],
+                        verdict(big["rate"] <= 2 and big["runs"][0]["rc"] == 0)))
+        lines += ["", "## 3. Reaction time of the waits", "",
+                  "End of each `ztp_install_wait` task minus the last write of the simulator to a watched object of the "
+                  "batch (audit log `stageTimestamp`).", "", "| clusters | waits (s) | median (s) |", "|---|---|---|"]
+        for row in full_rows:
+            values = [r["reaction"] for r in row["reactions"]]
+            med = statistics.median(values) if values else float("nan")
+            row["reaction_median"] = med
+            lines.append("| %d | %s | %.2f |" % (row["n"], ", ".join("%.2f" % v for v in values), med))
+        for row in full_rows:
+            if row["n"] in (1, big["n"]):
+                targets.append(("3. reaction median at %d cluster(s) <= 2 s" % row["n"], "%.2f s" % row["reaction_median"],
+                                verdict(row["reaction_median"] <= 2)))
+        lines += ["", "## 4. Memory", ""]
+        peaks = [r["peak_rss"] / 2 ** 20 for r in big["runs"]]
+        lines.append("Peak RSS of the `ansible-playbook` process tree at %d clusters: %s MiB." % (
+            big["n"], ", ".join("run %d: %.0f" % (i + 1, p) for i, p in enumerate(peaks))))
+        if len(peaks) > 1:
+            growth = peaks[1] - peaks[0]
+            lines.append("Second identical run: %+.0f MiB." % growth)
+            targets.append(("4. no RSS growth over a second run at %d clusters" % big["n"], "%+.0f MiB" % growth,
+                            verdict(growth <= 0.05 * peaks[0])))
+        lines.append("")
+        targets.append(("5. full playbook at %d clusters" % big["n"], "%.1f s (%.2f s per cluster)" % (
+            big["runs"][0]["wall"], big["runs"][0]["wall"] / big["n"]), "reported" if big["runs"][0]["rc"] == 0 else "FAILED"))
+    lines += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
+    lines += ["| %s | %s | %s |" % t for t in targets]
+    lines.append("")
+    with open(out_path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,50,500")
+    parser.add_argument("--full-sizes", default="1,50,500")
+    parser.add_argument("--runs", type=int, default=2, help="identical full runs at the largest size (memory)")
+    parser.add_argument("--baseline-seconds", type=float, default=60)
+    parser.add_argument("--out", default=os.path.join(REPO, "benchmarks", "RESULTS.md"))
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args(argv)
+    info = machine()
+    root = tempfile.mkdtemp(prefix="ztp-bench-")
+    paths = [REPO, os.path.join(REPO, ".collections"), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+    env.pop("ANSIBLE_CONFIG", None)
+    git_sizes = [int(x) for x in args.sizes.split(",") if x]
+    full_sizes = [int(x) for x in args.full_sizes.split(",") if x]
+    try:
+        git_rows = git_phase(root, git_sizes, env) if git_sizes else []
+        full_rows = []
+        for i, n in enumerate(full_sizes):
+            biggest = n == max(full_sizes)
+            full_rows.append(full_run(root, n, i, env, args.runs if biggest else 1, args.baseline_seconds if biggest else 0))
+        report(info, git_rows, full_rows, args.out)
+    finally:
+        if args.keep:
+            print("work folder:", root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Fleet data of the benchmarks: a GitOps repository with N single-node clusters and an inventory of N hosts.
+
+The repository follows ``testhub/gitops-seed/``: the seed's common and group policy templates, source CRs and
+PolicyGenerator folder, and for each generated cluster a SiteConfig (``ran.openshift.io/v2``, IPv4, one master, with
+comments and quoting in the style of the seed), a site PolicyGenTemplate, and entries in both kustomizations.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = os.path.join(REPO_ROOT, "testhub", "gitops-seed")
+AUTHOR = ["-c", "user.name=Fleet Bench", "-c", "user.email=fleet-bench@example.com"]
+
+
+def cluster_name(index: int) -> str:
+    return "fleet-%04d" % index
+
+
+def _net(index: int) -> tuple[str, str]:
+    """(second and third octet of the cluster's /24, two-byte MAC suffix) for cluster ``index``."""
+    return "%d.%d" % (index // 250, index % 250), "%02x:%02x" % (index // 256, index % 256)
+
+
+SITECONFIG = """\
+# Site {name}: single-node DU, IPv4 (generated fleet for benchmarks).
+---
+apiVersion: ran.openshift.io/v2
+kind: SiteConfig
+metadata:
+  name: "{name}"
+  namespace: "{name}"
+spec:
+  baseDomain: "ran.example.com"
+  pullSecretRef:
+    name: "assisted-deployment-pull-secret"
+  clusterImageSetNameRef: "openshift-4.18"
+  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFq9nVq0B7cOQUl2Yk0lT8wq1T2rP4Zp7c3m1f5Lx0ZT ran-ops@example.com"
+  clusters:
+    - clusterName: "{name}"
+      networkType: "OVNKubernetes"
+      installConfigOverrides: |
+        {{
+          "capabilities": {{
+            "baselineCapabilitySet": "None",
+            "additionalEnabledCapabilities": ["NodeTuning", "OperatorLifecycleManager", "Ingress"]
+          }}
+        }}
+      clusterLabels:
+        common: "true"
+        group-du-sno: ""
+        du-profile: "latest"
+        sites: "{name}"
+      clusterNetwork:
+        - cidr: "10.128.0.0/14"
+          hostPrefix: 23
+      machineNetwork:
+        - cidr: "10.{net}.0/24"
+      serviceNetwork:
+        - "172.30.0.0/16"
+      additionalNTPSources:
+        - "10.{net}.1"
+      cpuPartitioningMode: AllNodes
+      nodes:
+        # The SNO itself; workers are added after it.
+        - hostName: "{name}-master-0.ran.example.com"
+          role: "master"
+          bmcAddress: "idrac-virtualmedia+https://10.{net}.200/redfish/v1/Systems/System.Embedded.1"
+          bmcCredentialsName:
+            name: "{name}-bmc-secret"
+          bootMACAddress: "b4:96:91:{mac}:10"
+          bootMode: "UEFI"
+          rootDeviceHints:
+            deviceName: "/dev/disk/by-path/pci-0000:18:00.0-scsi-0:2:0:0"
+          nodeNetwork:
+            interfaces:
+              - name: eno1
+                macAddress: "b4:96:91:{mac}:10"
+            config:
+              interfaces:
+                - name: eno1
+                  type: ethernet
+                  state: up
+                  ipv4:
+                    enabled: true
+                    dhcp: false
+                    address:
+                      - ip: "10.{net}.10"
+                        prefix-length: 24
+                  ipv6:
+                    enabled: false
+              dns-resolver:
+                config:
+                  server:
+                    - "10.{net}.1"
+              routes:
+                config:
+                  - destination: "0.0.0.0/0"
+                    next-hop-interface: eno1
+                    next-hop-address: "10.{net}.1"
+                    table-id: 254
+"""
+
+SITE_PGT = """\
+# Site-specific settings of {name} (fronthaul on ens5f1).
+---
+apiVersion: ran.openshift.io/v1
+kind: PolicyGenTemplate
+metadata:
+  name: "{name}"
+  namespace: "ztp-site"
+spec:
+  bindingRules:
+    sites: "{name}"
+  mcp: "master"
+  sourceFiles:
+    - fileName: SriovNetwork.yaml
+      policyName: "config-policy"
+      metadata:
+        name: "sriov-nw-du-fh"
+      spec:
+        resourceName: du_fh
+        vlan: 150
+"""
+
+HOST_VARS = """\
+---
+ztp_cluster_file: siteconfig/{name}.yaml
+ztp_site_policies: [{name}-config-policy]
+
+ztp_worker_policy:
+  path: policygentemplates/{name}-workers.yaml
+  format: policygentemplate
+  name: {name}-workers
+  namespace: ztp-site
+  binding_rules:
+    sites: {name}
+  reserved_cpus: "0-3"
+  isolated_cpus: "4-47"
+  cpu_count: 48
+  hugepages:
+    default_size: 1G
+    pages:
+      - size: 1G
+        count: 32
+  realtime_kernel: true
+
+ztp_workers:
+  - hostName: {name}-worker-0.ran.example.com
+    role: worker
+    bmcAddress: "redfish-virtualmedia+https://10.{net}.201/redfish/v1/Systems/1"
+    bmcCredentialsName:
+      name: {name}-worker-0-bmc-secret
+    bootMACAddress: "0c:42:a1:{mac}:20"
+    bootMode: UEFI
+    nodeNetwork:
+      interfaces:
+        - name: eno1
+          macAddress: "0c:42:a1:{mac}:20"
+      config:
+        interfaces:
+          - name: eno1
+            type: ethernet
+            state: up
+            ipv4:
+              enabled: true
+              dhcp: false
+              address:
+                - ip: "10.{net}.20"
+                  prefix-length: 24
+            ipv6:
+              enabled: false
+        dns-resolver:
+          config:
+            server:
+              - "10.{net}.1"
+        routes:
+          config:
+            - destination: "0.0.0.0/0"
+              next-hop-interface: eno1
+              next-hop-address: "10.{net}.1"
+              table-id: 254
+"""
+
+GROUP_VARS = """\
+---
+ansible_connection: local
+ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+ztp_hub_kubeconfig: "{{{{ lookup('ansible.builtin.env', 'K8S_AUTH_KUBECONFIG') }}}}"
+ztp_gitops_repo: "{{{{ lookup('ansible.builtin.env', 'ZTP_GITOPS_REPO') }}}}"
+ztp_gitops_workdir: "{workdir}"
+ztp_gitops_branch: main
+ztp_gitops_author_name: Fleet Bench
+ztp_gitops_author_email: fleet-bench@example.com
+ztp_batch_size: "100%"
+ztp_cgu_max_concurrency: 500
+ztp_cgu_timeout: 240
+ztp_install_timeout: 7200
+ztp_group_policy_path: policygentemplates/group-du-sno-ranGen.yaml
+ztp_group_policies:
+  - group-du-sno-config-policy
+ztp_bmc_username: admin
+ztp_bmc_password: bench-only
+"""
+
+
+def write_repo(dest: str, count: int) -> list[str]:
+    """Fill the folder ``dest`` (made here) with the fleet repository; return the cluster names."""
+    names = [cluster_name(i) for i in range(1, count + 1)]
+    shutil.copytree(SEED, dest, ignore=shutil.ignore_patterns("README.md", "sno-a*", "sno-b*"))
+    for name in names:
+        net, mac = _net(int(name.split("-")[1]))
+        with open(os.path.join(dest, "siteconfig", name + ".yaml"), "w", encoding="utf-8") as handle:
+            handle.write(SITECONFIG.format(name=name, net=net, mac=mac))
+        with open(os.path.join(dest, "policygentemplates", name + "-site.yaml"), "w", encoding="utf-8") as handle:
+            handle.write(SITE_PGT.format(name=name))
+    with open(os.path.join(dest, "siteconfig", "kustomization.yaml"), "w", encoding="utf-8") as handle:
+        handle.write("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\n"
+                     "# One SiteConfig per far-edge site. Keep the list sorted.\ngenerators:\n"
+                     + "".join("  - %s.yaml\n" % n for n in names)
+                     + "\n# Sites managed through the siteconfig operator (ClusterInstance) live in their own folder.\n"
+                     "resources:\n  - ../clusterinstance\n")
+    with open(os.path.join(dest, "policygentemplates", "kustomization.yaml"), "w", encoding="utf-8") as handle:
+        handle.write("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\n"
+                     "generators:\n"
+                     "  # Applies to every RAN cluster (label common: \"true\")\n  - common-ranGen.yaml\n"
+                     "  # Single-node DU profile (labels group-du-sno: \"\" and du-profile: latest)\n"
+                     "  - group-du-sno-ranGen.yaml\n  # Per-site settings (label sites: <cluster>)\n"
+                     + "".join("  - %s-site.yaml\n" % n for n in names)
+                     + "\nresources:\n  - ns.yaml\n  # PolicyGenerator based policies of the ClusterInstance sites\n"
+                     "  - ../policygenerator\n")
+    return names
+
+
+def write_inventory(dest: str, names: list[str], workdir: str) -> str:
+    """Inventory folder with one host per cluster; returns the path of ``hosts.yml``."""
+    os.makedirs(os.path.join(dest, "group_vars"))
+    os.makedirs(os.path.join(dest, "host_vars"))
+    with open(os.path.join(dest, "hosts.yml"), "w", encoding="utf-8") as handle:
+        handle.write("---\nall:\n  children:\n    sno_clusters:\n      hosts:\n" + "".join("        %s: {}\n" % n for n in names))
+    with open(os.path.join(dest, "group_vars", "all.yml"), "w", encoding="utf-8") as handle:
+        handle.write(GROUP_VARS.format(workdir=workdir))
+    for name in names:
+        net, mac = _net(int(name.split("-")[1]))
+        with open(os.path.join(dest, "host_vars", name + ".yml"), "w", encoding="utf-8") as handle:
+            handle.write(HOST_VARS.format(name=name, net=net, mac=mac))
+    return os.path.join(dest, "hosts.yml")
+
+
+def git(*args: str, cwd: str) -> str:
+    return subprocess.run(["git", *AUTHOR, *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def push_fleet(git_url: str, workdir: str, count: int) -> list[str]:
+    """Replace the contents of the remote's ``main`` with the fleet repository (one commit on top); return the names."""
+    clone = workdir + ".seed"
+    git("clone", "-q", git_url, clone, cwd=os.path.dirname(clone))
+    for entry in os.listdir(clone):
+        if entry != ".git":
+            path = os.path.join(clone, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+    tree = clone + ".tree"
+    names = write_repo(tree, count)
+    for entry in os.listdir(tree):
+        shutil.move(os.path.join(tree, entry), os.path.join(clone, entry))
+    os.rmdir(tree)
+    git("add", "-A", ".", cwd=clone)
+    git("commit", "-q", "-m", "Fleet of %d single-node clusters" % count, cwd=clone)
+    git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    shutil.rmtree(clone)
+    return names
+
+
+def simulator_spokes(names: list[str]) -> dict:
+    """Simulator ``spokes`` settings: every fleet cluster already runs its PTP/SR-IOV daemons on workers."""
+    return {name: {"ptp": "worker", "sriov": "worker"} for name in names}

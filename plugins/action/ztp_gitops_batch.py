@@ -1,0 +1,239 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ztp_gitops_batch: the Git-side edits of a whole batch of clusters in one task on the controller.
+
+Every file is planned in memory first (validation included), so the errors of all clusters come back together
+and nothing is written while any cluster has an error; then the files are written, each under its lock.
+The entries of one ``kustomization.yaml`` are added in one splice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_node
+
+ARGUMENT_SPEC = dict(
+    repo_dir=dict(type='path', required=True),
+    clusters=dict(type='list', elements='dict'),
+    hosts=dict(type='list', elements='str'),
+    policies=dict(type='bool', default=True),
+    nodes=dict(type='bool', default=True),
+)
+
+CLUSTER_SPEC = dict(
+    host=dict(type='str'),
+    cluster=dict(type='str', required=True),
+    cluster_file=dict(type='str'),
+    workers=dict(type='list', elements='dict', default=[]),
+    default_template_refs=dict(type='list', elements='dict'),
+    worker_policy=dict(type='dict'),
+)
+
+POLICY_KEYS = [key for key in policygen.WORKER_ARGUMENT_SPEC if key != 'kustomization']
+
+
+def _messages(error):
+    if isinstance(error, ZtpInputErrors):
+        return [str(e) for e in error.errors]
+    return [str(error)]
+
+
+class _Files(object):
+    """Texts of the files of the batch: read once, edited in memory, written at the end."""
+
+    def __init__(self):
+        self.before = {}
+        self.after = {}
+
+    def text(self, path):
+        if path not in self.after:
+            if os.path.exists(path):
+                with open(path, 'r', encoding='utf-8', newline='') as handle:
+                    self.before[path] = handle.read()
+            else:
+                self.before[path] = ''
+            self.after[path] = self.before[path]
+        return self.after[path]
+
+    def set(self, path, text):
+        self.text(path)
+        self.after[path] = text
+
+    def changed(self):
+        return sorted(p for p in self.after if self.after[p] != self.before[p])
+
+    def write(self, paths):
+        for path in paths:
+            with yaml_edit.file_lock(path):
+                with open(path, 'r', encoding='utf-8', newline='') if os.path.exists(path) else _Empty() as handle:
+                    now = handle.read()
+                if now != self.before[path]:
+                    raise AnsibleActionFail('%s changed while the batch was being planned; nothing more was written, '
+                                            'run again' % path)
+                yaml_edit.atomic_write(path, self.after[path])
+
+
+class _Empty(object):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    @staticmethod
+    def read():
+        return ''
+
+
+class ActionModule(ActionBase):
+    """Validate and write the worker policies and worker nodes of many clusters at once."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+                                                  required_one_of=[('clusters', 'hosts')],
+                                                  mutually_exclusive=[('clusters', 'hosts')])
+        if args.get('hosts') is not None:
+            args['clusters'] = self._from_hostvars(args['hosts'], task_vars or {})
+        args = yaml_edit.plain(args)
+        if not yaml_edit.HAS_RUAMEL:
+            result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+            return result
+        repo_dir = args['repo_dir']
+        files = _Files()
+        errors = []
+        clusters = {}
+        kustomizations = {}
+        paths_of = {}
+        validator = ArgumentSpecValidator(CLUSTER_SPEC)
+        worker_validator = ArgumentSpecValidator(policygen.WORKER_ARGUMENT_SPEC)
+        for raw in args['clusters']:
+            if not isinstance(raw, dict):
+                errors.append('clusters: each entry must be a dict, got %r' % (raw,))
+                continue
+            # the requests of the roles carry more than this task needs
+            raw = dict((k, v) for k, v in raw.items() if k in CLUSTER_SPEC)
+            checked = validator.validate(raw)
+            label = raw.get('host') or raw.get('cluster') or '(unnamed)'
+            if checked.error_messages:
+                errors.extend('%s: %s' % (label, m) for m in checked.error_messages)
+                continue
+            req = checked.validated_parameters
+            name = req['cluster']
+            out = clusters.setdefault(name, {'cluster': name, 'host': req['host'], 'policies': [], 'nodes': [],
+                                             'paths': [], 'changed': False, 'warnings': []})
+            touched = paths_of.setdefault(name, set())
+            if args['policies'] and req.get('worker_policy') is not None:
+                errors.extend(self._plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label))
+            if args['nodes'] and req['workers']:
+                errors.extend(self._plan_nodes(req, repo_dir, files, out, touched, label))
+        for kpath, entries in sorted(kustomizations.items()):
+            try:
+                files.set(kpath, policygen.update_kustomization_entries(files.text(kpath), [e for e, dummy in entries], kpath))
+            except yaml_edit.YamlEditError as error:
+                errors.append(str(ZtpInputError('path', kpath, 'a file that can be edited without changing anything else (%s)'
+                                                % error, where=kpath)))
+            except (ZtpInputError, ZtpInputErrors) as error:
+                errors.extend(_messages(error))
+        if errors:
+            result.update(failed=True, changed=False, errors=errors,
+                          msg='%d problem(s) in the batch, nothing was written:\n%s' % (len(errors), '\n'.join(errors)))
+            return result
+        changed = files.changed()
+        changed_set = set(changed)
+        for kpath, entries in kustomizations.items():
+            for dummy, name in entries:
+                paths_of[name].add(kpath)
+        for name, out in clusters.items():
+            out['paths'] = sorted(os.path.relpath(p, repo_dir) for p in paths_of[name] if p in changed_set)
+            out['changed'] = bool(out['paths'])
+        if not self._task.check_mode:
+            files.write(changed)
+        result.update(changed=bool(changed), clusters=clusters,
+                      paths=[os.path.relpath(p, repo_dir) for p in changed])
+        warnings = [w for out in clusters.values() for w in out['warnings']]
+        if warnings:
+            result['warnings'] = warnings
+        if self._task.diff:
+            result['diff'] = [{'before': files.before[p], 'after': files.after[p], 'before_header': p, 'after_header': p}
+                              for p in changed]
+        return result
+
+    @staticmethod
+    def _from_hostvars(hosts, task_vars):
+        """Requests built from the inventory variables of ``hosts`` (no task per host needed)."""
+        hostvars = task_vars.get('hostvars') or {}
+        requests = []
+        for host in hosts:
+            mine = hostvars[host]
+            request = {'host': host, 'cluster': mine.get('ztp_cluster_name', host)}
+            for key, var in (('cluster_file', 'ztp_cluster_file'), ('workers', 'ztp_workers'),
+                             ('worker_policy', 'ztp_worker_policy'), ('default_template_refs', 'ztp_default_template_refs')):
+                if var in mine:
+                    request[key] = mine[var]
+            requests.append(request)
+        return requests
+
+    @staticmethod
+    def _plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label):
+        policy = dict(req['worker_policy'])
+        params = dict((k, policy[k]) for k in POLICY_KEYS if policy.get(k) is not None)
+        if params.get('path') is not None:
+            params['path'] = os.path.join(repo_dir, str(params['path']))
+        checked = worker_validator.validate(params)
+        if checked.error_messages:
+            return ['%s: worker policy: %s' % (label, m) for m in checked.error_messages]
+        params = checked.validated_parameters
+        path = params['path']
+        try:
+            spec, new_text = policygen.plan_worker(params, files.text(path))
+        except (ZtpInputError, ZtpInputErrors) as error:
+            return _messages(error)
+        files.set(path, new_text)
+        touched.add(path)
+        out['policies'] = policygen.policy_names(spec['name'], spec['policy_name'])
+        if policy.get('kustomization', True):
+            kpath = os.path.join(os.path.dirname(path), 'kustomization.yaml')
+            kustomizations.setdefault(kpath, []).append((policygen.kustomization_entry(path), req['cluster']))
+        return []
+
+    @staticmethod
+    def _plan_nodes(req, repo_dir, files, out, touched, label):
+        if not req.get('cluster_file'):
+            return ['%s: cluster_file is required with workers' % label]
+        path = os.path.join(repo_dir, req['cluster_file'])
+        text = files.text(path)
+        if not text:
+            return [str(ZtpInputError('path', path, 'an existing SiteConfig or ClusterInstance file', path))]
+        errors = []
+        for node in req['workers']:
+            try:
+                new_text, entry, fmt, warnings = set_node(text, req['cluster'], node, req['default_template_refs'], path)
+            except (ZtpInputError, ZtpInputErrors) as error:
+                errors.extend(_messages(error))
+                continue
+            except yaml_edit.YamlEditError as error:
+                errors.append('%s: %s' % (path, error))
+                continue
+            text = new_text
+            out['nodes'].append(entry)
+            out['format'] = fmt
+            out['warnings'].extend(warnings)
+        files.set(path, text)
+        touched.add(path)
+        return errors
