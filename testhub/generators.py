@@ -366,7 +366,8 @@ def _associative_key(items: list) -> str | None:
 
 def _smp(base, patch):
     """Strategic merge as kustomize applies PolicyGenerator patches to kinds without a schema: maps merged
-    (``$patch: replace`` honoured, null deletes), lists of maps merged by an inferred key, other lists replaced."""
+    (``$patch: replace`` honoured, null deletes), lists of maps merged by an inferred key (``$patch: delete`` items
+    remove their namesake), other lists replaced."""
     if isinstance(base, dict) and isinstance(patch, dict):
         if patch.get("$patch") == "replace":
             return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
@@ -382,6 +383,9 @@ def _smp(base, patch):
         if key:
             merged = copy.deepcopy(base)
             for item in patch:
+                if item.get("$patch") == "delete":
+                    merged = [cur for cur in merged if cur[key] != item[key]]
+                    continue
                 idx = next((i for i, cur in enumerate(merged) if cur[key] == item[key]), None)
                 if idx is None:
                     merged.append(copy.deepcopy(item))

@@ -79,6 +79,11 @@ SOURCE_CRS = {
         "sriov": "sriov-operator/SriovOperatorConfigForSNO.yaml",
     },
 }
+# Profiles of each layout's TunedPerformancePatch.yaml.
+TUNED_SOURCE_PROFILES = {
+    "flat": ["performance-patch"],
+    "directory": ["ran-du-performance", "ran-du-performance-architecture-common", "ran-du-common-aarch64", "ran-du-common-x86"],
+}
 # Priority of the Tuned recommend entry in each layout's TunedPerformancePatch.yaml.
 TUNED_PRIORITY = {"flat": 19, "directory": 18}
 # Top-level folders of the telco-reference source-crs tree; a file naming one of them uses that layout.
@@ -391,13 +396,17 @@ def _performance_override(spec, selectors):
 
 def _tuned_override(spec, full_recommend):
     data = tuned_profile_data(spec["isolated"], spec["realtime_kernel"], spec["extra_tuned"])
+    profiles = [{"name": TUNED_NAME, "data": LiteralScalarString(data)}]
     recommend = {"profile": TUNED_NAME}
     if full_recommend:
         recommend = {"machineConfigLabels": {MCP_ROLE_LABEL: _q("worker")},
                      "priority": TUNED_PRIORITY[spec["source_cr_layout"]], "profile": TUNED_NAME}
+        # kustomize merges the profile list by name: without the deletes the worker Tuned would also carry the
+        # source profiles, which the group's Tuned already defines under the same names for the master.
+        profiles = [{"name": name, "$patch": "delete"} for name in TUNED_SOURCE_PROFILES[spec["source_cr_layout"]]] + profiles
     return {
         "metadata": {"name": TUNED_NAME},
-        "spec": {"profile": [{"name": TUNED_NAME, "data": LiteralScalarString(data)}], "recommend": [recommend]},
+        "spec": {"profile": profiles, "recommend": [recommend]},
     }
 
 

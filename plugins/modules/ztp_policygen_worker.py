@@ -157,6 +157,10 @@ attributes:
     description: Shows the changes of the policy file and of C(kustomization.yaml).
 notes:
   - The files are changed under a lock, so several hosts of a play can write to the same folder at once.
+  - The worker Tuned carries only the worker profile. A PolicyGenerator patch deletes the source profiles
+    (C($patch: delete)), since kustomize merges that list by name. A PolicyGenTemplate merges lists by index, so with
+    O(source_cr_layout=directory) the three further profiles of the source file stay in the worker Tuned, identical to
+    the group's copies.
 requirements:
   - ruamel.yaml
 """

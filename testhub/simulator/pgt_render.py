@@ -273,7 +273,8 @@ def render_pgt(doc, kdir):
 
 def _strategic_merge(base, patch):
     """A strategic-merge patch good enough for ZTP patches: maps merge, ``$patch: replace`` replaces,
-    lists of maps merge by ``name`` when both sides carry names, other lists are replaced."""
+    lists of maps merge by ``name`` when both sides carry names (an item with ``$patch: delete`` removes its
+    namesake), other lists are replaced."""
     if not isinstance(base, dict) or not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -288,6 +289,9 @@ def _strategic_merge(base, patch):
               and all(isinstance(i, dict) and "name" in i for i in val + out[key])):
             merged = [copy.deepcopy(i) for i in out[key]]
             for item in val:
+                if item.get("$patch") == "delete":
+                    merged = [cur for cur in merged if cur["name"] != item["name"]]
+                    continue
                 for idx, cur in enumerate(merged):
                     if cur["name"] == item["name"]:
                         merged[idx] = _strategic_merge(cur, item)

@@ -560,15 +560,12 @@ def test_worker_policygenerator(pg_backend, profile, hub_api):
     _dry_run_policies(hub_api, out)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "policygen.worker_document: the PolicyGenerator Tuned patch names its profile performance-patch-worker; "
-    "kustomize merges the profile list by name, so the source profile performance-patch (the master's profile "
-    "name, include= the master PerformanceProfile) stays in the worker Tuned next to the worker profile"))
-def test_worker_policygenerator_single_tuned_profile(pg_backend):
-    """The worker PolicyGenerator (flat layout) renders a Tuned with only the worker profile, as the PGT does."""
-    spec, out, _kdir = _render_worker({policygen.PG: pg_backend}, "contiguous-48", policygen.PG)
+@pytest.mark.parametrize("profile", ["contiguous-48", "split-64-directory"])
+def test_worker_policygenerator_single_tuned_profile(pg_backend, profile):
+    """The worker PolicyGenerator renders a Tuned with only the worker profile, as the PGT does: kustomize merges the
+    profile list by name, so the source profiles (the master's names) must be deleted by the patch."""
+    _spec, out, _kdir = _render_worker({policygen.PG: pg_backend}, profile, policygen.PG)
     tuned = _templates_by_kind(_by_kind(out, "Policy"))["Tuned"][0]["objectDefinition"]
-    assert spec["source_cr_layout"] == "flat"
     assert _tuned_profiles(tuned) == ["performance-patch-worker"]
 
 
