@@ -413,11 +413,13 @@ def main(argv=None):
     full_sizes = [int(x) for x in args.full_sizes.split(",") if x]
     try:
         git_rows = git_phase(root, git_sizes, env) if git_sizes else []
+        report(info, git_rows, [], args.out)
         full_rows = []
         for i, n in enumerate(full_sizes):
             biggest = n == max(full_sizes)
             full_rows.append(full_run(root, n, i, env, args.runs if biggest else 1, args.baseline_seconds if biggest else 0))
-        report(info, git_rows, full_rows, args.out)
+            # written after each size, so that a long run leaves the sizes done so far
+            report(info, git_rows, full_rows, args.out)
     finally:
         if args.keep:
             print("work folder:", root)

@@ -197,7 +197,7 @@ ztp_gitops_author_name: Fleet Bench
 ztp_gitops_author_email: fleet-bench@example.com
 ztp_batch_size: "100%"
 ztp_cgu_max_concurrency: 500
-ztp_cgu_timeout: 240
+ztp_cgu_timeout: 1000000  # minutes of simulated time: the simulator runs thousands of times faster than real time
 ztp_install_timeout: 7200
 ztp_group_policy_path: policygentemplates/group-du-sno-ranGen.yaml
 ztp_group_policies:
