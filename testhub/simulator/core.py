@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import json
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+from kubernetes.watch.watch import iter_resp_lines
 
 CONFIG_NAMESPACE = "ztp-simulator"
 CONFIG_NAME = "hub-simulator"
@@ -119,6 +121,167 @@ def condition(obj: dict, ctype: str) -> dict:
         if cond.get("type") == ctype:
             return cond
     return {}
+
+
+def copy_obj(obj):
+    """A deep copy of a JSON-like value (much faster than ``copy.deepcopy`` for API objects)."""
+    if isinstance(obj, dict):
+        return {key: copy_obj(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [copy_obj(value) for value in obj]
+    return obj
+
+
+def _rv(obj) -> int:
+    try:
+        return int(((obj or {}).get("metadata") or {}).get("resourceVersion") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_selector(text: str | None):
+    """{key: value or None} of an equality label selector (``k=v``, ``k==v``, ``k``); None when it uses other operators."""
+    if not text:
+        return {}
+    wanted = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "!" in part or " in " in part or " notin " in part or "(" in part:
+            return None
+        if "=" in part:
+            key, value = part.split("==", 1) if "==" in part else part.split("=", 1)
+            wanted[key.strip()] = value.strip()
+        else:
+            wanted[part] = None
+    return wanted
+
+
+def selector_matches(wanted: dict, labels: dict) -> bool:
+    return all(key in labels and (value is None or labels[key] == value) for key, value in wanted.items())
+
+
+class Informer:
+    """One LIST and one WATCH of a kind (all namespaces) feeding an in-memory store, like a client-go informer.
+
+    The store holds the newest version of each object seen (by the watch or by the simulator's own writes, which
+    are written through). Readers get copies.
+    """
+
+    def __init__(self, api_client, path: str, api_version: str, kind: str, stop: threading.Event):
+        self.api_client = api_client
+        self.path = path
+        self.api_version = api_version
+        self.kind = kind
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._store = {}
+        self._rv = ""
+        self.relist()
+        self._thread = threading.Thread(target=self._run, name=f"informer-{kind}", daemon=True)
+        self._thread.start()
+
+    def _request(self, query, timeout):
+        """The raw (unread) urllib3 response of a GET (``api_client`` is the DynamicClient)."""
+        return self.api_client.request("GET", self.path, query_params=list(query), header_params={"Accept": "application/json"},
+                                       _request_timeout=timeout, serialize=False)
+
+    def relist(self) -> None:
+        resp = self._request([], 120)
+        try:
+            data = json.loads(resp.data)
+        finally:
+            resp.release_conn()
+        store = {}
+        for item in data.get("items") or []:
+            item.setdefault("apiVersion", self.api_version)
+            item.setdefault("kind", self.kind)
+            meta = item["metadata"]
+            store[(meta.get("namespace"), meta["name"])] = item
+        with self._lock:
+            self._store = store
+            self._rv = (data.get("metadata") or {}).get("resourceVersion") or ""
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._watch()
+            except Exception as exc:  # pylint: disable=broad-except
+                log.debug("informer %s: %s", self.kind, exc)
+                if self._stop.wait(0.5):
+                    return
+                try:
+                    self.relist()
+                except Exception as exc2:  # pylint: disable=broad-except
+                    log.debug("informer %s: relist: %s", self.kind, exc2)
+
+    def _watch(self) -> None:
+        query = [("watch", "true"), ("allowWatchBookmarks", "true"), ("timeoutSeconds", "240"), ("resourceVersion", self._rv)]
+        resp = self._request(query, (10, 300))
+        try:
+            for line in iter_resp_lines(resp):
+                if self._stop.is_set():
+                    return
+                event = json.loads(line)
+                obj = event.get("object") or {}
+                etype = event.get("type")
+                if etype == "ERROR":
+                    if obj.get("code") == 410:
+                        self.relist()
+                        return
+                    raise RuntimeError(obj.get("message") or "watch error")
+                meta = obj.get("metadata") or {}
+                with self._lock:
+                    if meta.get("resourceVersion"):
+                        self._rv = meta["resourceVersion"]
+                    if etype == "BOOKMARK":
+                        continue
+                    obj.setdefault("apiVersion", self.api_version)
+                    obj.setdefault("kind", self.kind)
+                    key = (meta.get("namespace"), meta.get("name"))
+                    if etype == "DELETED":
+                        current = self._store.get(key)
+                        if current is None or _rv(current) <= _rv(obj):
+                            self._store.pop(key, None)
+                    elif _rv(self._store.get(key)) <= _rv(obj):
+                        self._store[key] = obj
+        finally:
+            resp.release_conn()
+
+    def written(self, obj: dict) -> None:
+        """Write-through of an object the simulator wrote (the response of the API server)."""
+        meta = (obj or {}).get("metadata") or {}
+        if not meta.get("name") or obj.get("kind") in ("Status", None):
+            return
+        obj.setdefault("apiVersion", self.api_version)
+        key = (meta.get("namespace"), meta["name"])
+        with self._lock:
+            if _rv(self._store.get(key)) <= _rv(obj):
+                self._store[key] = copy_obj(obj)
+
+    def forget(self, namespace, name) -> None:
+        with self._lock:
+            self._store.pop((namespace, name), None)
+
+    def get(self, name: str, namespace: str | None = None):
+        with self._lock:
+            obj = self._store.get((namespace, name))
+        return copy_obj(obj) if obj is not None else None
+
+    def items(self, namespace: str | None = None, selector: dict | None = None) -> list:
+        with self._lock:
+            objs = list(self._store.values())
+        out = []
+        for obj in objs:
+            meta = obj["metadata"]
+            if namespace is not None and meta.get("namespace") != namespace:
+                continue
+            if selector and not selector_matches(selector, meta.get("labels") or {}):
+                continue
+            out.append(copy_obj(obj))
+        out.sort(key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
+        return out
 
 
 class Clock:
@@ -267,6 +430,7 @@ class Simulator:
         self._stop = threading.Event()
         self._timers = {}
         self._cache = {}
+        self._informers = {}
         self._errors = {}
         self.controllers = []
         for cls in controller_classes():
@@ -338,10 +502,37 @@ class Simulator:
                 return None
         return self._cache[key]
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None, where: str = "hub"):
+    def informer(self, api_version: str, kind: str, where: str = "hub"):
+        """The informer of a kind (started on first use), or None when the kind is not served or cannot be listed."""
+        key = ("informer", where, api_version, kind)
+        if key in self._informers:
+            return self._informers[key]
         res = self.resource(api_version, kind, where)
         if res is None:
             return None
+        try:
+            inf = Informer(self.client(where), res.path(), api_version, kind, self._stop)
+        except (ApiException, DynamicApiError) as exc:
+            log.debug("cannot list %s %s on %s: %s", api_version, kind, where, getattr(exc, "reason", exc))
+            return None
+        self._informers[key] = inf
+        return inf
+
+    def _written(self, obj: dict, where: str) -> None:
+        if not obj:
+            return
+        inf = self._informers.get(("informer", where, obj.get("apiVersion"), obj.get("kind")))
+        if inf is not None:
+            inf.written(obj)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None, where: str = "hub"):
+        """The object as a dict (from the kind's informer), or None."""
+        res = self.resource(api_version, kind, where)
+        if res is None:
+            return None
+        inf = self.informer(api_version, kind, where)
+        if inf is not None:
+            return inf.get(name, namespace if res.namespaced else None)
         try:
             return res.get(name=name, namespace=namespace).to_dict()
         except (ApiException, DynamicApiError) as exc:
@@ -351,17 +542,22 @@ class Simulator:
 
     def list(self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None,
              where: str = "hub") -> list:
-        """Items as dicts; results without a label selector are cached for the tick (``invalidate`` after writes)."""
+        """Items as dicts, from the kind's informer; cached for the tick (``invalidate`` after writes)."""
         key = ("list", where, api_version, kind, namespace, label_selector)
         if key in self._cache:
             return self._cache[key]
         res = self.resource(api_version, kind, where)
         if res is None:
             return []
-        items = res.get(namespace=namespace, label_selector=label_selector).to_dict().get("items") or []
-        for item in items:
-            item.setdefault("apiVersion", api_version)
-            item.setdefault("kind", kind)
+        selector = parse_selector(label_selector)
+        inf = self.informer(api_version, kind, where) if selector is not None else None
+        if inf is not None:
+            items = inf.items(namespace, selector)
+        else:
+            items = res.get(namespace=namespace, label_selector=label_selector).to_dict().get("items") or []
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
         self._cache[key] = items
         return items
 
@@ -376,9 +572,10 @@ class Simulator:
             raise ResourceNotFoundError(f"{obj['apiVersion']} {obj['kind']} is not served")
         meta = obj["metadata"]
         out = res.server_side_apply(body=obj, name=meta["name"], namespace=meta.get("namespace"),
-                                    field_manager=manager or self.field_manager, force_conflicts=True)
+                                    field_manager=manager or self.field_manager, force_conflicts=True).to_dict()
+        self._written(out, where)
         self.invalidate(obj["apiVersion"], obj["kind"])
-        return out.to_dict()
+        return out
 
     def create(self, obj: dict, where: str = "hub"):
         """Create ``obj``; None when it already exists."""
@@ -389,6 +586,7 @@ class Simulator:
             if exc.status == 409:
                 return None
             raise
+        self._written(out, where)
         self.invalidate(obj["apiVersion"], obj["kind"])
         return out
 
@@ -403,6 +601,7 @@ class Simulator:
             if exc.status == 404:
                 return None
             raise
+        self._written(out, where)
         self.invalidate(obj["apiVersion"], obj["kind"])
         return out
 
@@ -418,6 +617,7 @@ class Simulator:
             if exc.status == 404:
                 return None
             raise
+        self._written(out, where)
         self.invalidate(obj["apiVersion"], obj["kind"])
         return out
 
@@ -426,11 +626,18 @@ class Simulator:
         if res is None:
             return False
         try:
-            res.delete(name=name, namespace=namespace, body={"propagationPolicy": "Background"})
+            out = res.delete(name=name, namespace=namespace, body={"propagationPolicy": "Background"})
         except (ApiException, DynamicApiError) as exc:
             if exc.status == 404:
                 return False
             raise
+        inf = self._informers.get(("informer", where, api_version, kind))
+        if inf is not None:
+            out = out.to_dict() if hasattr(out, "to_dict") else (out or {})
+            if out.get("kind") == kind and (out.get("metadata") or {}).get("finalizers"):
+                inf.written(out)
+            else:
+                inf.forget(namespace if res.namespaced else None, name)
         self.invalidate(api_version, kind)
         return True
 

@@ -448,7 +448,9 @@ class ClusterInfo:
 
     def reconcile(self):
         sim = self.sim
-        agents = sim.list(AI_API, "Agent")
+        agents = {}
+        for agent in sim.list(AI_API, "Agent"):
+            agents.setdefault(agent["metadata"]["namespace"], []).append(agent)
         for cluster in sim.list(MC_API, "ManagedCluster"):
             name = cluster["metadata"]["name"]
             if cluster["metadata"].get("deletionTimestamp") or sim.get("v1", "Namespace", name) is None:
@@ -460,7 +462,7 @@ class ClusterInfo:
                                   "metadata": {"name": name, "namespace": name}, "spec": {}})
                 if mci is None:
                     continue
-            nodes = self.node_list(name, agents)
+            nodes = self.node_list(name, agents.get(name, []))
             current = mci.get("status") or {}
             if current.get("nodeList") != nodes or not condition(mci, "ManagedClusterInfoSynced"):
                 conds = set_condition(current.get("conditions"), "ManagedClusterInfoSynced", "True", "ManagedClusterInfoSynced",

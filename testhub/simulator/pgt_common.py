@@ -138,6 +138,15 @@ def sim_setting(sim, key, default):
 
 # --------------------------------------------------------------------------- kubernetes helpers
 
+def _copy(obj):
+    """Deep copy of a JSON-like value (faster than copy.deepcopy)."""
+    if isinstance(obj, dict):
+        return {key: _copy(value) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_copy(value) for value in obj]
+    return obj
+
+
 class Kube:
     """Thin wrapper over the hub DynamicClient; reads go through the simulator's per-tick list cache."""
 
@@ -153,6 +162,11 @@ class Kube:
             self._res[key] = self.client.resources.get(api_version=api_version, kind=kind)
         return self._res[key]
 
+    def _written(self, out):
+        written = getattr(self.sim, "_written", None)
+        if callable(written):
+            written(out, "hub")  # pylint: disable=not-callable
+
     def _invalidate(self, api_version, kind):
         invalidate = getattr(self.sim, "invalidate", None)
         if callable(invalidate):
@@ -162,7 +176,7 @@ class Kube:
         api_version = api_version or API[kind]
         cached = getattr(self.sim, "list", None)
         if callable(cached):
-            return [copy.deepcopy(i) for i in cached(api_version, kind, namespace=namespace, label_selector=label_selector)]
+            return [_copy(i) for i in cached(api_version, kind, namespace=namespace, label_selector=label_selector)]
         kwargs = {}
         if namespace:
             kwargs["namespace"] = namespace
@@ -176,6 +190,9 @@ class Kube:
         return items
 
     def get(self, kind, name, namespace=None, api_version=None):
+        cached = getattr(self.sim, "get", None)
+        if callable(cached) and hasattr(self.sim, "informer"):
+            return cached(api_version or API[kind], kind, name, namespace)
         try:
             return self.res(kind, api_version).get(name=name, namespace=namespace).to_dict()
         except NotFoundError:
@@ -184,12 +201,14 @@ class Kube:
     def create(self, obj, namespace=None):
         meta = obj.get("metadata") or {}
         out = self.res(obj["kind"], obj["apiVersion"]).create(body=obj, namespace=namespace or meta.get("namespace")).to_dict()
+        self._written(out)
         self._invalidate(obj["apiVersion"], obj["kind"])
         return out
 
     def replace(self, obj):
         meta = obj.get("metadata") or {}
         out = self.res(obj["kind"], obj["apiVersion"]).replace(body=obj, namespace=meta.get("namespace")).to_dict()
+        self._written(out)
         self._invalidate(obj["apiVersion"], obj["kind"])
         return out
 
@@ -197,6 +216,7 @@ class Kube:
         meta = obj.get("metadata") or {}
         res = self.res(obj["kind"], obj["apiVersion"])
         out = res.status.replace(body=obj, name=meta["name"], namespace=meta.get("namespace")).to_dict()
+        self._written(out)
         self._invalidate(obj["apiVersion"], obj["kind"])
         return out
 
@@ -204,6 +224,7 @@ class Kube:
         meta = obj.get("metadata") or {}
         out = self.res(obj["kind"], obj["apiVersion"]).patch(body=patch, name=meta["name"], namespace=meta.get("namespace"),
                                                              content_type="application/merge-patch+json").to_dict()
+        self._written(out)
         self._invalidate(obj["apiVersion"], obj["kind"])
         return out
 

@@ -39,6 +39,7 @@ import copy
 import hashlib
 import json
 import os
+import time
 
 try:
     from kubernetes.dynamic.exceptions import ApiException, ConflictError
@@ -90,6 +91,7 @@ class PoliciesApp:
         self.kube = common.Kube(sim)
         self._synced_key = None
         self._synced_at = 0.0
+        self._synced_real = 0.0
         self._enforce_started = {}
         self._state = None
         self._clusters = {}
@@ -125,7 +127,8 @@ class PoliciesApp:
         path = source.get("path") or "policygentemplates"
         key = (revision, path, app["metadata"].get("generation"))
         resync = common.sim_delay(self.sim, "argocd_resync", 180.0)
-        if key == self._synced_key and common.sim_seconds(self.sim) - self._synced_at < resync:
+        fresh = common.sim_seconds(self.sim) - self._synced_at < resync or time.monotonic() - self._synced_real < 5.0
+        if key == self._synced_key and fresh:
             return
         now = common.sim_now(self.sim)
         dirs = [os.path.join(checkout, path)]
@@ -146,7 +149,7 @@ class PoliciesApp:
         except RenderError as exc:
             common.sim_log(self.sim, "policies app: %s", exc)
             self._write_app_status(app, revision, now, error=str(exc), source=source)
-            self._synced_key, self._synced_at = key, common.sim_seconds(self.sim)
+            self._synced_key, self._synced_at, self._synced_real = key, common.sim_seconds(self.sim), time.monotonic()
             return
         except ApiException as exc:
             message = "one or more objects failed to apply, reason: %s" % (getattr(exc, "reason", None) or exc)
@@ -154,7 +157,7 @@ class PoliciesApp:
             self._write_app_status(app, revision, now, error=message, source=source, sync_error=True)
             return
         self._write_app_status(app, revision, now, resources=applied, source=source)
-        self._synced_key, self._synced_at = key, common.sim_seconds(self.sim)
+        self._synced_key, self._synced_at, self._synced_real = key, common.sim_seconds(self.sim), time.monotonic()
 
     def _apply(self, objects):
         desired = {}
