@@ -43,6 +43,11 @@ CLUSTER_SPEC = dict(
 POLICY_KEYS = [key for key in policygen.WORKER_ARGUMENT_SPEC if key != 'kustomization']
 
 
+def _relative(message, repo_dir):
+    """Messages name files relative to the GitOps repository, as the user wrote them."""
+    return message.replace(repo_dir.rstrip(os.sep) + os.sep, '')
+
+
 def _messages(error):
     if isinstance(error, ZtpInputErrors):
         return [str(e) for e in error.errors]
@@ -203,7 +208,7 @@ class ActionModule(ActionBase):
         try:
             spec, new_text = policygen.plan_worker(params, files.text(path))
         except (ZtpInputError, ZtpInputErrors) as error:
-            return _messages(error)
+            return ['%s: %s' % (label, _relative(m, repo_dir)) for m in _messages(error)]
         files.set(path, new_text)
         touched.add(path)
         out['policies'] = policygen.policy_names(spec['name'], spec['policy_name'])
@@ -219,16 +224,17 @@ class ActionModule(ActionBase):
         path = os.path.join(repo_dir, req['cluster_file'])
         text = files.text(path)
         if not text:
-            return [str(ZtpInputError('path', path, 'an existing SiteConfig or ClusterInstance file', path))]
+            return ['%s: %s' % (label, ZtpInputError('cluster_file', req['cluster_file'], 'an existing SiteConfig or ClusterInstance file'
+                                                     ' (relative to the GitOps repository)'))]
         errors = []
         for node in req['workers']:
             try:
-                new_text, entry, fmt, warnings = set_node(text, req['cluster'], node, req['default_template_refs'], path)
+                new_text, entry, fmt, warnings = set_node(text, req['cluster'], node, req['default_template_refs'], req['cluster_file'])
             except (ZtpInputError, ZtpInputErrors) as error:
-                errors.extend(_messages(error))
+                errors.extend('%s: %s' % (label, m) for m in _messages(error))
                 continue
             except yaml_edit.YamlEditError as error:
-                errors.append('%s: %s' % (path, error))
+                errors.append('%s: %s: %s' % (label, req['cluster_file'], error))
                 continue
             text = new_text
             out['nodes'].append(entry)

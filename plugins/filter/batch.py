@@ -56,15 +56,6 @@ def ztp_node_summary(node):
     }
 
 
-def ztp_batch_errors(hosts_vars):
-    """hostvars of the batch's hosts -> ["<host>: <error>", ...] for every input error kept in ``ztp_input_errors``."""
-    lines = []
-    for host_vars in hosts_vars:
-        for error in host_vars.get('ztp_input_errors') or []:
-            lines.append('%s: %s' % (host_vars.get('inventory_hostname'), error))
-    return lines
-
-
 def ztp_cluster_summary(host_vars):
     """hostvars of one cluster -> what the phases did for it and the state of each worker."""
     selectors = _plain(host_vars.get('selector_checks_request') or {})
@@ -99,7 +90,6 @@ class FilterModule(object):
             'ztp_batch_nodes': ztp_batch_nodes,
             'ztp_policy_compliance': ztp_policy_compliance,
             'ztp_node_summary': ztp_node_summary,
-            'ztp_batch_errors': ztp_batch_errors,
             'ztp_cluster_summary': ztp_cluster_summary,
             'ztp_node_problems': ztp_node_problems,
         }

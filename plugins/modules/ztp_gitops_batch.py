@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: ztp_gitops_batch
 short_description: Write the worker policies and worker nodes of a whole batch of SNO clusters in one task
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The Git-side edits of M(ztp.sno_expand.ztp_policygen_worker) and M(ztp.sno_expand.ztp_siteconfig_node) for many
     clusters at once, run once on the controller for the hosts of a batch.

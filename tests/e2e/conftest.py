@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -87,6 +88,21 @@ class Fleet:
         resource = self.hub.api().resources.get(api_version=api_version, kind=kind)
         return resource.get(namespace=namespace).to_dict().get("items", [])
 
+    def wait_for_seeded_clusters(self, clusters=("sno-a", "sno-b", "sno-c"), timeout: float = 180) -> None:
+        """Wait for the day-1 state a running fleet has: each seeded cluster's master node Ready in ManagedClusterInfo."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = set()
+            for info in self.items("internal.open-cluster-management.io/v1beta1", "ManagedClusterInfo"):
+                nodes = (info.get("status") or {}).get("nodeList") or []
+                if any(c.get("type") == "Ready" and c.get("status") == "True" for n in nodes for c in n.get("conditions") or []):
+                    ready.add(info["metadata"]["name"])
+            if ready >= set(clusters):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"seeded clusters not ready on the test hub after {timeout} s: {sorted(set(clusters) - ready)}")
+            time.sleep(0.5)
+
     def set_simulator(self, **settings) -> None:
         """Merge settings (faults, speed, spokes) into the simulator's ConfigMap on the hub."""
         api = self.hub.api()
@@ -105,7 +121,9 @@ def fleet(tmp_path):
     hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600)
     hub.start()
     try:
-        yield Fleet(hub, str(tmp_path))
+        fleet_ = Fleet(hub, str(tmp_path))
+        fleet_.wait_for_seeded_clusters()
+        yield fleet_
     finally:
         hub.stop()
         shutil.rmtree(str(tmp_path / "hub"), ignore_errors=True)

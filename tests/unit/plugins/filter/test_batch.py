@@ -32,11 +32,6 @@ def test_policy_compliance_per_cluster():
     assert batch.ztp_policy_compliance(policies, "b") == {"p1": "NonCompliant", "p2": "NotBound", "p3": "NotBound"}
 
 
-def test_batch_errors_prefix_each_error_with_its_host():
-    hosts = [{"inventory_hostname": "a", "ztp_input_errors": ["x: bad", "y: bad"]}, {"inventory_hostname": "b"}]
-    assert batch.ztp_batch_errors(hosts) == ["a: x: bad", "a: y: bad"]
-
-
 def test_node_problems_prefer_the_node_error_over_the_batch_message():
     nodes = [{"cluster": "a", "host": "w0", "error": "BareMetalHost a/w0: registration error", "state": "failed"},
              {"cluster": "b", "host": "w1", "error": None, "state": "Agent Installing"}]
