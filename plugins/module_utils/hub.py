@@ -152,6 +152,18 @@ class Hub(object):
             raise HubError("cannot create the hub client: %s" % exc)
 
     @classmethod
+    def from_params(cls, params):
+        """Client from kubernetes.core's auth options in ``params`` and the ``K8S_AUTH_*`` environment, for code
+        that runs in the controller process (action plugins) rather than as a module."""
+        if not HAS_K8S_COLLECTION or not HAS_KUBERNETES:
+            raise HubError("the kubernetes.core collection and the kubernetes Python library are required")
+        auth = dict((key, params[key]) for key in AUTH_ARG_SPEC if params.get(key) is not None)
+        try:
+            return cls(get_api_client(**auth).client)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise HubError("cannot create the hub client: %s" % exc)
+
+    @classmethod
     def from_kubeconfig(cls, path, context=None):
         """Client from one kubeconfig file only (no ``K8S_AUTH_*`` variables, which describe the hub)."""
         from kubernetes import config as k8s_config

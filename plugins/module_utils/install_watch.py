@@ -20,8 +20,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import conditions_by_type, ident, now_iso
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import WatchSet, conditions_by_type, ident, now_iso
 
 BMH = ("metal3.io/v1alpha1", "BareMetalHost")
 PPI = ("metal3.io/v1alpha1", "PreprovisioningImage")
@@ -341,3 +343,103 @@ class InstallTracker(object):
 def _key(obj):
     meta = obj.get("metadata") or {}
     return (meta.get("namespace"), meta.get("name"))
+
+
+def module_args():
+    """The options of ztp_install_wait besides kubernetes.core's auth options."""
+    return dict(
+        nodes=dict(type="list", elements="dict", required=True, options=dict(
+            cluster=dict(type="str", required=True), host=dict(type="str", required=True),
+            namespace=dict(type="str"))),
+        timeout=dict(type="int", default=7200),
+        stall_timeout=dict(type="int", default=1800),
+        fail_fast=dict(type="bool", default=True),
+        namespace_watch_limit=dict(type="int", default=5),
+        until=dict(type="str", default=READY, choices=[READY, RENDERED]),
+    )
+
+
+def check_params(params):
+    """The validated node list; raises ZtpInputError(s) for bad values."""
+    nodes = validate_nodes(params["nodes"])
+    for field in ("timeout", "stall_timeout", "namespace_watch_limit"):
+        if params[field] < 1:
+            raise ZtpInputError(field, params[field], "an integer >= 1")
+    return nodes
+
+
+def snapshot(hub, streams, tracker):
+    """One list per stream and one judgement (check mode: where the installs stand, without waiting)."""
+    now = time.time()
+    for key, kind_id, ns, selector in streams:
+        api_version, kind = KINDS[kind_id]
+        items, _rv = hub.list(api_version, kind, namespace=ns, label_selector=selector)
+        tracker.apply([("SYNC", key, items)], now)
+    tracker.evaluate(now)
+
+
+def wait(hub, streams, tracker, params, on_events=None):
+    """Follow the streams until every node is ready or failed (or the first failure with ``fail_fast``), or the
+    timeout; ``on_events(events)`` gets the progress events of each round as they happen. Returns ``done`` or ``timeout``."""
+    start = time.time()
+    deadline = start + params["timeout"]
+    streams_set = WatchSet(hub, watch_timeout=55)
+    for key, kind_id, ns, selector in streams:
+        api_version, kind = KINDS[kind_id]
+        streams_set.add(key, api_version, kind, namespace=ns, label_selector=selector)
+    with streams_set:
+        while True:
+            events = streams_set.get(min(2.0, max(0.0, deadline - time.time())))
+            now = time.time()
+            seen = len(tracker.progress)
+            tracker.apply(events, now)
+            # judge only once every stream has listed, so that a node is never judged on half the objects
+            if tracker.all_synced() or now - start > 60:
+                tracker.evaluate(now, params["stall_timeout"])
+            if on_events and len(tracker.progress) > seen:
+                on_events(tracker.progress[seen:])
+            if tracker.done() or (params["fail_fast"] and tracker.failed()):
+                return "done"
+            if now >= deadline:
+                return "timeout"
+
+
+def run_wait(hub, nodes, params, check_mode=False, on_events=None):
+    """The whole wait of ztp_install_wait: returns the module result (``failed`` and ``msg`` set on failure)."""
+    started = time.time()
+    streams = plan_streams(nodes, params["namespace_watch_limit"])
+    tracker = InstallTracker(nodes, streams, started, until=params["until"])
+    for kind_id in KINDS:
+        hub.resource(*KINDS[kind_id])
+    if check_mode:
+        snapshot(hub, streams, tracker)
+        outcome = "check"
+    else:
+        outcome = wait(hub, streams, tracker, params, on_events)
+    result = dict(changed=False, nodes=tracker.results(), summary=tracker.summary(time.time() - started),
+                  progress=tracker.progress)
+    failed = tracker.failed()
+    if failed:
+        result.update(failed=True, msg="%d of %d node(s) failed: %s" % (
+            len(failed), len(tracker.nodes), "; ".join(n.error for n in failed)))
+    elif outcome == "timeout":
+        pending = [n for n in tracker.nodes if not n.ready]
+        hint = ""
+        if params["until"] == RENDERED:
+            hint = (" ArgoCD has not rendered their BareMetalHosts: check the sync status and errors of the `clusters`"
+                    " Application in openshift-gitops (and any siteConfigError) for the pushed revision.")
+        result.update(failed=True, msg="timed out after %d s; %d node(s) not %s: %s.%s" % (
+            params["timeout"], len(pending), params["until"],
+            "; ".join("%s/%s at '%s'" % (n.cluster, n.host, n.state) for n in pending), hint))
+    return result
+
+
+def progress_line(event):
+    """One progress event as a line for people: ``sno-a/worker-0  Agent Writing image to disk 40%``."""
+    who = "%s/%s" % (event.get("cluster"), event.get("host")) if event.get("host") else "(watch)"
+    what = " ".join(str(p) for p in (event.get("object"), event.get("stage")) if p)
+    if event.get("percentage") is not None:
+        what += " %s%%" % event["percentage"]
+    if event.get("message"):
+        what += ": %s" % event["message"]
+    return "%s  %-40s %s" % (event.get("time", ""), who, what)

@@ -26,7 +26,10 @@ description:
     C(operationalStatus) C(error) or an C(errorType), a PreprovisioningImage reports C(Error), an Agent
     reaches stage C(Failed), condition C(Installed) C(False) reason C(InstallationFailed) or debug state
     C(error); when a node makes no progress for O(stall_timeout); and at O(timeout).
-  - Modules cannot stream output; every observed change is in the returned RV(progress) list.
+  - Runs in the controller process (action plugin) and prints each observed change as it happens (BareMetalHost
+    state, PreprovisioningImage reason, Agent stage with its percentage, node readiness); every change is also in
+    the returned RV(progress) list. Hub credentials come from the options and the E(K8S_AUTH_*) environment of the
+    controller.
   - In check mode the current state of every node is listed once and reported without waiting (nothing is
     written either way), so that a check run shows where the installs stand.
 extends_documentation_fragment:
@@ -125,98 +128,20 @@ progress:
   elements: dict
 """
 
-import time
-
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import (
-    Hub, HubError, WatchSet, hub_argument_spec, hub_module)
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec, hub_module
 from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch as iw
 
 
-def argument_spec():
-    return hub_argument_spec(dict(
-        nodes=dict(type="list", elements="dict", required=True, options=dict(
-            cluster=dict(type="str", required=True), host=dict(type="str", required=True),
-            namespace=dict(type="str"))),
-        timeout=dict(type="int", default=7200),
-        stall_timeout=dict(type="int", default=1800),
-        fail_fast=dict(type="bool", default=True),
-        namespace_watch_limit=dict(type="int", default=5),
-        until=dict(type="str", default=iw.READY, choices=[iw.READY, iw.RENDERED]),
-    ))
-
-
-def snapshot(hub, streams, tracker):
-    """One list per stream (check mode)."""
-    now = time.time()
-    for key, kind_id, ns, selector in streams:
-        api_version, kind = iw.KINDS[kind_id]
-        items, _rv = hub.list(api_version, kind, namespace=ns, label_selector=selector)
-        tracker.apply([("SYNC", key, items)], now)
-    tracker.evaluate(now)
-
-
-def wait(hub, streams, tracker, params):
-    start = time.time()
-    deadline = start + params["timeout"]
-    ws = WatchSet(hub, watch_timeout=55)
-    for key, kind_id, ns, selector in streams:
-        api_version, kind = iw.KINDS[kind_id]
-        ws.add(key, api_version, kind, namespace=ns, label_selector=selector)
-    with ws:
-        while True:
-            events = ws.get(min(2.0, max(0.0, deadline - time.time())))
-            now = time.time()
-            tracker.apply(events, now)
-            # judge only once every stream has listed, so that a node is never judged on half the objects
-            if tracker.all_synced() or now - start > 60:
-                tracker.evaluate(now, params["stall_timeout"])
-            if tracker.done() or (params["fail_fast"] and tracker.failed()):
-                return "done"
-            if now >= deadline:
-                return "timeout"
-
-
 def main():
-    module = hub_module(argument_spec(), supports_check_mode=True)
-    params = module.params
+    module = hub_module(hub_argument_spec(iw.module_args()), supports_check_mode=True)
     try:
-        nodes = iw.validate_nodes(params["nodes"])
-        for field in ("timeout", "stall_timeout", "namespace_watch_limit"):
-            if params[field] < 1:
-                raise ZtpInputError(field, params[field], "an integer >= 1")
-    except (ZtpInputError, ZtpInputErrors) as exc:
+        nodes = iw.check_params(module.params)
+        result = iw.run_wait(Hub.from_module(module), nodes, module.params, module.check_mode)
+    except (ZtpInputError, ZtpInputErrors, HubError) as exc:
         module.fail_json(msg=str(exc))
-    started = time.time()
-    streams = iw.plan_streams(nodes, params["namespace_watch_limit"])
-    tracker = iw.InstallTracker(nodes, streams, started, until=params["until"])
-    try:
-        hub = Hub.from_module(module)
-        for kind_id in iw.KINDS:
-            api_version, kind = iw.KINDS[kind_id]
-            hub.resource(api_version, kind)
-        if module.check_mode:
-            snapshot(hub, streams, tracker)
-            outcome = "check"
-        else:
-            outcome = wait(hub, streams, tracker, params)
-    except HubError as exc:
-        module.fail_json(msg=str(exc))
-    result = dict(changed=False, nodes=tracker.results(), summary=tracker.summary(time.time() - started),
-                  progress=tracker.progress)
-    failed = tracker.failed()
-    if failed:
-        module.fail_json(msg="%d of %d node(s) failed: %s" % (
-            len(failed), len(tracker.nodes), "; ".join(n.error for n in failed)), **result)
-    if outcome == "timeout":
-        pending = [n for n in tracker.nodes if not n.ready]
-        hint = ""
-        if params["until"] == iw.RENDERED:
-            hint = (" ArgoCD has not rendered their BareMetalHosts: check the sync status and errors of the `clusters`"
-                    " Application in openshift-gitops (and any siteConfigError) for the pushed revision.")
-        module.fail_json(msg="timed out after %d s; %d node(s) not %s: %s.%s" % (
-            params["timeout"], len(pending), params["until"],
-            "; ".join("%s/%s at '%s'" % (n.cluster, n.host, n.state) for n in pending), hint), **result)
+    if result.get("failed"):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -43,6 +43,11 @@ def test_one_cluster_from_untouched_repository_to_ready_worker(fleet):
     assert _bmh_state(fleet, "sno-b", SNO_B_WORKER) == "provisioned"
     assert _worker_ready(fleet, "sno-b", SNO_B_WORKER)
 
+    # Stages are printed while the wait runs, before the task's own result line.
+    wait_task = result.output.index("Wait for the workers of the batch to install")
+    live = result.output[wait_task:result.output.index("ok: [sno-b]", wait_task)]
+    assert "sno-b/" + SNO_B_WORKER in live and "Agent Writing image to disk" in live and "BareMetalHost provisioned" in live
+
     again = fleet.play("--limit", "sno-b")
     assert again.rc == 0, again.output[-6000:]
     assert again.changed("sno-b") == 0, again.output[-6000:]
