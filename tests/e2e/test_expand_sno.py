@@ -43,6 +43,10 @@ def test_one_cluster_from_untouched_repository_to_ready_worker(fleet):
     assert _bmh_state(fleet, "sno-b", SNO_B_WORKER) == "provisioned"
     assert _worker_ready(fleet, "sno-b", SNO_B_WORKER)
 
+    # TALM's progress and the install stages are printed while the waits run, before each task's own result line.
+    cgu_task = result.output.index("Remediate the worker policies of the batch with TALM")
+    talm = result.output[cgu_task:result.output.index("[sno-b]", cgu_task)]
+    assert any(line.split()[1:3] == ["sno-b", "sno-b-workers-config-policy"] for line in talm.splitlines() if len(line.split()) > 2), talm
     # Stages are printed while the wait runs, before the task's own result line.
     wait_task = result.output.index("Wait for the workers of the batch to install")
     live = result.output[wait_task:result.output.index("ok: [sno-b]", wait_task)]
