@@ -42,9 +42,7 @@ def module_args():
     )
 
 
-
 SETTLING = ("WaitingForPlacement", "NotAllManagedPoliciesExist")
-
 
 
 class CguRunner(object):
