@@ -313,7 +313,7 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def report(info, git_rows, full_rows, out_path):
+def report(info, git_rows, full_rows, out_path, append=False):
     lines = ["# Benchmark results", "",
              "Written by `make bench` (`python -m benchmarks.bench`); numbers of one run on the machine below. "
              "The machine is shared: the load average is recorded with each measurement.", "",
@@ -390,9 +390,26 @@ def report(info, git_rows, full_rows, out_path):
     lines += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
     lines += ["| %s | %s | %s |" % t for t in targets]
     lines.append("")
+    if append:
+        lines = append_to(out_path, info, lines)
     with open(out_path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
     print("\n".join(lines))
+
+
+APPEND_MARK = "<!-- appended run -->"
+
+
+def append_to(out_path, info, lines):
+    """The earlier report of ``out_path`` (up to a previous appended run) followed by this run's sections, one heading
+    level down, under a heading with this run's date and load."""
+    previous = ""
+    if os.path.exists(out_path):
+        with open(out_path, encoding="utf-8") as handle:
+            previous = handle.read().split(APPEND_MARK)[0].rstrip("\n")
+    body = lines[lines.index("| date | %s |" % info["date"]) + 1:]
+    body = [("#" + line) if line.startswith("#") else line for line in body]
+    return [previous, "", APPEND_MARK, "## Later run (%s), same machine: the sizes below" % info["date"], ""] + body
 
 
 def main(argv=None):
@@ -403,6 +420,7 @@ def main(argv=None):
     parser.add_argument("--baseline-seconds", type=float, default=60)
     parser.add_argument("--out", default=os.path.join(REPO, "benchmarks", "RESULTS.md"))
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--append", action="store_true", help="add this run's sections to the existing --out file")
     args = parser.parse_args(argv)
     info = machine()
     root = tempfile.mkdtemp(prefix="ztp-bench-")
@@ -413,13 +431,14 @@ def main(argv=None):
     full_sizes = [int(x) for x in args.full_sizes.split(",") if x]
     try:
         git_rows = git_phase(root, git_sizes, env) if git_sizes else []
-        report(info, git_rows, [], args.out)
+        if git_rows or not args.append:
+            report(info, git_rows, [], args.out, args.append)
         full_rows = []
         for i, n in enumerate(full_sizes):
             biggest = n == max(full_sizes)
             full_rows.append(full_run(root, n, i, env, args.runs if biggest else 1, args.baseline_seconds if biggest else 0))
             # written after each size, so that a long run leaves the sizes done so far
-            report(info, git_rows, full_rows, args.out)
+            report(info, git_rows, full_rows, args.out, args.append)
     finally:
         if args.keep:
             print("work folder:", root)

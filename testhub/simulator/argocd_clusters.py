@@ -379,6 +379,7 @@ class ClustersApp:
         except (OSError, ValueError):
             self.inventory = {}
         self.synced_revision = None
+        self._applied = {}
         self.last_sync_real = 0.0
         self.last_sync_sim = 0.0
 
@@ -495,7 +496,7 @@ class ClustersApp:
         resources = []
         for manager, obj in ordered:
             try:
-                sim.apply(obj, manager)
+                self._apply(obj, manager)
                 status = "Synced"
             except Exception as exc:  # pylint: disable=broad-except
                 errors.append(f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}: {_api_message(exc)}")
@@ -520,6 +521,20 @@ class ClustersApp:
         for doc, _cluster in applied_ci:
             self._clusterinstance_status(doc)
         return errors, resources
+
+    def _apply(self, obj, manager):
+        """Server-side apply of ``obj``, skipped when the same content was applied before and the live object still
+        has every field of it (a changed, deleted or drifted object is applied again: self-heal)."""
+        digest = (manager, json.dumps(obj, sort_keys=True, default=str))
+        key = _key(obj)
+        if self._applied.get(key) == digest:
+            meta = obj["metadata"]
+            live = self.sim.get(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+            if live is not None and _contains(live, {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}):
+                return
+        self._applied.pop(key, None)
+        self.sim.apply(obj, manager)
+        self._applied[key] = digest
 
     def _clusterinstance_status(self, doc):
         conds = []
@@ -562,6 +577,15 @@ class ClustersApp:
         if current.get("status") == "OutOfSync" and current.get("revision") == revision:
             return
         self.sim.write_status(app, {"sync": {"status": "OutOfSync", "revision": revision}, "reconciledAt": now_stamp()})
+
+
+def _contains(live, wanted) -> bool:
+    """Whether ``live`` has every field of ``wanted`` with the same value (dicts may have more keys)."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(k in live and _contains(live[k], v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(live, list) and len(live) == len(wanted) and all(_contains(a, b) for a, b in zip(live, wanted))
+    return live == wanted
 
 
 def _api_message(exc):

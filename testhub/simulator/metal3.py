@@ -248,6 +248,12 @@ class BareMetalOperator:
             self.sim.log.info("metal3: %s/%s -> %s %s %s", bmh["metadata"]["namespace"], bmh["metadata"]["name"],
                               status["provisioning"]["state"], status["operationalStatus"], status.get("errorType") or "")
             self.sim.write_status(bmh, status)
+            # the state starts now (saves the tick that would first notice it)
+            uid = bmh["metadata"].get("uid")
+            if uid and not status.get("errorType"):
+                self.sim.since(("bmh", uid), status["provisioning"]["state"])
+                if status["provisioning"]["state"] == "provisioned":
+                    self.sim.since(("agent-discovery", uid), "booted")
 
     def reconcile_host(self, bmh):
         sim = self.sim
