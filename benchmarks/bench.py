@@ -279,6 +279,8 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
                                os.path.join(base, "times-%d.json" % r), os.path.join(base, "playbook-%d.log" % r))
             res["load"] = load()
             results.append(res)
+            with open(os.path.join(base, "run-%d.json" % r), "w", encoding="utf-8") as handle:
+                json.dump({k: v for k, v in res.items() if k != "tasks"}, handle)
             print("full n=%d run %d: %.1fs rc=%d peak RSS %.0f MiB" % (n, r, res["wall"], res["rc"], res["peak_rss"] / 2 ** 20), flush=True)
         base_start = baseline_polling(hub, names, baseline_seconds) if baseline_seconds else None
         time.sleep(2)
@@ -296,6 +298,48 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
         return out
     finally:
         hub.stop()
+
+
+def rows_from(base: str, n: int, bench_log: str | None = None) -> dict:
+    """The result row of size ``n`` rebuilt from the files of a kept work folder ``base`` (``full-<n>``): finished
+    runs (``run-<r>.json``, or the bench's printed line in ``bench_log``), their task times and the hub audit log.
+    For a report while a long run is still going (its later runs and the polling baseline are left out)."""
+    results = []
+    printed = {}
+    if bench_log and os.path.exists(bench_log):
+        with open(bench_log, encoding="utf-8") as handle:
+            for line in handle:
+                parts = line.split()
+                if line.startswith("full n=%d run " % n) and len(parts) >= 9:
+                    printed[int(parts[3].rstrip(":"))] = {"wall": float(parts[4].rstrip("s")), "rc": int(parts[5].split("=")[1]),
+                                                          "peak_rss": float(parts[8]) * 2 ** 20, "load": "(not recorded)"}
+    r = 0
+    while True:
+        path = os.path.join(base, "run-%d.json" % r)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                res = json.load(handle)
+        elif r in printed:
+            res = printed[r]
+        else:
+            break
+        with open(os.path.join(base, "times-%d.json" % r), encoding="utf-8") as handle:
+            res["tasks"] = json.load(handle).get("tasks", [])
+        starts = [t["start"] for t in res["tasks"]]
+        res.setdefault("start", min(starts) if starts else 0.0)
+        res.setdefault("end", res["start"] + res["wall"])
+        results.append(res)
+        r += 1
+    if not results:
+        raise RuntimeError("no finished run in %s" % base)
+    events = audit_events(os.path.join(base, "hub", "hub-audit.log"))
+    names = [fleet.cluster_name(i + 1) for i in range(n)]
+    first = results[0]
+    waits = wait_tasks(first["tasks"])
+    return {"n": n, "partial": True, "runs": results, "wait_time": sum(t["end"] - t["start"] for t in waits),
+            "wait_requests": sum(requests_of(events, "testhub-admin", t["start"], t["end"]) for t in waits),
+            "total_requests": requests_of(events, "testhub-admin", first["start"], first["end"]),
+            "reactions": reaction_times(events, first["tasks"], set(names))}
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -339,6 +383,9 @@ def report(info, git_rows, full_rows, out_path, append=False):
         lines += ["## 5. Full playbook (`playbooks/expand_sno.yml`), simulator speed %d" % FAST_SPEED, "",
                   "| clusters | run | wall (s) | per cluster (s) | peak RSS of the process tree (MiB) | rc | load avg |",
                   "|---|---|---|---|---|---|---|"]
+        if any(row.get("partial") for row in full_rows):
+            lines[-2:-2] = ["Reported from the kept work folder while the benchmark was still running (`--report-from`): "
+                            "runs not finished then and the polling baseline are not included.", ""]
         for row in full_rows:
             for i, res in enumerate(row["runs"]):
                 lines.append("| %d | %d | %.1f | %.2f | %.0f | %d | %s |" % (
@@ -421,8 +468,14 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(REPO, "benchmarks", "RESULTS.md"))
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--append", action="store_true", help="add this run's sections to the existing --out file")
+    parser.add_argument("--report-from", help="write the report of a kept full-<n> folder of a run still going")
+    parser.add_argument("--bench-log", help="with --report-from: the output of that run (its printed run lines)")
     args = parser.parse_args(argv)
     info = machine()
+    if args.report_from:
+        n = int(os.path.basename(os.path.normpath(args.report_from)).split("-")[1])
+        report(info, [], [rows_from(args.report_from, n, args.bench_log)], args.out, args.append)
+        return
     root = tempfile.mkdtemp(prefix="ztp-bench-")
     paths = [REPO, os.path.join(REPO, ".collections"), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
