@@ -300,6 +300,83 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
         hub.stop()
 
 
+def install_wave(root: str, n: int, env: dict) -> dict:
+    """The simulator alone at fleet scale: ``n`` workers added at once (the Git phase playbook plus their BMC Secrets),
+    then the time until every cluster's ManagedClusterInfo lists its worker Ready (read once a second)."""
+    from testhub.hubctl import Hub  # pylint: disable=import-outside-toplevel
+    base = os.path.join(root, "wave-%d" % n)
+    os.makedirs(base)
+    hub = Hub(os.path.join(base, "hub"), port_base=PORT_BASE + 90, simulator=True, audit=True, speed=FAST_SPEED).start()
+    try:
+        names = fleet.push_fleet(hub.git_url, os.path.join(base, "fleet"), n)
+        api = hub.api("hub")
+        cm = api.resources.get(api_version="v1", kind="ConfigMap")
+        conf = yaml.safe_load(cm.get(name="hub-simulator", namespace="ztp-simulator").data["config.yaml"]) or {}
+        conf.update(spokes=fleet.simulator_spokes(names), speed=FAST_SPEED)
+        cm.patch(name="hub-simulator", namespace="ztp-simulator", body={"data": {"config.yaml": yaml.safe_dump(conf)}})
+        mci = api.resources.get(api_version="internal.open-cluster-management.io/v1beta1", kind="ManagedClusterInfo")
+
+        def ready_workers():
+            done = set()
+            for item in mci.get().to_dict().get("items") or []:
+                for node in (item.get("status") or {}).get("nodeList") or []:
+                    if "worker-0" in node.get("name", "") and any(c.get("type") == "Ready" and c.get("status") == "True"
+                                                                  for c in node.get("conditions") or []):
+                        done.add(item["metadata"]["name"])
+            return done
+
+        settled = settle(hub, n)
+        start = time.time()
+        while time.time() - start < 900 and sum(1 for i in mci.get().to_dict().get("items") or []
+                                                if ((i.get("status") or {}).get("nodeList"))) < n:
+            time.sleep(2)
+        day1 = time.time() - start
+        inv = os.path.join(base, "inventory")
+        fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
+        secrets = api.resources.get(api_version="v1", kind="Secret")
+        for name in names:
+            secrets.create(namespace=name, body={"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                                 "metadata": {"name": "%s-worker-0-bmc-secret" % name, "namespace": name},
+                                                 "stringData": {"username": "admin", "password": "secret"}})
+        res = run_playbook(["-i", os.path.join(inv, "hosts.yml"), "benchmarks/playbooks/git_phase.yml"], dict(env, **hub.env),
+                           os.path.join(base, "times.json"), os.path.join(base, "playbook.log"))
+        pushed = time.time()
+        seen, marks = set(), {}
+        while time.time() - pushed < 1200 and len(seen) < n:
+            seen = ready_workers()
+            for frac in (0.01, 0.5, 1.0):
+                if frac not in marks and len(seen) >= max(1, int(frac * n)):
+                    marks[frac] = time.time() - pushed
+            time.sleep(1)
+        events = audit_events(hub.audit_log)
+        sim_requests = requests_of(events, "hub-simulator", pushed, time.time())
+        return {"n": n, "settle": settled, "day1": day1, "git_wall": res["wall"], "git_rc": res["rc"], "ready": len(seen),
+                "first": marks.get(0.01), "half": marks.get(0.5), "all": marks.get(1.0), "sim_requests": sim_requests,
+                "window": time.time() - pushed, "load": load()}
+    finally:
+        hub.stop()
+
+
+def wave_report(info, row, out_path):
+    """Append the install-wave section to ``out_path``."""
+    def sec(value):
+        return "%.1f" % value if value is not None else "not reached"
+    lines = ["## Later run (%s), same machine: simulator alone, %d installs at once" % (info["date"], row["n"]), "",
+             "The Git phase playbook adds one worker to each of %d clusters in one push, their BMC Secrets are created; "
+             "then each cluster's ManagedClusterInfo is read once a second until it lists its worker Ready "
+             "(simulator speed %d). Seconds after the push:" % (row["n"], FAST_SPEED), "",
+             "| clusters | ArgoCD day 1 of the fleet (s) | Git phase (s) | first worker Ready | half | all | workers Ready | "
+             "simulator requests after the push | load avg |", "|---|---|---|---|---|---|---|---|---|",
+             "| %d | %.1f | %.1f | %s | %s | %s | %d | %d | %s |" % (
+                 row["n"], row["settle"] + row["day1"], row["git_wall"], sec(row["first"]), sec(row["half"]), sec(row["all"]),
+                 row["ready"], row["sim_requests"], row["load"]), ""]
+    with open(out_path, encoding="utf-8") as handle:
+        previous = handle.read().rstrip("\n")
+    with open(out_path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join([previous, ""] + lines))
+    print("\n".join(lines))
+
+
 def rows_from(base: str, n: int, bench_log: str | None = None) -> dict:
     """The result row of size ``n`` rebuilt from the files of a kept work folder ``base`` (``full-<n>``): finished
     runs (``run-<r>.json``, or the bench's printed line in ``bench_log``), their task times and the hub audit log.
@@ -470,8 +547,20 @@ def main(argv=None):
     parser.add_argument("--append", action="store_true", help="add this run's sections to the existing --out file")
     parser.add_argument("--report-from", help="write the report of a kept full-<n> folder of a run still going")
     parser.add_argument("--bench-log", help="with --report-from: the output of that run (its printed run lines)")
+    parser.add_argument("--install-wave", type=int, default=0, help="only: the simulator with this many installs at once")
     args = parser.parse_args(argv)
     info = machine()
+    if args.install_wave:
+        root = tempfile.mkdtemp(prefix="ztp-bench-")
+        paths = [REPO, os.path.join(REPO, ".collections"), os.environ.get("PYTHONPATH", "")]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+        env.pop("ANSIBLE_CONFIG", None)
+        try:
+            wave_report(info, install_wave(root, args.install_wave, env), args.out)
+        finally:
+            if not args.keep:
+                shutil.rmtree(root, ignore_errors=True)
+        return
     if args.report_from:
         n = int(os.path.basename(os.path.normpath(args.report_from)).split("-")[1])
         report(info, [], [rows_from(args.report_from, n, args.bench_log)], args.out, args.append)
