@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 
+import urllib3
 import yaml
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -457,6 +458,9 @@ class Simulator:
                 log.warning("cannot read settings: %s", exc.reason)
         except yaml.YAMLError as exc:
             log.warning("settings are not valid YAML, keeping the previous ones: %s", exc)
+        except (OSError, urllib3.exceptions.HTTPError) as exc:
+            # the hub's API server is away (a restart): keep the previous settings, as a controller would keep running
+            log.warning("cannot reach the hub for settings, keeping the previous ones: %s", exc)
         self.clock.set_speed(self.config.speed)
 
     def delay(self, name: str) -> float:
@@ -673,7 +677,11 @@ class Simulator:
                  ", ".join(getattr(c, "name", type(c).__name__) for c in self.controllers))
         while not self._stop.is_set():
             started = time.monotonic()
-            self.tick()
+            try:
+                self.tick()
+            except Exception:  # pylint: disable=broad-except
+                # one bad tick (the API server restarting, Git unreachable) must not end the simulated controllers
+                log.error("tick failed:\n%s", traceback.format_exc())
             if once:
                 break
             self._stop.wait(max(0.0, self.tick_seconds - (time.monotonic() - started)))
