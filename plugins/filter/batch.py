@@ -32,6 +32,23 @@ def ztp_batch_nodes(requests):
     return nodes
 
 
+def ztp_selector_edits(requests):
+    """Per-cluster selector findings -> one edit per group template: ``{path, ptp, sriov}`` (what any cluster needs)."""
+    edits = {}
+    for request in _plain(requests):
+        needs = request.get('needs') or {}
+        if not (needs.get('ptp') or needs.get('sriov')):
+            continue
+        path = request.get('group_policy_path')
+        if not path:
+            raise AnsibleFilterError("ztp_selector_edits: cluster %r needs a selector override but has no group_policy_path"
+                                     % request.get('cluster'))
+        edit = edits.setdefault(path, {'path': path, 'ptp': False, 'sriov': False})
+        edit['ptp'] = edit['ptp'] or bool(needs.get('ptp'))
+        edit['sriov'] = edit['sriov'] or bool(needs.get('sriov'))
+    return [edits[path] for path in sorted(edits)]
+
+
 def ztp_policy_compliance(policies, cluster):
     """Root Policy objects -> {policy name: compliance of ``cluster``} (Compliant, NonCompliant, Pending, or missing)."""
     result = {}
@@ -92,4 +109,5 @@ class FilterModule(object):
             'ztp_node_summary': ztp_node_summary,
             'ztp_cluster_summary': ztp_cluster_summary,
             'ztp_node_problems': ztp_node_problems,
+            'ztp_selector_edits': ztp_selector_edits,
         }

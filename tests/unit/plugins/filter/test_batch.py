@@ -48,3 +48,20 @@ def test_cluster_summary_reports_unverified_workers():
     })
     assert summary["worker_policy_file_changed"] is True and summary["cluster_file_changed"] is False
     assert summary["workers"] == [{"host": "w0", "state": "not verified"}]
+
+
+def test_selector_edits_fold_clusters_sharing_a_group_template():
+    requests = [
+        {"cluster": "a", "group_policy_path": "pgt/group.yaml", "needs": {"ptp": True, "sriov": False}},
+        {"cluster": "b", "group_policy_path": "pgt/group.yaml", "needs": {"ptp": False, "sriov": True}},
+        {"cluster": "c", "group_policy_path": "pg/group.yaml", "needs": {"ptp": False, "sriov": False}},
+        {"cluster": "d", "group_policy_path": "pg/other.yaml", "needs": {"ptp": True, "sriov": False}},
+    ]
+    assert batch.ztp_selector_edits(requests) == [
+        {"path": "pg/other.yaml", "ptp": True, "sriov": False},
+        {"path": "pgt/group.yaml", "ptp": True, "sriov": True}]
+
+
+def test_selector_edits_need_a_group_template():
+    with pytest.raises(AnsibleFilterError, match="no group_policy_path"):
+        batch.ztp_selector_edits([{"cluster": "a", "needs": {"ptp": True}}])
