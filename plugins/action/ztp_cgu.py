@@ -7,20 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
-
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu as cgulib
 from ansible_collections.ztp.sno_expand.plugins.module_utils.cgu_runner import CguRunner, module_args, progress_line
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec
-
-try:  # ansible-core < 2.19 applies module_defaults to modules only; later cores fold them into the task args
-    from ansible.executor.module_common import get_action_args_with_defaults
-except ImportError:
-    get_action_args_with_defaults = None
-
-display = Display()
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
 
 
 class _Outcome(Exception):
@@ -49,22 +40,17 @@ class _ModuleAdapter(object):
         raise _Outcome(result)
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        if get_action_args_with_defaults is not None:
-            self._task.args = get_action_args_with_defaults(
-                self._task.resolved_action, self._task.args, self._task.module_defaults, self._templar,
-                action_groups=self._task._parent._play._action_groups)
-        dummy, params = self.validate_argument_spec(argument_spec=hub_argument_spec(module_args()))
+        params = self.hub_params(module_args())
         module = _ModuleAdapter(params, self._task.check_mode, self._task.diff)
         try:
             cgulib.validate_params(params)
-            runner = CguRunner(module, Hub.from_params(params), on_progress=self._show)
+            runner = CguRunner(module, Hub.from_params(params),
+                               on_progress=lambda events: self.show(progress_line(e) for e in events))
             if params["state"] == "absent":
                 runner.run_absent()
             else:
@@ -76,8 +62,3 @@ class ActionModule(ActionBase):
         if module.warnings:
             result.setdefault("warnings", []).extend(module.warnings)
         return result
-
-    @staticmethod
-    def _show(events):
-        for event in events:
-            display.display(progress_line(event))

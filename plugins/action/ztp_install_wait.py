@@ -11,44 +11,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
-
 from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch as iw
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec
-
-try:  # ansible-core < 2.19 applies module_defaults to modules only; later cores fold them into the task args
-    from ansible.executor.module_common import get_action_args_with_defaults
-except ImportError:
-    get_action_args_with_defaults = None
-
-display = Display()
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        if get_action_args_with_defaults is not None:
-            self._task.args = get_action_args_with_defaults(
-                self._task.resolved_action, self._task.args, self._task.module_defaults, self._templar,
-                action_groups=self._task._parent._play._action_groups)
-        dummy, params = self.validate_argument_spec(argument_spec=hub_argument_spec(iw.module_args()))
+        params = self.hub_params(iw.module_args())
         try:
             nodes = iw.check_params(params)
             outcome = iw.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
-                                  on_events=self._show)
+                                  on_events=lambda events: self.show(iw.progress_line(e) for e in events))
         except (ZtpInputError, ZtpInputErrors, HubError) as exc:
             result.update(failed=True, msg=str(exc))
             return result
         result.update(outcome)
         return result
-
-    @staticmethod
-    def _show(events):
-        for event in events:
-            display.display(iw.progress_line(event))

@@ -157,10 +157,10 @@ attributes:
     description: Shows the changes of the policy file and of C(kustomization.yaml).
 notes:
   - The files are changed under a lock, so several hosts of a play can write to the same folder at once.
-  - The worker Tuned carries only the worker profile. A PolicyGenerator patch deletes the source profiles
-    (C($patch: delete)), since kustomize merges that list by name. A PolicyGenTemplate merges lists by index, so with
-    O(source_cr_layout=directory) the three further profiles of the source file stay in the worker Tuned, identical to
-    the group's copies.
+  - The worker Tuned carries only the worker profile. A PolicyGenerator patch deletes the source profiles with
+    C($patch) C(delete) entries, since kustomize merges that list by name. A PolicyGenTemplate merges lists by index,
+    so with O(source_cr_layout=directory) the three further profiles of the source file stay in the worker Tuned,
+    identical to the group's copies.
 requirements:
   - ruamel.yaml
 """
@@ -230,6 +230,8 @@ diff:
   elements: dict
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen
@@ -238,30 +240,7 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpIn
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            name=dict(type="str", required=True),
-            namespace=dict(type="str", required=True),
-            binding_rules=dict(type="dict", required=True),
-            format=dict(type="str", default="policygentemplate", choices=list(policygen.FORMATS)),
-            reserved_cpus=dict(type="str", required=True),
-            isolated_cpus=dict(type="str", required=True),
-            cpu_count=dict(type="int"),
-            hugepages=dict(type="dict", required=True, options=dict(
-                default_size=dict(type="str", required=True),
-                pages=dict(type="list", elements="dict", required=True, options=dict(
-                    size=dict(type="str", required=True),
-                    count=dict(type="int", required=True),
-                    node=dict(type="int"),
-                )),
-            )),
-            realtime_kernel=dict(type="bool", default=True),
-            extra_tuned=dict(type="dict"),
-            source_cr_layout=dict(type="str", default="flat", choices=list(policygen.LAYOUTS)),
-            kustomization=dict(type="bool", default=True),
-            policy_name=dict(type="str", default="config-policy"),
-            allow_non_ztp_namespace=dict(type="bool", default=False),
-        ),
+        argument_spec=copy.deepcopy(policygen.WORKER_ARGUMENT_SPEC),
         supports_check_mode=True,
     )
     if not policygen.HAS_RUAMEL:
