@@ -19,11 +19,13 @@ outputs the real SiteConfig generator produced in its own unit tests (``golden_s
 
 from __future__ import annotations
 
+import atexit
 import base64
 import copy
 import glob
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import urllib.parse
@@ -452,8 +454,10 @@ def machineconfig_files(mc: dict) -> dict[str, str]:
 
 
 def write_temp_tree(files: dict[str, str]) -> str:
-    """Write {relative path: text} into a new temporary folder and return it (for generator inputs)."""
+    """Write {relative path: text} into a new temporary folder and return it (for generator inputs); the folder is
+    removed when the process ends."""
     root = tempfile.mkdtemp(prefix="ztp-gen-")
+    atexit.register(shutil.rmtree, root, True)
     for rel, text in files.items():
         path = os.path.join(root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -47,7 +47,7 @@ RENDER_TASK = "Wait until ArgoCD has rendered the workers' BareMetalHosts"
 CGU_TASK = "Fail for this cluster when TALM did not remediate its policies"
 INSTALL_WAIT_TASK = "Wait for the workers of the batch to install"
 # Install failures end in the batch-wide wait or in the per-cluster verdict after it.
-INSTALL_TASKS = (INSTALL_WAIT_TASK, "Fail for this cluster's workers that did not become Ready")
+INSTALL_TASKS = (INSTALL_WAIT_TASK, "Report this cluster's workers, and fail for those that did not become Ready")
 RESULT_LINE = re.compile(r"^(?P<status>ok|changed|fatal|failed|skipping): \[(?P<host>[^\]]+)\](?: \(item=[^\n]*?\))?"
                          r"(?:: FAILED!)? => ", re.M)
 TASK_LINE = re.compile(r"^TASK \[(?P<task>.*)\] \**$", re.M)

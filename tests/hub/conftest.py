@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import types
 import uuid
 
@@ -23,6 +22,7 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 from testhub.hubctl import Hub, free_port_base as hubctl_free_port_base  # noqa: E402  pylint: disable=wrong-import-position
+from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
 
 PORT_SEARCH_START = 17440
 PORT_SEARCH_STEP = 10
@@ -36,18 +36,6 @@ def free_port_base(avoid: tuple[int, ...] = ()) -> int:
 def unique_name(prefix: str) -> str:
     """A DNS-1123 name that no other test uses (namespaces are never really deleted: no controller)."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
-    """Call `predicate()` until it returns something truthy; return that value or fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def create_namespace(dyn, prefix: str = "t") -> str:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 pytest.importorskip("testhub.hubctl")
+from testhub import waiting  # noqa: E402  pylint: disable=wrong-import-position
 
 pytestmark = pytest.mark.parametrize("hub", [True], indirect=True, scope="session")
 
@@ -43,14 +44,8 @@ def when(value, predicate):
 
 
 def wait_for(predicate, timeout=60.0, interval=0.05, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+    """testhub.waiting.wait_for with this module's pace: the simulator runs fast here."""
+    return waiting.wait_for(predicate, timeout=timeout, interval=interval, what=what)
 
 
 class Hub:

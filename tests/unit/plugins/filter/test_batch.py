@@ -4,6 +4,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -43,11 +45,31 @@ def test_node_problems_prefer_the_node_error_over_the_batch_message():
 def test_cluster_summary_reports_unverified_workers():
     summary = batch.ztp_cluster_summary({
         "inventory_hostname": "a",
-        "policy_creation_request": {"cluster": "a", "worker_policies": ["a-workers-config-policy"], "paths": ["p.yaml"]},
-        "node_addition_request": {"cluster": "a", "hosts": ["w0"], "paths": []},
+        "policy_creation_request": {"cluster": "a"},
+        "policy_creation_written": {"clusters": {"a": {"policies": ["a-workers-config-policy"], "paths": ["p.yaml"]}}},
+        "node_addition_request": {"cluster": "a", "hosts": ["w0"]},
+        "node_addition_nodes": {"clusters": {"a": {"paths": [], "changed": False}, "b": {"paths": ["s.yaml"]}}},
     })
+    assert summary["worker_policies"] == ["a-workers-config-policy"]
     assert summary["worker_policy_file_changed"] is True and summary["cluster_file_changed"] is False
+    assert summary["selector_overrides_written"] is False
     assert summary["workers"] == [{"host": "w0", "state": "not verified"}]
+
+
+def test_cluster_summary_reads_the_batch_results_of_its_own_cluster():
+    summary = batch.ztp_cluster_summary({
+        "inventory_hostname": "host-b",
+        "selector_checks_request": {"cluster": "b", "group_policy_path": "pgt/group.yaml"},
+        "selector_checks_plan": {"clusters": ["b"]},
+        "selector_checks_edits": {"results": [{"item": {"path": "pgt/group.yaml"}, "changed": True}]},
+        "node_addition_request": {"cluster": "b", "hosts": ["b-w0"]},
+        "node_addition_nodes": {"clusters": {"b": {"paths": ["siteconfig/b.yaml"], "changed": True}}},
+        "install_verification_result": {"nodes": [{"cluster": "a", "host": "a-w0", "ready": True},
+                                                  {"cluster": "b", "host": "b-w0", "state": "Ready", "ready": True}]},
+    })
+    assert summary["cluster"] == "b"
+    assert summary["selector_overrides_written"] is True and summary["cluster_file_changed"] is True
+    assert summary["workers"] == [{"cluster": "b", "host": "b-w0", "state": "Ready", "ready": True, "seconds": {}}]
 
 
 def test_selector_edits_fold_clusters_sharing_a_group_template():
@@ -65,3 +87,50 @@ def test_selector_edits_fold_clusters_sharing_a_group_template():
 def test_selector_edits_need_a_group_template():
     with pytest.raises(AnsibleFilterError, match="no group_policy_path"):
         batch.ztp_selector_edits([{"cluster": "a", "needs": {"ptp": True}}])
+
+
+def test_selector_plan_stops_clusters_without_opt_in_and_plans_the_rest():
+    requests = [
+        {"cluster": "a", "group_policy_path": "pgt/group.yaml", "policies": ["g1"], "allow_disruption": True},
+        {"cluster": "b", "group_policy_path": "pgt/group.yaml", "policies": ["g1", "g2"], "allow_disruption": False},
+        {"cluster": "c", "group_policy_path": "pgt/group.yaml", "policies": ["g1"], "allow_disruption": False},
+        {"cluster": "d", "group_policy_path": "pg/other.yaml", "policies": ["g2", "g3"], "allow_disruption": True},
+    ]
+    findings = {
+        "a": {"needs_override": {"ptp": True, "sriov": False}},
+        "b": {"needs_override": {"ptp": False, "sriov": True}},
+        "c": {"needs_override": {"ptp": False, "sriov": False}},
+        "d": {"needs_override": {"ptp": True, "sriov": True}},
+    }
+    plan = batch.ztp_selector_plan(requests, findings)
+    assert plan["stops"] == {"b": ["the SR-IOV config daemon (SriovOperatorConfig)"]}
+    assert plan["edits"] == [{"path": "pg/other.yaml", "ptp": True, "sriov": True},
+                             {"path": "pgt/group.yaml", "ptp": True, "sriov": False}]
+    assert plan["clusters"] == ["a", "d"]
+    assert plan["policies"] == ["g1", "g2", "g3"]
+
+
+def test_selector_plan_needs_findings_for_every_cluster():
+    with pytest.raises(AnsibleFilterError, match="no selector findings for cluster 'b'"):
+        batch.ztp_selector_plan([{"cluster": "a"}, {"cluster": "b"}], {"a": {"needs_override": {}}})
+
+
+def test_bmc_secrets_prefer_per_host_credentials_and_skip_workers_without_any():
+    workers = [{"hostName": "w0", "bmcCredentialsName": {"name": "w0-bmc"}},
+               {"hostName": "w1", "bmcCredentialsName": {"name": "w1-bmc"}}]
+    secrets = batch.ztp_bmc_secrets(workers, "sno-a", {"w0": {"username": "root", "password": "pässword"}}, "admin", "shared")
+    assert [(s["metadata"]["namespace"], s["metadata"]["name"]) for s in secrets] == [("sno-a", "w0-bmc"), ("sno-a", "w1-bmc")]
+    assert base64.b64decode(secrets[0]["data"]["password"]).decode("utf-8") == "pässword"
+    assert base64.b64decode(secrets[1]["data"]["username"]) == b"admin"
+    assert batch.ztp_bmc_secrets(workers, "sno-a", {"w1": {"username": "u", "password": "p"}}) == [secrets[1] | {
+        "data": {"username": "dQ==", "password": "cA=="}}]
+
+
+def test_batch_summary_groups_nodes_by_cluster():
+    nodes = [{"cluster": "a", "host": "w0", "state": "Ready", "ready": True, "durations": {"Agent": 3}},
+             {"cluster": "b", "host": "w1", "state": "Agent Installing", "ready": False},
+             {"cluster": "a", "host": "w2", "state": "Ready", "ready": True}]
+    summary = batch.ztp_batch_summary(nodes)
+    assert list(summary) == ["a", "b"]
+    assert [n["host"] for n in summary["a"]] == ["w0", "w2"] and summary["a"][0]["seconds"] == {"Agent": 3}
+    assert summary["b"] == [{"cluster": "b", "host": "w1", "state": "Agent Installing", "ready": False, "seconds": {}}]
