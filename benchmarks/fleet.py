@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 
+import yaml
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(REPO_ROOT, "testhub", "gitops-seed")
 AUTHOR = ["-c", "user.name=Fleet Bench", "-c", "user.email=fleet-bench@example.com"]
@@ -76,33 +78,7 @@ spec:
           rootDeviceHints:
             deviceName: "/dev/disk/by-path/pci-0000:18:00.0-scsi-0:2:0:0"
           nodeNetwork:
-            interfaces:
-              - name: eno1
-                macAddress: "b4:96:91:{mac}:10"
-            config:
-              interfaces:
-                - name: eno1
-                  type: ethernet
-                  state: up
-                  ipv4:
-                    enabled: true
-                    dhcp: false
-                    address:
-                      - ip: "10.{net}.10"
-                        prefix-length: 24
-                  ipv6:
-                    enabled: false
-              dns-resolver:
-                config:
-                  server:
-                    - "10.{net}.1"
-              routes:
-                config:
-                  - destination: "0.0.0.0/0"
-                    next-hop-interface: eno1
-                    next-hop-address: "10.{net}.1"
-                    table-id: 254
-"""
+{master_network}"""
 
 SITE_PGT = """\
 # Site-specific settings of {name} (fronthaul on ens5f1).
@@ -126,64 +102,47 @@ spec:
         vlan: 150
 """
 
-HOST_VARS = """\
----
-ztp_cluster_file: siteconfig/{name}.yaml
-ztp_site_policies: [{name}-config-policy]
+def node_network(net: str, mac_address: str, ip: str) -> dict:
+    """nodeNetwork of a node on the cluster's /24 (static IPv4 on eno1, gateway and DNS at .1)."""
+    gateway = "10.%s.1" % net
+    return {
+        "interfaces": [{"name": "eno1", "macAddress": mac_address}],
+        "config": {
+            "interfaces": [{"name": "eno1", "type": "ethernet", "state": "up",
+                            "ipv4": {"enabled": True, "dhcp": False, "address": [{"ip": ip, "prefix-length": 24}]},
+                            "ipv6": {"enabled": False}}],
+            "dns-resolver": {"config": {"server": [gateway]}},
+            "routes": {"config": [{"destination": "0.0.0.0/0", "next-hop-interface": "eno1",
+                                   "next-hop-address": gateway, "table-id": 254}]},
+        },
+    }
 
-ztp_worker_policy:
-  path: policygentemplates/{name}-workers.yaml
-  format: policygentemplate
-  name: {name}-workers
-  namespace: ztp-site
-  binding_rules:
-    sites: {name}
-  reserved_cpus: "0-3"
-  isolated_cpus: "4-47"
-  cpu_count: 48
-  hugepages:
-    default_size: 1G
-    pages:
-      - size: 1G
-        count: 32
-  realtime_kernel: true
 
-ztp_workers:
-  - hostName: {name}-worker-0.ran.example.com
-    role: worker
-    bmcAddress: "redfish-virtualmedia+https://10.{net}.201/redfish/v1/Systems/1"
-    bmcCredentialsName:
-      name: {name}-worker-0-bmc-secret
-    bootMACAddress: "0c:42:a1:{mac}:20"
-    bootMode: UEFI
-    nodeNetwork:
-      interfaces:
-        - name: eno1
-          macAddress: "0c:42:a1:{mac}:20"
-      config:
-        interfaces:
-          - name: eno1
-            type: ethernet
-            state: up
-            ipv4:
-              enabled: true
-              dhcp: false
-              address:
-                - ip: "10.{net}.20"
-                  prefix-length: 24
-            ipv6:
-              enabled: false
-        dns-resolver:
-          config:
-            server:
-              - "10.{net}.1"
-        routes:
-          config:
-            - destination: "0.0.0.0/0"
-              next-hop-interface: eno1
-              next-hop-address: "10.{net}.1"
-              table-id: 254
-"""
+def _indented(data, spaces: int) -> str:
+    return "".join(" " * spaces + line + "\n" for line in yaml.safe_dump(data, sort_keys=False).splitlines())
+
+
+def host_vars(name: str) -> dict:
+    """Inventory variables of one fleet cluster: its files, a worker policy profile and one worker."""
+    net, mac = _net(int(name.split("-")[1]))
+    return {
+        "ztp_cluster_file": "siteconfig/%s.yaml" % name,
+        "ztp_site_policies": ["%s-config-policy" % name],
+        "ztp_worker_policy": {
+            "path": "policygentemplates/%s-workers.yaml" % name, "format": "policygentemplate",
+            "name": "%s-workers" % name, "namespace": "ztp-site", "binding_rules": {"sites": name},
+            "reserved_cpus": "0-3", "isolated_cpus": "4-47", "cpu_count": 48,
+            "hugepages": {"default_size": "1G", "pages": [{"size": "1G", "count": 32}]}, "realtime_kernel": True,
+        },
+        "ztp_workers": [{
+            "hostName": "%s-worker-0.ran.example.com" % name, "role": "worker",
+            "bmcAddress": "redfish-virtualmedia+https://10.%s.201/redfish/v1/Systems/1" % net,
+            "bmcCredentialsName": {"name": "%s-worker-0-bmc-secret" % name},
+            "bootMACAddress": "0c:42:a1:%s:20" % mac, "bootMode": "UEFI",
+            "nodeNetwork": node_network(net, "0c:42:a1:%s:20" % mac, "10.%s.20" % net),
+        }],
+    }
+
 
 GROUP_VARS = """\
 ---
@@ -214,7 +173,8 @@ def write_repo(dest: str, count: int) -> list[str]:
     for name in names:
         net, mac = _net(int(name.split("-")[1]))
         with open(os.path.join(dest, "siteconfig", name + ".yaml"), "w", encoding="utf-8") as handle:
-            handle.write(SITECONFIG.format(name=name, net=net, mac=mac))
+            handle.write(SITECONFIG.format(name=name, net=net, mac=mac, master_network=_indented(
+                node_network(net, "b4:96:91:%s:10" % mac, "10.%s.10" % net), 12)))
         with open(os.path.join(dest, "policygentemplates", name + "-site.yaml"), "w", encoding="utf-8") as handle:
             handle.write(SITE_PGT.format(name=name))
     with open(os.path.join(dest, "siteconfig", "kustomization.yaml"), "w", encoding="utf-8") as handle:
@@ -244,9 +204,8 @@ def write_inventory(dest: str, names: list[str], workdir: str) -> str:
     with open(os.path.join(dest, "group_vars", "all.yml"), "w", encoding="utf-8") as handle:
         handle.write(GROUP_VARS.format(workdir=workdir))
     for name in names:
-        net, mac = _net(int(name.split("-")[1]))
         with open(os.path.join(dest, "host_vars", name + ".yml"), "w", encoding="utf-8") as handle:
-            handle.write(HOST_VARS.format(name=name, net=net, mac=mac))
+            handle.write("---\n" + yaml.safe_dump(host_vars(name), sort_keys=False))
     return os.path.join(dest, "hosts.yml")
 
 

@@ -12,16 +12,7 @@ import base64
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_bytes
 
-
-def _plain(value):
-    """Copy Ansible's lazy/tagged containers into plain Python values."""
-    if isinstance(value, dict):
-        return dict((str(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str):
-        return str(value)
-    return value
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain as _plain
 
 
 def ztp_batch_nodes(requests):
@@ -105,16 +96,22 @@ def ztp_bmc_secrets(workers, cluster, credentials=None, username='', password=''
     return secrets
 
 
-def ztp_policy_compliance(policies, cluster):
-    """Root Policy objects -> {policy name: compliance of ``cluster``} (Compliant, NonCompliant, Pending, or missing)."""
-    result = {}
-    for policy in _plain(policies):
-        name = (policy.get('metadata') or {}).get('name')
+def ztp_policy_compliance(policies, cluster=None):
+    """Root Policy objects -> {policy name: compliance of ``cluster``} (Compliant, NonCompliant, Pending, or NotBound);
+    without ``cluster``, {cluster: {policy name: compliance}} for every cluster the policies report on.
+
+    Reads only the names and ``status.status`` of the policies (their templates can be large): the table of a
+    whole batch is one pass, so compute it once per batch rather than once per host."""
+    names, table = [], {}
+    for policy in policies or []:
+        name = str((policy.get('metadata') or {}).get('name'))
+        names.append(name)
         for entry in ((policy.get('status') or {}).get('status') or []):
-            if entry.get('clustername') == cluster:
-                result[name] = entry.get('compliant') or 'Pending'
-        result.setdefault(name, 'NotBound')
-    return result
+            table.setdefault(str(entry.get('clustername')), {})[name] = str(entry.get('compliant') or 'Pending')
+    if cluster is None:
+        return table
+    mine = table.get(str(cluster), {})
+    return dict((name, mine.get(name, 'NotBound')) for name in names)
 
 
 def ztp_node_summary(node):

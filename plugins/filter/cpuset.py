@@ -11,23 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-
-
-def plain(value):
-    """Turn Ansible's tagged/lazy values into plain ``str``, ``int``, ``list`` (recursively)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, dict):
-        return dict((plain(key), plain(item)) for key, item in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(item) for item in value]
-    return value
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
 
 
 def _call(function, *args):

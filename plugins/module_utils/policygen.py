@@ -601,18 +601,23 @@ def update_kustomization_entries(text, entries, where="kustomization.yaml"):
     return yaml_edit.append_sequence_items(text, [0, "generators"], missing)
 
 
-def plan_worker(params, text):
-    """Validate ``params`` (the options of ``ztp_policygen_worker``) and return ``(spec, new_text)`` of the
-    worker file whose current text is ``text`` (empty when missing); nothing is written.
-
-    The same checks, errors and text as ``write_worker``, for callers that edit many files in one go."""
+def _checked_worker(params):
+    """``(path, spec, document)`` of a worker file: the options validated, its folder checked, the document built."""
     _require_ruamel()
     path = params.get("path")
     spec = validate_worker(params)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ZtpInputError("path", path, "a file in an existing folder of the GitOps checkout (folder %s does not exist)" % folder)
-    document = worker_document(spec)
+    return path, spec, worker_document(spec)
+
+
+def plan_worker(params, text):
+    """Validate ``params`` (the options of ``ztp_policygen_worker``) and return ``(spec, new_text)`` of the
+    worker file whose current text is ``text`` (empty when missing); nothing is written.
+
+    The same checks, errors and text as ``write_worker``, for callers that edit many files in one go."""
+    path, spec, document = _checked_worker(params)
     try:
         return spec, update_worker_text(text, document, path)
     except yaml_edit.YamlEditError as error:
@@ -621,13 +626,7 @@ def plan_worker(params, text):
 
 def write_worker(params, check_mode=False):
     """Validate, write the worker file and list it in ``kustomization.yaml``; return the module result."""
-    _require_ruamel()
-    path = params.get("path")
-    spec = validate_worker(params)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ZtpInputError("path", path, "a file in an existing folder of the GitOps checkout (folder %s does not exist)" % folder)
-    document = worker_document(spec)
+    path, spec, document = _checked_worker(params)
     result = edit_text_file(path, lambda text: update_worker_text(text, document, path), check_mode)
     diffs = [result["diff"]] if result["changed"] else []
     kustomization_changed = False

@@ -182,7 +182,7 @@ def plain(value):
     (ruamel.yaml represents only those; in a module they arrive plain already)."""
     if isinstance(value, dict):
         return dict((plain(k), plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
@@ -638,16 +638,27 @@ def _replace_in_parent(doc, path, chain, value):
     return _replace_range(doc, line_start, doc.line_end(end), lines, doc.text[line_start:start], suffix)
 
 
+def _begin_edit(doc, path, change, extra=()):
+    """``(expected, chain, done)`` for an edit of the node at ``path``: the data the edit must produce, the node
+    chain of ``path + extra``, and, when ``path`` lies inside a flow collection, the finished edit (that collection
+    re-rendered, verified), else None."""
+    expected = _expected(doc.data, path, change)
+    chain = doc.locate(list(path) + list(extra))
+    own = chain[:len(chain) - len(extra)]
+    flow_at = _flow_ancestor(own)
+    if flow_at is None:
+        return expected, chain, None
+    return expected, chain, _verify(_replace_flow(doc, path, own, flow_at, expected), expected, path)
+
+
 def _replace_value(text, path, value):
     doc = _Text(text)
-    expected = _expected(doc.data, path, _set(value))
     if same_data(get_value(doc.data, path), value):
         return text
-    chain = doc.locate(path)
+    expected, chain, done = _begin_edit(doc, path, _set(value))
+    if done is not None:
+        return done
     node = chain[-1]
-    flow_at = _flow_ancestor(chain)
-    if flow_at is not None:
-        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
     simple_new = not isinstance(value, (dict, list)) and _Emitter.block_scalar(value, 0) is None
     if node.kind == 'scalar' and not node.block_scalar and not node.implicit_null and simple_new:
         new_text = doc.text[:node.start] + scalar_text(value) + doc.text[node.end:]
@@ -688,11 +699,9 @@ def append_sequence_items(text, path, items):
 
     def change(parent, step):
         parent[step].extend(copy.deepcopy(items))
-    expected = _expected(doc.data, path, change)
-    chain = doc.locate(path)
-    flow_at = _flow_ancestor(chain)
-    if flow_at is not None:
-        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    expected, chain, done = _begin_edit(doc, path, change)
+    if done is not None:
+        return done
     seq = chain[-1]
     dash_col = doc.col(seq.start)
     end = doc.content_end(seq)
@@ -720,11 +729,9 @@ def remove_sequence_item(text, path, index):
 
     def change(parent, step):
         del parent[step][index]
-    expected = _expected(doc.data, path, change)
-    chain = doc.locate(path)
-    flow_at = _flow_ancestor(chain)
-    if flow_at is not None:
-        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    expected, chain, done = _begin_edit(doc, path, change)
+    if done is not None:
+        return done
     seq = chain[-1]
     dash = doc.dash(seq, index)
     dash_col = doc.col(dash)
@@ -763,11 +770,9 @@ def set_mapping_value(text, path, key, value):
 
     def change(parent, step):
         parent[step][key] = copy.deepcopy(value)
-    expected = _expected(doc.data, path, change)
-    chain = doc.locate(path)
-    flow_at = _flow_ancestor(chain)
-    if flow_at is not None:
-        return _verify(_replace_flow(doc, path, chain, flow_at, expected), expected, path)
+    expected, chain, done = _begin_edit(doc, path, change)
+    if done is not None:
+        return done
     mapping = chain[-1]
     key_col = doc.col(mapping.start)
     pos = doc.after_owned_comments(doc.content_end(mapping), key_col)
@@ -788,11 +793,9 @@ def remove_mapping_key(text, path, key):
 
     def change(parent, step):
         del parent[step][key]
-    expected = _expected(doc.data, path, change)
-    chain = doc.locate(path + [key])
-    flow_at = _flow_ancestor(chain[:-1])
-    if flow_at is not None:
-        return _verify(_replace_flow(doc, path, chain[:-1], flow_at, expected), expected, path)
+    expected, chain, done = _begin_edit(doc, path, change, extra=[key])
+    if done is not None:
+        return done
     mapping = chain[-2]
     index = list(current.keys()).index(key)
     key_node, value_node = mapping.children[index]

@@ -581,49 +581,37 @@ class Simulator:
         self.invalidate(obj["apiVersion"], obj["kind"])
         return out
 
-    def create(self, obj: dict, where: str = "hub"):
-        """Create ``obj``; None when it already exists."""
-        res = self.resource(obj["apiVersion"], obj["kind"], where)
+    def _write(self, obj: dict, where: str, request, tolerated: int):
+        """Send one write ``request()`` for ``obj``; None when the server answers ``tolerated`` (409: exists, 404: gone)."""
         try:
-            out = res.create(body=obj, namespace=obj["metadata"].get("namespace")).to_dict()
+            out = request().to_dict()
         except (ApiException, DynamicApiError) as exc:
-            if exc.status == 409:
+            if exc.status == tolerated:
                 return None
             raise
         self._written(out, where)
         self.invalidate(obj["apiVersion"], obj["kind"])
         return out
 
+    def create(self, obj: dict, where: str = "hub"):
+        """Create ``obj``; None when it already exists."""
+        res = self.resource(obj["apiVersion"], obj["kind"], where)
+        return self._write(obj, where, lambda: res.create(body=obj, namespace=obj["metadata"].get("namespace")), 409)
+
     def patch(self, obj: dict, patch: dict, where: str = "hub"):
         """JSON merge patch of the main resource of ``obj`` (apiVersion/kind/metadata.name/namespace)."""
         res = self.resource(obj["apiVersion"], obj["kind"], where)
         meta = obj["metadata"]
-        try:
-            out = res.patch(body=patch, name=meta["name"], namespace=meta.get("namespace"),
-                            content_type="application/merge-patch+json").to_dict()
-        except (ApiException, DynamicApiError) as exc:
-            if exc.status == 404:
-                return None
-            raise
-        self._written(out, where)
-        self.invalidate(obj["apiVersion"], obj["kind"])
-        return out
+        return self._write(obj, where, lambda: res.patch(body=patch, name=meta["name"], namespace=meta.get("namespace"),
+                                                         content_type="application/merge-patch+json"), 404)
 
     def write_status(self, obj: dict, status: dict, where: str = "hub"):
         """Merge ``status`` into the status of ``obj`` through /status when the CRD has that subresource."""
         res = self.resource(obj["apiVersion"], obj["kind"], where)
         meta = obj["metadata"]
         target = res.status if "status" in (res.subresources or {}) else res
-        try:
-            out = target.patch(body={"status": status}, name=meta["name"], namespace=meta.get("namespace"),
-                               content_type="application/merge-patch+json").to_dict()
-        except (ApiException, DynamicApiError) as exc:
-            if exc.status == 404:
-                return None
-            raise
-        self._written(out, where)
-        self.invalidate(obj["apiVersion"], obj["kind"])
-        return out
+        return self._write(obj, where, lambda: target.patch(body={"status": status}, name=meta["name"], namespace=meta.get("namespace"),
+                                                            content_type="application/merge-patch+json"), 404)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, where: str = "hub") -> bool:
         res = self.resource(api_version, kind, where)

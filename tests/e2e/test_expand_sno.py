@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 SNO_B_WORKER = "sno-b-worker-0.ran.example.com"
@@ -69,11 +71,21 @@ def test_check_mode_changes_nothing_and_shows_the_diff(fleet):
 
 
 def test_master_pinned_selectors_stop_without_the_opt_in(fleet):
-    head = fleet.remote_head()
-    result = fleet.play("--limit", "sno-a", extra_vars={"ztp_allow_ptp_sriov_disruption": False})
+    """sno-a (read from its spoke API server with its own kubeconfig) stops; sno-b (read through the hub) goes on."""
+    group = fleet.remote_file("policygentemplates/group-du-sno-ranGen.yaml")
+    spoke_inventory = os.path.join(fleet.workdir, "spoke-a.yml")
+    with open(spoke_inventory, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"all": {"hosts": {"sno-a": {"ztp_spoke_kubeconfig": fleet.hub.spoke_kubeconfig}}}}, handle)
+    result = fleet.play("-i", spoke_inventory, "--limit", "sno-a,sno-b", extra_vars={"ztp_allow_ptp_sriov_disruption": False})
     assert result.rc != 0
+    assert result.recap["sno-a"]["failed"] == 1 and result.recap["sno-b"]["failed"] == 0, result.output[-6000:]
+    assert "sno-a: the PTP daemons (PtpOperatorConfig) and the SR-IOV config daemon (SriovOperatorConfig) still select" in result.output
     assert "briefly" in result.output and "selector_checks_allow_disruption=true" in result.output
-    assert fleet.remote_head() == head
+    spoke_read = result.output.split("Read the daemon selectors from the spokes given a kubeconfig")[1].split("TASK [")[0]
+    assert "(item=sno-a)" in spoke_read, spoke_read
+    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()[:-1]]  # the last one is the seed
+    assert subjects == ["Add workers to sno-b", "Add worker policies for sno-b"], subjects
+    assert fleet.remote_file("policygentemplates/group-du-sno-ranGen.yaml") == group
 
 
 def test_bad_input_of_several_clusters_is_reported_together_before_any_change(fleet):

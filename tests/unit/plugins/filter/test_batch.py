@@ -32,6 +32,7 @@ def test_policy_compliance_per_cluster():
     ]
     assert batch.ztp_policy_compliance(policies, "a") == {"p1": "Compliant", "p2": "Pending", "p3": "NotBound"}
     assert batch.ztp_policy_compliance(policies, "b") == {"p1": "NonCompliant", "p2": "NotBound", "p3": "NotBound"}
+    assert batch.ztp_policy_compliance(policies) == {"a": {"p1": "Compliant", "p2": "Pending"}, "b": {"p1": "NonCompliant"}}
 
 
 def test_node_problems_prefer_the_node_error_over_the_batch_message():

@@ -9,6 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import daemon_selectors as ds
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import HubError
 
 MASTER = {"node-role.kubernetes.io/master": ""}
 
@@ -63,3 +64,18 @@ def view(status, reason, message="", result=None):
 ])
 def test_view_outcome(v, outcome):
     assert ds.view_outcome(v)[0] == outcome
+
+
+def test_requests_in_parallel_keep_their_order_and_errors():
+    calls = []
+
+    def call(item):
+        calls.append(item)
+        if item % 3 == 0:
+            raise HubError("cannot create view %d" % item)
+
+    items = list(range(20))
+    outcome = ds._in_parallel(call, items)  # pylint: disable=protected-access
+    assert [item for item, _error in outcome] == items and sorted(calls) == items
+    assert [item for item, error in outcome if error is not None] == [i for i in items if i % 3 == 0]
+    assert str(outcome[3][1]) == "cannot create view 3"
