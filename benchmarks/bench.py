@@ -57,8 +57,22 @@ def load() -> str:
     return "%.2f %.2f %.2f" % os.getloadavg()
 
 
-def tree_rss(root_pid: int) -> int:
-    """Sum of the RSS (bytes) of ``root_pid`` and all its descendants."""
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes: its private pages plus its share of the pages it shares."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def tree_memory(root_pid: int) -> dict:
+    """Memory of ``root_pid`` and all its descendants, in bytes: ``rss`` (sum of the resident sets; the pages the
+    forked workers share with the main process count once per process), ``pss`` (each shared page split between
+    the processes sharing it: what the tree really occupies) and ``main`` (the resident set of ``root_pid``)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -72,12 +86,13 @@ def tree_rss(root_pid: int) -> int:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
         rss[int(entry)] = int(fields[21]) * page
-    total, todo = 0, [root_pid]
+    out, todo = {"rss": 0, "pss": 0, "main": rss.get(root_pid, 0)}, [root_pid]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        out["rss"] += rss.get(pid, 0)
+        out["pss"] += _pss(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return out
 
 
 def run_playbook(args: list[str], env: dict, times_file: str, log_file: str) -> dict:
@@ -88,16 +103,18 @@ def run_playbook(args: list[str], env: dict, times_file: str, log_file: str) -> 
     start = time.time()
     with open(log_file, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(["ansible-playbook", *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        peak = 0
+        peak = {"rss": 0, "pss": 0, "main": 0}
         while proc.poll() is None:
-            peak = max(peak, tree_rss(proc.pid))
+            now = tree_memory(proc.pid)
+            peak = {key: max(value, now[key]) for key, value in peak.items()}
             time.sleep(0.2)
     wall = time.time() - start
     tasks = {}
     if os.path.exists(times_file):
         with open(times_file, encoding="utf-8") as handle:
             tasks = json.load(handle)
-    return {"wall": wall, "rc": proc.returncode, "peak_rss": peak, "tasks": tasks.get("tasks", []), "start": start,
+    return {"wall": wall, "rc": proc.returncode, "peak_rss": peak["rss"], "peak_pss": peak["pss"], "peak_main_rss": peak["main"],
+            "tasks": tasks.get("tasks", []), "start": start,
             "end": start + wall, "log": log_file}
 
 
@@ -284,7 +301,8 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
             results.append(res)
             with open(os.path.join(base, "run-%d.json" % r), "w", encoding="utf-8") as handle:
                 json.dump({k: v for k, v in res.items() if k != "tasks"}, handle)
-            print("full n=%d run %d: %.1fs rc=%d peak RSS %.0f MiB" % (n, r, res["wall"], res["rc"], res["peak_rss"] / 2 ** 20), flush=True)
+            print("full n=%d run %d: %.1fs rc=%d peak RSS %.0f MiB PSS %.0f MiB main %.0f MiB" % (
+                n, r, res["wall"], res["rc"], res["peak_rss"] / 2 ** 20, res["peak_pss"] / 2 ** 20, res["peak_main_rss"] / 2 ** 20), flush=True)
         base_start = baseline_polling(hub, names, baseline_seconds) if baseline_seconds else None
         time.sleep(2)
         events = audit_events(hub.audit_log)
@@ -428,6 +446,10 @@ def profile(tasks, top=12):
     return sorted(by_name.items(), key=lambda kv: -kv[1])[:top]
 
 
+def _mib(value) -> str:
+    return "%.0f" % (value / 2 ** 20) if value else "-"
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -456,15 +478,19 @@ def report(info, git_rows, full_rows, out_path, append=False):
         lines.append("")
     if full_rows:
         lines += ["## 5. Full playbook (`playbooks/expand_sno.yml`), simulator speed %d" % FAST_SPEED, "",
-                  "| clusters | run | wall (s) | per cluster (s) | peak RSS of the process tree (MiB) | rc | load avg |",
-                  "|---|---|---|---|---|---|---|"]
+                  "Memory of the `ansible-playbook` process tree at its peak: RSS summed over the processes (pages the "
+                  "forked workers share with the main process count once per process), PSS (shared pages split between the "
+                  "processes: what the tree occupies), and the RSS of the main process alone.", "",
+                  "| clusters | run | wall (s) | per cluster (s) | peak RSS sum (MiB) | peak PSS (MiB) | main process RSS (MiB) | rc | load avg |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         if any(row.get("partial") for row in full_rows):
             lines[-2:-2] = ["Reported from the kept work folder while the benchmark was still running (`--report-from`): "
                             "runs not finished then and the polling baseline are not included.", ""]
         for row in full_rows:
             for i, res in enumerate(row["runs"]):
-                lines.append("| %d | %d | %.1f | %.2f | %.0f | %d | %s |" % (
-                    row["n"], i + 1, res["wall"], res["wall"] / row["n"], res["peak_rss"] / 2 ** 20, res["rc"], res["load"]))
+                lines.append("| %d | %d | %.1f | %.2f | %.0f | %s | %s | %d | %s |" % (
+                    row["n"], i + 1, res["wall"], res["wall"] / row["n"], res["peak_rss"] / 2 ** 20, _mib(res.get("peak_pss")),
+                    _mib(res.get("peak_main_rss")), res["rc"], res["load"]))
         lines.append("")
         big = max(full_rows, key=lambda r: r["n"])
         lines += ["### Where the time goes at %d clusters (first run, top tasks, seconds)" % big["n"], "",
@@ -498,13 +524,16 @@ def report(info, git_rows, full_rows, out_path, append=False):
                 targets.append(("3. reaction median at %d cluster(s) <= 2 s" % row["n"], "%.2f s" % row["reaction_median"],
                                 verdict(row["reaction_median"] <= 2)))
         lines += ["", "## 4. Memory", ""]
-        peaks = [r["peak_rss"] / 2 ** 20 for r in big["runs"]]
-        lines.append("Peak RSS of the `ansible-playbook` process tree at %d clusters: %s MiB." % (
-            big["n"], ", ".join("run %d: %.0f" % (i + 1, p) for i, p in enumerate(peaks))))
+        measure = "peak_pss" if all(r.get("peak_pss") for r in big["runs"]) else "peak_rss"
+        label = "PSS" if measure == "peak_pss" else "RSS"
+        peaks = [r[measure] / 2 ** 20 for r in big["runs"]]
+        lines.append("Peak %s of the `ansible-playbook` process tree at %d clusters: %s MiB (RSS sum: %s MiB)." % (
+            label, big["n"], ", ".join("run %d: %.0f" % (i + 1, p) for i, p in enumerate(peaks)),
+            ", ".join("%.0f" % (r["peak_rss"] / 2 ** 20) for r in big["runs"])))
         if len(peaks) > 1:
             growth = peaks[1] - peaks[0]
-            lines.append("Second identical run: %+.0f MiB." % growth)
-            targets.append(("4. no RSS growth over a second run at %d clusters" % big["n"], "%+.0f MiB" % growth,
+            lines.append("Second identical run: %+.0f MiB (%s)." % (growth, label))
+            targets.append(("4. no memory growth over a second run at %d clusters" % big["n"], "%+.0f MiB %s" % (growth, label),
                             verdict(growth <= 0.05 * peaks[0])))
         lines.append("")
         targets.append(("5. full playbook at %d clusters" % big["n"], "%.1f s (%.2f s per cluster)" % (
