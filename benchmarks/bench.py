@@ -268,8 +268,8 @@ def settle(hub, count: int, timeout: float = 900) -> float:
     mci = api.resources.get(api_version="internal.open-cluster-management.io/v1beta1", kind="ManagedClusterInfo")
     start = time.time()
     while time.time() - start < timeout:
-        if len(mc.get().items) >= count and sum(1 for i in mci.get().to_dict().get("items") or []
-                                                 if (i.get("status") or {}).get("nodeList")) >= count:
+        day1_done = sum(1 for i in mci.get().to_dict().get("items") or [] if (i.get("status") or {}).get("nodeList"))
+        if len(mc.get().items) >= count and day1_done >= count:
             time.sleep(5)
             return time.time() - start
         time.sleep(3)

@@ -102,6 +102,7 @@ spec:
         vlan: 150
 """
 
+
 def node_network(net: str, mac_address: str, ip: str) -> dict:
     """nodeNetwork of a node on the cluster's /24 (static IPv4 on eno1, gateway and DNS at .1)."""
     gateway = "10.%s.1" % net
