@@ -27,6 +27,8 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
 from kubernetes.watch.watch import iter_resp_lines
 
+from .pgt_common import copy_obj
+
 CONFIG_NAMESPACE = "ztp-simulator"
 CONFIG_NAME = "hub-simulator"
 CONFIG_KEY = "config.yaml"
@@ -122,15 +124,6 @@ def condition(obj: dict, ctype: str) -> dict:
         if cond.get("type") == ctype:
             return cond
     return {}
-
-
-def copy_obj(obj):
-    """A deep copy of a JSON-like value (much faster than ``copy.deepcopy`` for API objects)."""
-    if isinstance(obj, dict):
-        return {key: copy_obj(value) for key, value in obj.items()}
-    if isinstance(obj, list):
-        return [copy_obj(value) for value in obj]
-    return obj
 
 
 def _rv(obj) -> int:
