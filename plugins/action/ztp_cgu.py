@@ -49,12 +49,13 @@ class ActionModule(HubActionBase):
         module = _ModuleAdapter(params, self._task.check_mode, self._task.diff)
         try:
             cgulib.validate_params(params)
-            runner = CguRunner(module, Hub.from_params(params),
-                               on_progress=lambda events: self.show(progress_line(e) for e in events))
-            if params["state"] == "absent":
-                runner.run_absent()
-            else:
-                runner.run_present()
+            with self.hub_environment(params):
+                runner = CguRunner(module, Hub.from_params(params),
+                                   on_progress=lambda events: self.show(progress_line(e) for e in events))
+                if params["state"] == "absent":
+                    runner.run_absent()
+                else:
+                    runner.run_present()
         except _Outcome as outcome:
             result.update(outcome.result)
         except (ZtpInputError, ZtpInputErrors, HubError) as exc:

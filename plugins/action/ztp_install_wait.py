@@ -25,8 +25,9 @@ class ActionModule(HubActionBase):
         params = self.hub_params(iw.module_args())
         try:
             nodes = iw.check_params(params)
-            outcome = iw.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
-                                  on_events=lambda events: self.show(iw.progress_line(e) for e in events))
+            with self.hub_environment(params):
+                outcome = iw.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
+                                      on_events=lambda events: self.show(iw.progress_line(e) for e in events))
         except (ZtpInputError, ZtpInputErrors, HubError) as exc:
             result.update(failed=True, msg=str(exc))
             return result

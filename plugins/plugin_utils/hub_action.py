@@ -1,12 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: ztp.sno_expand contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the hub action plugins share: module defaults, argument validation and live progress lines."""
+"""What the hub action plugins share: module defaults, argument validation, the task's environment and live
+progress lines."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+from contextlib import contextmanager
+
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -21,7 +26,11 @@ display = Display()
 
 
 class HubActionBase(ActionBase):
-    """An action plugin that does a hub module's work in the controller process, so that it can print as it goes."""
+    """An action plugin that does a hub module's work in the controller process, so that it can print as it goes.
+
+    A module sees the task's and play's ``environment:`` keyword in its process environment; code in the
+    controller process does not. ``hub_environment`` applies that environment while the hub client is made and
+    used, so that ``K8S_AUTH_*`` (and ``KUBECONFIG``) resolve exactly as they do for kubernetes.core modules."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -35,6 +44,43 @@ class HubActionBase(ActionBase):
                 action_groups=self._task._parent._play._action_groups)
         dummy, params = self.validate_argument_spec(argument_spec=hub_argument_spec(module_args))
         return params
+
+    def task_environment(self):
+        """The task's ``environment:`` (play, block and task levels merged, templated), as a module gets it."""
+        merged = {}
+        environments = self._task.environment
+        if environments is None:
+            return merged
+        if not isinstance(environments, list):
+            environments = [environments]
+        for environment in environments:
+            if not environment:
+                continue
+            value = self._templar.template(environment)
+            if not isinstance(value, dict):
+                raise AnsibleActionFail("environment must be a dictionary, received %s (%s)" % (value, type(value)))
+            merged.update(value)
+        return dict((str(key), str(value)) for key, value in merged.items())
+
+    @contextmanager
+    def hub_environment(self, params):
+        """Run the block with the task's environment in ``os.environ``; a ``KUBECONFIG`` given there becomes the
+        ``kubeconfig`` option when nothing else names one (the kubernetes client reads ``KUBECONFIG`` only
+        when it is first imported)."""
+        environment = self.task_environment()
+        if (environment.get("KUBECONFIG") and params.get("kubeconfig") is None
+                and not environment.get("K8S_AUTH_KUBECONFIG", os.environ.get("K8S_AUTH_KUBECONFIG"))):
+            params["kubeconfig"] = environment["KUBECONFIG"]
+        saved = dict((key, os.environ.get(key)) for key in environment)
+        os.environ.update(environment)
+        try:
+            yield params
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     @staticmethod
     def show(lines):
