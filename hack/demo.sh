@@ -8,12 +8,23 @@ cd "$REPO"
 BIN=$(bash hack/setup.sh | tail -n 1)
 export PATH="$BIN:$PATH"
 
+# Each run's whole output is kept in the log folder (default .hub/demo/), for a look afterwards or a check in CI.
+LOGS=${ZTP_DEMO_LOG_DIR:-$REPO/.hub/demo}
+
 if [ "${ZTP_DEMO_REAL_HUB:-0}" != 1 ]; then
   bash testhub/build.sh >/dev/null
-  python -m testhub.hubctl up --speed "${ZTP_DEMO_SPEED:-120}"
+  up=(--speed "${ZTP_DEMO_SPEED:-120}")
+  # ZTP_HUB_PORT_BASE: another first port for the hub (default 16440, or the one this checkout's hub has used).
+  if [ -n "${ZTP_HUB_PORT_BASE:-}" ]; then up+=(--port-base "$ZTP_HUB_PORT_BASE"); fi
+  python -m testhub.hubctl up "${up[@]}"
+  # The env file names the hub's kubeconfig, its Git remote and the GitOps working copy kept with the hub.
   # shellcheck disable=SC1091
   source .hub/env
 fi
+mkdir -p "$LOGS"
+rm -f "$LOGS/run-1.log" "$LOGS/run-2.log"
+# Output goes through tee: keep Ansible's colours when the demo runs in a terminal.
+if [ -t 1 ]; then export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-1}; fi
 
 # The simulated BMCs accept any credentials; a real run takes them from Ansible Vault or an AWX credential.
 ZTP_DEMO_BMC_PASSWORD=$(openssl rand -hex 12)
@@ -21,11 +32,16 @@ export ZTP_DEMO_BMC_PASSWORD
 
 echo
 echo "=== Expanding the demo fleet (inventory/demo): sno-a, sno-b (SiteConfig) and sno-c (ClusterInstance)"
-ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml "$@"
+ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml "$@" 2>&1 | tee "$LOGS/run-1.log"
 
 echo
-echo "=== Second run: everything is in place, nothing changes"
-ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml "$@" | tail -n 6
+echo "=== Second run: everything is in place, nothing changes (whole output: ${LOGS#"$REPO"/}/run-2.log)"
+if ! ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml "$@" >"$LOGS/run-2.log" 2>&1; then
+  tail -n 40 "$LOGS/run-2.log"
+  echo "the second run failed; its whole output is in $LOGS/run-2.log" >&2
+  exit 1
+fi
+tail -n 6 "$LOGS/run-2.log"
 
 cat <<EOF2
 
@@ -35,5 +51,5 @@ What to look at now (the test hub keeps running until 'make hub-down'):
   kubectl is not needed; the Python client shows the objects, for example:
     python -m testhub.show workers        # BareMetalHosts, Agents and ManagedClusterInfo nodes per cluster
     python -m testhub.show cgus           # ClusterGroupUpgrades and their conditions
-  git -C \$(mktemp -d) clone -q \$ZTP_GITOPS_REPO repo && git -C repo log --stat   # the commits the playbook made
+  git -C .hub/gitops-work log --stat      # the commits the playbook made (its working copy of \$ZTP_GITOPS_REPO)
 EOF2

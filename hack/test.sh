@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: static checks, unit tests, then the integration and end-to-end tests against a
-# local test hub (real kube-apiserver + etcd, hub simulator, Git remote), started and stopped by the tests.
+# The whole test suite: static checks, unit tests, the packaging checks (Galaxy import, execution environment,
+# every supported ansible-core), `make demo` in fresh clones of HEAD with no ../shared, then the integration and
+# end-to-end tests against a local test hub (real kube-apiserver + etcd, hub simulator, Git remote), started and
+# stopped by the tests.
 # Every stage runs; the exit status is non-zero if any stage failed.
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,6 +28,9 @@ stage "ansible-lint (production)" bash -c "cd '$COL' && ansible-lint --offline -
 stage "antsibull-changelog lint" bash -c "cd '$COL' && antsibull-changelog lint"
 stage "collection build and offline install" bash -c "cd '$COL' && d=\$(mktemp -d) && ansible-galaxy collection build --force --output-path \$d >/dev/null && ansible-galaxy collection install --offline --force -p \$d/inst \$d/ztp-sno_expand-*.tar.gz >/dev/null && rm -rf \$d"
 unset ANSIBLE_COLLECTIONS_PATH
+stage "Galaxy import and execution environment" bash hack/ci-packaging.sh
+stage "ansible-core 2.16-2.20" bash hack/ci-core-matrix.sh
+stage "demo in fresh clones without ../shared" bash hack/ci-fresh-demo.sh
 
 # Last, so that its closing line ends the output.
 stage "integration and end-to-end tests" python -m pytest -p no:cacheprovider -q tests/hub tests/e2e tests/integration_py "$@"

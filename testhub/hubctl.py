@@ -191,11 +191,22 @@ class Hub:
         return os.path.join(self.run_dir, "hub-audit.log")
 
     @property
+    def gitops_workdir(self) -> str:
+        """The playbooks' GitOps working copy for this hub (role gitops reads ZTP_GITOPS_WORKDIR).
+
+        Every test hub serves the same URL and seeds the same first commit, so a working copy keyed by the URL
+        alone would meet the commits of another checkout's (or an earlier) hub. It lives with the hub's Git
+        repository in the run folder instead, and goes when the run folder goes.
+        """
+        return os.path.join(self.run_dir, "gitops-work")
+
+    @property
     def env(self) -> dict[str, str]:
         return {
             "K8S_AUTH_KUBECONFIG": self.hub_kubeconfig,
             "ZTP_SPOKE_KUBECONFIG": self.spoke_kubeconfig,
             "ZTP_GITOPS_REPO": self.git_url,
+            "ZTP_GITOPS_WORKDIR": self.gitops_workdir,
             "ZTP_HUB_RUN_DIR": self.run_dir,
             "ZTP_SIMULATOR_KUBECONFIG": self.simulator_kubeconfig,
         }

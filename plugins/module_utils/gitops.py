@@ -345,6 +345,57 @@ def fetch_branch(git, remote, branch):
             "+refs/heads/%s:refs/remotes/%s/%s" % (branch, remote, branch))
 
 
+def is_ancestor(git, older, newer):
+    """Whether commit ``older`` is ``newer`` or one of its ancestors."""
+    return git.run("merge-base", "--is-ancestor", older, newer, check=False).rc == 0
+
+
+def _recover_hint(dest, kept):
+    return ("%s To recover, remove %s (save any work in it first) or use another working copy folder (dest; "
+            "ztp_gitops_workdir in the playbooks), then run again" % (kept, dest))
+
+
+def check_shared_history(git, repo, dest, branch, local_head, remote_head, last_fetched,
+                         kept="Nothing was changed or pushed."):
+    """Raise ``GitError`` (one line) when the working copy's history no longer meets the remote branch's.
+
+    ``last_fetched`` is the remote branch as this working copy last saw it (``refs/remotes/origin/<branch>``
+    before the fetch), ``remote_head`` the remote branch now; both commits must be present locally. Two cases
+    are caught: no common ancestor at all (another repository now answers at that URL), and commits of the
+    local branch that are not on the remote while the remote branch no longer contains what was fetched
+    before (the remote repository was re-created or its branch rewritten). Rebasing in either case would
+    replay commits that were already published somewhere else, so nothing is done.
+    """
+    shallow = git.run("rev-parse", "--is-shallow-repository", check=False).out.strip() == "true"
+    if not shallow and git.run("merge-base", local_head, remote_head, check=False).rc != 0:
+        raise GitError("%s shares no history with branch '%s' of %s: the remote repository was re-created or its "
+                       "history rewritten since this working copy was made. %s"
+                       % (dest, branch, git.scrub(repo), _recover_hint(dest, kept)),
+                       dest=dest, local_head=local_head, remote_head=remote_head)
+    if is_ancestor(git, local_head, remote_head):
+        return
+    if last_fetched and last_fetched != remote_head and not is_ancestor(git, last_fetched, remote_head):
+        lost = commits_between(git, remote_head, local_head)
+        raise GitError("branch '%s' of %s was rewritten or the repository re-created since %s last fetched it: it "
+                       "was at %s and is now at %s, which does not contain it, so the working copy's %d commit(s) "
+                       "not on the remote (%s) cannot be brought up to date. %s"
+                       % (branch, git.scrub(repo), dest, last_fetched[:12], remote_head[:12], len(lost),
+                          "; ".join(lost[:5]) + ("; ..." if len(lost) > 5 else ""), _recover_hint(dest, kept)),
+                       dest=dest, local_commits=lost, local_head=local_head, remote_head=remote_head,
+                       last_fetched=last_fetched)
+
+
+def _checked_history(git, repo, dest, branch, local_head, remote_head, last_fetched, tracking, **kwargs):
+    """``check_shared_history``; when it fails, the remote-tracking ref is put back where it was before the fetch,
+    so that the next run still knows what this working copy had seen and fails the same way."""
+    try:
+        check_shared_history(git, repo, dest, branch, local_head, remote_head, last_fetched, **kwargs)
+    except GitError:
+        if last_fetched and rev(git, tracking) != last_fetched:
+            git.run("update-ref", tracking, last_fetched, check=False)
+        raise
+
+
 def check_branch_name(git, branch, field="branch"):
     if not isinstance(branch, str) or not branch or git.run("check-ref-format", "--branch", branch,
                                                             check=False).rc != 0 or branch.startswith("-"):
@@ -422,6 +473,7 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
     before = rev(local, "HEAD")
     result["before"] = before
     tracking = "refs/remotes/origin/" + branch
+    last_fetched = rev(local, tracking)
     if check_mode:
         remote_head = remote_branch_head(git, repo, branch)
     else:
@@ -435,6 +487,8 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
     on_branch = current_branch(local)
     local_head = rev(local, "refs/heads/" + branch)
     known = rev(local, remote_head) is not None
+    if local_head and known:
+        _checked_history(local, repo, dest, branch, local_head, remote_head, last_fetched, tracking)
     ahead = commits_between(local, remote_head, local_head) if (local_head and known) else []
     result.update(local_commits=ahead, local_changes=changes)
 
@@ -664,8 +718,12 @@ def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, 
         if attempts > retries:
             break
         time.sleep(min(backoff * (2 ** (attempts - 1)), 4) * (1 + random.random()))
+        last_fetched = rev(git, tracking)
         fetch_branch(git, remote, branch)
         try:
+            _checked_history(git, git.out("remote", "get-url", "--", remote), toplevel, branch, rev(git, "HEAD"),
+                             rev(git, tracking), last_fetched, tracking,
+                             kept="Nothing was pushed; the local commit %s is kept." % result["commit"][:12])
             _rebase(git, tracking, toplevel, branch)
         except GitError as exc:
             exc.details.update(attempts=attempts, files=files)

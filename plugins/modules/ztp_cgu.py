@@ -29,13 +29,14 @@ description:
     the naming rule of generated policies).
   - Runs in the controller process (action plugin) and prints every change of the CGU state, and of each cluster's
     state and current policy, as it happens; the changes are also in the returned RV(progress) list. Hub credentials
-    come from the options and the E(K8S_AUTH_*) environment of the controller.
+    resolve as for kubernetes.core modules, from the options (and C(module_defaults)), then the E(K8S_AUTH_*) variables
+    of the task's and play's C(environment) keyword and of the controller.
   - C(Progressing) C(IncompleteBlockingCR) (a blocking ClusterGroupUpgrade still running) and
     C(WaitingForPlacement) are waits, not failures; C(WaitingForPlacement) fails after
     O(placement_timeout). C(MissingBlockingCR), C(NotEnabled), C(ClusterNotFound) and the C(Validated)
     failures fail at once, because TALM does not leave them by itself.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - ztp.sno_expand.hub_auth
 options:
   name:
     description: Name of the ClusterGroupUpgrade.

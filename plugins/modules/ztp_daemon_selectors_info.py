@@ -27,7 +27,7 @@ description:
   - An operator config that does not exist, or whose kind the spoke does not serve (operator not
     installed), is reported with C(found=false) and needs no override.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - ztp.sno_expand.hub_auth
 options:
   clusters:
     description: Names of the managed clusters (their namespaces on the hub).

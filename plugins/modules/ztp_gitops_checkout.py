@@ -18,6 +18,10 @@ description:
   - A working copy with commits that are not on the remote, or with uncommitted changes in tracked files,
     is left alone and the module fails, naming them, unless O(allow_local_changes=true). Untracked files are
     always kept.
+  - A working copy whose history no longer meets the remote branch's (the remote repository was re-created, or
+    its branch rewritten while the working copy has commits that are not on it) is left alone as well, even with
+    O(allow_local_changes=true). The module then fails with one line that says so and how to recover (remove
+    O(dest) or use another folder).
   - Credentials never appear in URLs, command lines, the Git configuration, results or messages. An https
     token is handed to Git through a temporary C(GIT_ASKPASS) helper, an ssh key through C(GIT_SSH_COMMAND).
 author:

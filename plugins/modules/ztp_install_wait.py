@@ -28,12 +28,13 @@ description:
     C(error); when a node makes no progress for O(stall_timeout); and at O(timeout).
   - Runs in the controller process (action plugin) and prints each observed change as it happens (BareMetalHost
     state, PreprovisioningImage reason, Agent stage with its percentage, node readiness); every change is also in
-    the returned RV(progress) list. Hub credentials come from the options and the E(K8S_AUTH_*) environment of the
+    the returned RV(progress) list. Hub credentials resolve as for kubernetes.core modules, from the options (and
+    C(module_defaults)), then the E(K8S_AUTH_*) variables of the task's and play's C(environment) keyword and of the
     controller.
   - In check mode the current state of every node is listed once and reported without waiting (nothing is
     written either way), so that a check run shows where the installs stand.
 extends_documentation_fragment:
-  - kubernetes.core.k8s_auth_options
+  - ztp.sno_expand.hub_auth
 options:
   nodes:
     description: The worker nodes to wait for.

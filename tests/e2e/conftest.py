@@ -59,12 +59,18 @@ class Fleet:
         return env
 
     def play(self, *args: str, extra_vars: dict | None = None, env: dict | None = None, timeout: float = 900) -> PlayResult:
+        return self.play_file(os.path.join(REPO, "playbooks", "expand_sno.yml"), *args, extra_vars=extra_vars,
+                              env=self.env(**(env or {})), timeout=timeout)
+
+    def play_file(self, playbook: str, *args: str, extra_vars: dict | None = None, env: dict | None = None,
+                  timeout: float = 900) -> PlayResult:
+        """Run ``playbook`` on the demo inventory with ``env`` as the whole environment (default: ``self.env()``)."""
         variables = {"ztp_gitops_workdir": os.path.join(self.workdir, "gitops")}
         variables.update(extra_vars or {})
-        argv = ["ansible-playbook", "-i", self.inventory, os.path.join(REPO, "playbooks", "expand_sno.yml"),
+        argv = ["ansible-playbook", "-i", self.inventory, playbook,
                 "-e", yaml.safe_dump(variables, default_flow_style=True).strip()] + list(args)
-        proc = subprocess.run(argv, cwd=REPO, env=self.env(**(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout, check=False)
+        proc = subprocess.run(argv, cwd=REPO, env=env if env is not None else self.env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
         recap = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"} for m in RECAP.finditer(proc.stdout)}
         return PlayResult(proc.returncode, proc.stdout, recap)
 

@@ -180,6 +180,25 @@ def test_key_kinds_server_side_dry_run(any_hub, hubtest):
     assert err.value.status == 422
 
 
+def test_fields_the_simulator_relies_on_are_kept(any_hub, hubtest):
+    """Fields TALM's enforcing bindings and an ArgoCD sync request carry survive schema pruning in both CRD sets."""
+    dyn = any_hub.api()
+    ns = hubtest.create_namespace(dyn, "ztp-pb")
+    binding = {"apiVersion": "policy.open-cluster-management.io/v1", "kind": "PlacementBinding",
+               "metadata": {"name": "cgu-x-placement", "namespace": ns},
+               "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": "cgu-x-placement"},
+               "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": "group-du-sno-config-policy"}],
+               "subFilter": "restricted", "bindingOverrides": {"remediationAction": "enforce"}}
+    got = dyn.resources.get(api_version=binding["apiVersion"], kind="PlacementBinding").create(body=binding, namespace=ns, dry_run="All").to_dict()
+    assert (got.get("subFilter"), got.get("bindingOverrides")) == ("restricted", {"remediationAction": "enforce"})
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "policies-x", "namespace": ns},
+           "spec": {"project": "default", "destination": {"server": "https://kubernetes.default.svc"},
+                    "source": {"repoURL": "git://example.invalid/x.git", "path": "policygentemplates"}},
+           "operation": {"sync": {"revision": "main"}}}
+    got = dyn.resources.get(api_version=app["apiVersion"], kind="Application").create(body=app, namespace=ns, dry_run="All").to_dict()
+    assert got.get("operation") == {"sync": {"revision": "main"}}
+
+
 def test_status_subresource(any_hub, hubtest):
     dyn = any_hub.api()
     ns = hubtest.create_namespace(dyn, "status")
@@ -293,12 +312,15 @@ def test_env_file(hub):
     with open(hub.env_file, encoding="utf-8") as handle:
         lines = handle.read().splitlines()
     assert all(line.startswith("export ") for line in lines)
-    keys = ("K8S_AUTH_KUBECONFIG", "ZTP_SPOKE_KUBECONFIG", "ZTP_GITOPS_REPO", "ZTP_HUB_RUN_DIR", "ZTP_SIMULATOR_KUBECONFIG")
+    keys = ("K8S_AUTH_KUBECONFIG", "ZTP_SPOKE_KUBECONFIG", "ZTP_GITOPS_REPO", "ZTP_GITOPS_WORKDIR", "ZTP_HUB_RUN_DIR",
+            "ZTP_SIMULATOR_KUBECONFIG")
     script = f". {shlex.quote(hub.env_file)} && " + " && ".join(f'printf "%s\\n" "${k}"' for k in keys)
     out = subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True, env={"PATH": os.environ["PATH"]}).stdout.splitlines()
     assert dict(zip(keys, out)) == hub.env
     assert hub.env["ZTP_GITOPS_REPO"] == f"git://127.0.0.1:{hub.port_base + 5}/ztp-gitops.git"
     assert os.path.isfile(hub.env["K8S_AUTH_KUBECONFIG"])
+    # The playbooks' working copy of this hub's repository stays with the hub, not in a cache shared by every hub.
+    assert hub.env["ZTP_GITOPS_WORKDIR"] == os.path.join(hub.run_dir, "gitops-work")
 
 
 def _hubctl(*args: str) -> subprocess.CompletedProcess:

@@ -14,6 +14,7 @@ __metaclass__ = type
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -469,3 +470,85 @@ def test_playbook_with_ten_forks_publishes_once(tmp_path):
             "clusters/%s-node.yaml" % host]
     assert_linear_fast_forward_history(bare)
     assert git(tmp_path / "checkout", "status", "--porcelain") == ""
+
+
+# --------------------------------------------------------------------------------------------------
+# a new remote at the same URL (a new test hub, a re-created repository)
+# --------------------------------------------------------------------------------------------------
+
+ROLE_PLAYBOOK = """
+- name: Check out with the gitops role, change one file, publish it with the role
+  hosts: sno
+  gather_facts: false
+  tasks:
+    - name: Check out
+      ansible.builtin.include_role:
+        name: ztp.sno_expand.gitops
+
+    - name: Change a file
+      ansible.builtin.copy:
+        dest: "{{ gitops_dir }}/clusters/{{ change }}.yaml"
+        content: "change: {{ change }}\\n"
+        mode: "0644"
+
+    - name: Publish
+      ansible.builtin.include_role:
+        name: ztp.sno_expand.gitops
+        tasks_from: publish
+      vars:
+        gitops_paths: ["clusters/{{ change }}.yaml"]
+        gitops_message: "{{ change }}"
+"""
+
+
+def run_role_playbook(tmp_path, url, change, env_extra):
+    playbook_bin = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "ztp", "sno_expand")):
+        pytest.skip("%s is missing; run hack/setup.sh" % COLLECTIONS)
+    inventory = tmp_path / "role-inventory.yml"
+    inventory.write_text(json.dumps({"sno": {"hosts": {"sno-a": {}}, "vars": {
+        "ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "ztp_gitops_repo": url, "ztp_gitops_author_name": "ZTP", "ztp_gitops_author_email": "ztp@example.com"}}}))
+    (tmp_path / "role-play.yml").write_text(ROLE_PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+               ANSIBLE_RETRY_FILES_ENABLED="0")
+    for name in ("ZTP_GIT_TOKEN", "ZTP_GITOPS_WORKDIR"):
+        env.pop(name, None)
+    env.update(env_extra)
+    return subprocess.run([playbook_bin, "-i", str(inventory), str(tmp_path / "role-play.yml"), "-e", "change=" + change],
+                          cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600, check=False)
+
+
+def test_new_remote_at_the_same_url_meets_the_old_working_copy(git_daemon_remote, tmp_path):
+    """Two test hubs one after the other serve the same URL with the same seed commit: the default working copy
+    (keyed by the URL) of the first one must not be taken for the second one's, and when it is, the run says why in
+    one line; a working copy per hub (ZTP_GITOPS_WORKDIR, as the test hub's env file sets it) keeps them apart."""
+    bare = make_remote(git_daemon_remote.base)
+    pristine = os.path.join(str(tmp_path), "pristine.git")
+    shutil.copytree(bare, pristine)
+    url = git_daemon_remote.url("gitops.git")
+    home = {"HOME": str(tmp_path / "home")}
+
+    first = run_role_playbook(tmp_path, url, "first", home)
+    assert first.returncode == 0, first.stdout
+    assert git(bare, "log", "--format=%s", "main").splitlines() == ["first", "seed"]
+    cache = os.path.join(str(tmp_path / "home"), ".cache", "ztp-sno-expand", "gitops")
+    (workdir,) = [os.path.join(cache, name) for name in os.listdir(cache)]
+
+    shutil.rmtree(bare)                               # the next hub: a new repository at the same URL
+    shutil.copytree(pristine, bare)
+    again = run_role_playbook(tmp_path, url, "second", home)
+    assert again.returncode != 0
+    # The whole message, from what happened to how to recover, is on one line.
+    lines = [line for line in again.stdout.splitlines() if "was rewritten or the repository re-created" in line]
+    assert lines and all("then run again" in line for line in lines), again.stdout
+    assert "remove %s" % workdir in lines[0] and "1 commit(s)" in lines[0] and "first" in lines[0], lines[0]
+    assert git(bare, "log", "--format=%s", "main") == "seed"
+
+    per_hub = dict(home, ZTP_GITOPS_WORKDIR=str(tmp_path / "hub-2" / "gitops-work"))
+    second = run_role_playbook(tmp_path, url, "second", per_hub)
+    assert second.returncode == 0, second.stdout
+    assert git(bare, "log", "--format=%s", "main").splitlines() == ["second", "seed"]
+    assert os.path.isdir(str(tmp_path / "hub-2" / "gitops-work" / ".git"))

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 
@@ -425,3 +426,107 @@ def test_checkout_missing_branch(remote, tmp_path):
     assert "does not exist" in exc.value.msg
     with pytest.raises(ZtpInputError):
         do_checkout(remote, tmp_path / "co3", branch="bad..name")
+
+
+# --------------------------------------------------------------------------------------------------
+# remotes re-created or rewritten under an existing working copy
+# --------------------------------------------------------------------------------------------------
+
+def recreate(remote, pristine):
+    """Put a re-created repository at the remote's path: a copy of ``pristine`` (the remote as it was seeded)."""
+    shutil.rmtree(str(remote))
+    shutil.copytree(str(pristine), str(remote))
+
+
+def assert_one_line(msg, *words):
+    assert "\n" not in msg, msg
+    for word in words:
+        assert word in msg, (word, msg)
+
+
+def test_checkout_refuses_a_recreated_remote_with_the_same_seed(remote, tmp_path):
+    """The demo's case: a new test hub seeds the same first commit at the same URL as the old one."""
+    pristine = tmp_path / "pristine.git"
+    shutil.copytree(str(remote), str(pristine))
+    dest = tmp_path / "co"
+    do_checkout(remote, dest)
+    for name in ("one", "two"):
+        write(dest, "clusters/%s.yaml" % name, "n: %s\n" % name)
+        assert do_publish(dest, ["clusters/%s.yaml" % name], message="published " + name)["pushed"]
+    head = git(dest, "rev-parse", "HEAD")
+    recreate(remote, pristine)
+
+    for kwargs in ({}, {"allow_local_changes": True}, {"check_mode": True}):
+        with pytest.raises(GitError) as exc:
+            do_checkout(remote, dest, **kwargs)
+        assert_one_line(exc.value.msg, "branch 'main' of %s was rewritten or the repository re-created" % remote,
+                        "since %s last fetched it" % dest, "2 commit(s)", "published one", "published two",
+                        "Nothing was changed or pushed", "remove %s" % dest, "ztp_gitops_workdir")
+        assert exc.value.details["local_commits"] and exc.value.details["last_fetched"] == head
+        assert git(dest, "rev-parse", "HEAD") == head and git(dest, "status", "--porcelain") == ""
+    assert git(remote, "log", "--format=%s", "main") == "seed"
+
+    shutil.rmtree(str(dest))
+    assert do_checkout(remote, dest)["cloned"]
+
+
+def test_checkout_refuses_a_rewritten_branch_but_follows_one_that_still_contains_it(remote, tmp_path):
+    dest, lagging = tmp_path / "co", tmp_path / "lagging"
+    do_checkout(remote, dest)
+    do_checkout(remote, lagging)
+    other = clone(remote, tmp_path / "other")
+    dropped = commit_and_push(other, "x.yaml", "x: 1\n", "later dropped")
+    assert do_checkout(remote, dest)["after"] == dropped
+    git(lagging, "fetch", "-q", "origin")          # it saw 'later dropped' on the remote but never merged it
+    # Someone rewrites the branch: 'later dropped' is replaced by another commit (a forced push).
+    git(other, "reset", "-q", "--hard", "HEAD~1")
+    write(other, "y.yaml", "y: 1\n")
+    git(other, "add", "y.yaml")
+    git(other, "commit", "-q", "-m", "replacement")
+    git(other, "push", "-q", "--force", "origin", "HEAD:main")
+    with pytest.raises(GitError) as exc:
+        do_checkout(remote, dest, allow_local_changes=True)
+    assert_one_line(exc.value.msg, "was rewritten", "1 commit(s)", "later dropped")
+    assert git(dest, "rev-parse", "HEAD") == dropped
+
+    # A working copy that only lags behind a rewritten branch is simply brought up to date.
+    assert git(lagging, "rev-parse", "origin/main") == dropped
+    result = do_checkout(remote, lagging)
+    assert result["changed"] and result["after"] == git(remote, "rev-parse", "main")
+
+
+def test_checkout_refuses_a_remote_with_unrelated_history(remote, tmp_path):
+    dest = tmp_path / "co"
+    do_checkout(remote, dest)
+    head = git(dest, "rev-parse", "HEAD")
+    shutil.rmtree(str(remote))
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    fresh = clone(remote, tmp_path / "fresh")
+    write(fresh, "README.md", "another repository\n")
+    git(fresh, "add", "-A")
+    git(fresh, "commit", "-q", "-m", "another seed")
+    git(fresh, "push", "-q", "origin", "main")
+    for kwargs in ({}, {"allow_local_changes": True}):
+        with pytest.raises(GitError) as exc:
+            do_checkout(remote, dest, **kwargs)
+        assert_one_line(exc.value.msg, "%s shares no history with branch 'main' of %s" % (dest, remote),
+                        "re-created", "remove %s" % dest)
+        assert git(dest, "rev-parse", "HEAD") == head
+
+
+def test_publish_refuses_to_replay_commits_onto_a_recreated_remote(remote, work, tmp_path):
+    pristine = tmp_path / "pristine.git"
+    shutil.copytree(str(remote), str(pristine))
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "first: 1\n")
+    assert do_publish(work, ["clusters/sno-a.yaml"], message="first")["pushed"]
+    recreate(remote, pristine)
+    other = clone(remote, tmp_path / "other")
+    theirs = commit_and_push(other, "clusters/sno-b.yaml", BASE_YAML + "theirs: 1\n", "theirs")
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "first: 1\nsecond: 1\n")
+    with pytest.raises(GitError) as exc:
+        do_publish(work, ["clusters/sno-a.yaml"], message="second")
+    local = git(work, "rev-parse", "HEAD")
+    assert_one_line(exc.value.msg, "was rewritten or the repository re-created", "Nothing was pushed",
+                    "the local commit %s is kept" % local[:12], "first", "second")
+    assert git(remote, "rev-parse", "main") == theirs
+    assert git(work, "log", "--format=%s", "-2") == "second\nfirst"
