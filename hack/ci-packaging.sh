@@ -34,21 +34,8 @@ unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS ANSIBLE_
 while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(GALAXY_IMPORTER_[A-Z_]*\)=.*/\1/p')
 
 # --- tools -------------------------------------------------------------------------------------------------
-apt_updated=""
-apt_install() {  # apt_install PACKAGE...: from the machine's package sources; prints the reason when it cannot
-  command -v apt-get >/dev/null 2>&1 || { echo "no apt-get on this machine to install $*"; return 1; }
-  [ "$(id -u)" = 0 ] || { echo "not root: cannot apt-get install $*"; return 1; }
-  if [ -z "$apt_updated" ]; then apt-get update -qq >&2 || { echo "apt-get update failed"; return 1; }; apt_updated=1; fi
-  local pkg cand
-  for pkg in "$@"; do
-    cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
-    if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
-      echo "the package sources of this machine have no $pkg (apt-cache policy $pkg: candidate ${cand:-none})"
-      return 1
-    fi
-  done
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 || { echo "apt-get install $* failed"; return 1; }
-}
+# shellcheck source=hack/apt.sh
+. "$REPO/hack/apt.sh"
 find_python() {  # a Python >= 3.11 that runs (pyenv shims of versions not activated exit 127)
   local cand
   for cand in ${PYTHON:-} python3.11 python3.12 python3.13 python3; do
