@@ -20,7 +20,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors, redact
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_node
 
 ARGUMENT_SPEC = dict(
@@ -46,6 +46,10 @@ POLICY_KEYS = [key for key in policygen.WORKER_ARGUMENT_SPEC if key != 'kustomiz
 def _relative(message, repo_dir):
     """Messages name files relative to the GitOps repository, as the user wrote them."""
     return message.replace(repo_dir.rstrip(os.sep) + os.sep, '')
+
+
+def _cluster_name(req, label):
+    return 'cluster %s' % req['cluster'] + ('' if label == req['cluster'] else ' (host %s)' % label)
 
 
 def _messages(error):
@@ -125,11 +129,12 @@ class ActionModule(ActionBase):
         clusters = {}
         kustomizations = {}
         paths_of = {}
+        policy_owners = {}
         validator = ArgumentSpecValidator(CLUSTER_SPEC)
         worker_validator = ArgumentSpecValidator(policygen.WORKER_ARGUMENT_SPEC)
         for raw in args['clusters']:
             if not isinstance(raw, dict):
-                errors.append('clusters: each entry must be a dict, got %r' % (raw,))
+                errors.append('clusters: each entry must be a dict, got %r' % (redact(raw),))
                 continue
             # the requests of the roles carry more than this task needs
             raw = dict((k, v) for k, v in raw.items() if k in CLUSTER_SPEC)
@@ -144,7 +149,8 @@ class ActionModule(ActionBase):
                                              'paths': [], 'changed': False, 'warnings': []})
             touched = paths_of.setdefault(name, set())
             if args['policies'] and req.get('worker_policy') is not None:
-                errors.extend(self._plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label))
+                errors.extend(self._plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label,
+                                                policy_owners))
             if args['nodes'] and req['workers']:
                 errors.extend(self._plan_nodes(req, repo_dir, files, out, touched, label))
         for kpath, entries in sorted(kustomizations.items()):
@@ -195,20 +201,32 @@ class ActionModule(ActionBase):
         return requests
 
     @staticmethod
-    def _plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label):
+    def _plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label, policy_owners):
         policy = dict(req['worker_policy'])
         params = dict((k, policy[k]) for k in POLICY_KEYS if policy.get(k) is not None)
         if params.get('path') is not None:
-            params['path'] = os.path.join(repo_dir, str(params['path']))
+            params['path'] = os.path.normpath(os.path.join(repo_dir, str(params['path'])))
         checked = worker_validator.validate(params)
         if checked.error_messages:
             return ['%s: worker policy: %s' % (label, m) for m in checked.error_messages]
         params = checked.validated_parameters
         path = params['path']
+        owner = policy_owners.get(os.path.realpath(path))
         try:
             spec, new_text = policygen.plan_worker(params, files.text(path))
         except (ZtpInputError, ZtpInputErrors) as error:
-            return ['%s: %s' % (label, _relative(m, repo_dir)) for m in _messages(error)]
+            if owner is None:
+                return ['%s: %s' % (label, _relative(m, repo_dir)) for m in _messages(error)]
+            new_text = None
+        if owner is not None and new_text != files.text(path):
+            # the file would hold only the later cluster's policy while both report it written
+            return ['%s: %s' % (label, ZtpInputError(
+                'worker_policy.path', policy.get('path'),
+                'a file of its own: %s and %s both give this path with different worker '
+                'policies, and the file can hold only one; give each cluster its own worker_policy.path (for example '
+                '<cluster>-workers.yaml) or the same worker_policy options; nothing was written'
+                % (owner, _cluster_name(req, label)), where=policy.get('path')))]
+        policy_owners.setdefault(os.path.realpath(path), _cluster_name(req, label))
         files.set(path, new_text)
         touched.add(path)
         out['policies'] = policygen.policy_names(spec['name'], spec['policy_name'])

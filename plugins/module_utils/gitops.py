@@ -422,7 +422,9 @@ def _normalize_url(url):
 def checkout(git, repo, dest, branch="main", depth=None, allow_local_changes=False, check_mode=False):
     """Clone ``repo`` into ``dest`` or bring the working copy in ``dest`` up to date with ``branch``.
 
-    Returns ``{changed, before, after, branch, cloned, local_commits, local_changes}``.
+    Returns ``{changed, before, after, branch, cloned, local_commits, local_changes, detached_head}``.
+    A detached HEAD is switched back to ``branch`` (``detached_head`` is then its commit id) only when every
+    commit of it is on a branch, a remote branch or a tag; otherwise ``GitError`` names its commits.
     """
     repo_url_kind(repo)
     check_branch_name(git, branch)
@@ -434,7 +436,7 @@ def checkout(git, repo, dest, branch="main", depth=None, allow_local_changes=Fal
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise ZtpInputError("dest", dest, "a folder (this is a file)")
     result = {"changed": False, "before": None, "after": None, "branch": branch, "cloned": False,
-              "local_commits": [], "local_changes": []}
+              "local_commits": [], "local_changes": [], "detached_head": None}
 
     with repo_lock(dest):
         if os.path.isdir(dest) and os.listdir(dest):
@@ -497,6 +499,9 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
                        "Commit, publish or discard them first"
                        % (dest, on_branch or "a detached HEAD", ", ".join(c[3:] for c in changes), branch),
                        dest=dest, local_changes=changes)
+    if on_branch is None:
+        _check_detached_head(local, dest, branch, before)
+        result["detached_head"] = before
     if (ahead or changes) and not allow_local_changes:
         problems = []
         if ahead:
@@ -529,6 +534,25 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
     result["after"] = rev(local, "HEAD")
     result["changed"] = result["after"] != before or on_branch != branch
     return result
+
+
+def _check_detached_head(local, dest, branch, head):
+    """Raise ``GitError`` when the detached HEAD ``head`` holds commits that no branch, remote branch or tag
+    contains: switching to ``branch`` would leave them on no branch (found again only in the reflog)."""
+    if not head:
+        return
+    out = local.out("log", "--format=%h %s", head, "--not", "--branches", "--remotes", "--tags")
+    orphans = out.splitlines() if out else []
+    if not orphans:
+        return
+    short = orphans[0].split(" ", 1)[0]
+    raise GitError(
+        "%s is on a detached HEAD at %s with %d commit(s) that are on no branch (%s); switching to branch '%s' would "
+        "leave them on no branch. Nothing was changed. To keep them, in %s run 'git branch <name> %s' (or "
+        "'git switch -c <name>'), then publish or merge that branch; to drop them, run 'git switch %s'; then run "
+        "this again" % (dest, short, len(orphans), "; ".join(orphans[:5]) + ("; ..." if len(orphans) > 5 else ""),
+                        branch, dest, short, branch),
+        dest=dest, local_commits=orphans, detached_head=head)
 
 
 def _rebase(local, upstream, repo_dir, branch):

@@ -11,8 +11,9 @@ selectors that the source CRs write with ``$mcp`` are replaced by patches with `
 
 Files are changed by text splices (``yaml_edit``): an existing worker file that differs from the wanted
 content gets only the differing values replaced, so comments and layout elsewhere survive; it is
-rendered anew only when its kind differs, it holds several documents or it has top-level keys of its
-own. ``kustomization.yaml`` gets the file appended to ``generators:`` once.
+rendered anew only when it has top-level keys of its own. Any other existing file (another kind, name or
+namespace, several documents, not YAML mappings) is refused (``check_worker_file``): it is not this worker
+policy and would be lost. ``kustomization.yaml`` gets the file appended to ``generators:`` once.
 
 Selector overrides (``selector_overrides``): in a group PolicyGenTemplate or PolicyGenerator, the
 entries of ``PtpOperatorConfig*`` and ``SriovOperatorConfig*`` source CRs are made
@@ -500,18 +501,63 @@ def _plain(value):
     return value
 
 
+def _identity(document):
+    """``(kind, name, namespace)`` of a worker document (PolicyGenerator: the namespace of its policies)."""
+    if not isinstance(document, dict):
+        return None, None, None
+    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    if document.get("kind") == "PolicyGenerator":
+        defaults = document.get("policyDefaults") if isinstance(document.get("policyDefaults"), dict) else {}
+        namespace = defaults.get("namespace")
+    else:
+        namespace = metadata.get("namespace")
+    return document.get("kind"), metadata.get("name"), namespace
+
+
+def _describe(identity):
+    kind, name, namespace = identity
+    return "%s %s%s" % (kind or "(no kind)", name or "(no name)", " in namespace %s" % namespace if namespace else "")
+
+
+def check_worker_file(existing, document, where):
+    """Refuse to replace a file that is not the worker policy ``document`` itself.
+
+    ``existing`` are the documents of the file (``load_documents``). Only a file with exactly one document of the
+    same kind, name and namespace as ``document`` (a file written for this worker policy) may be replaced; a site
+    or group policy, a kustomization, a namespace, a file of several documents or a file that is not YAML
+    mappings would be lost, so ``ZtpInputError`` names what the file holds and nothing is written."""
+    wanted = _identity(document)
+    fix = ("Point path at a new file (for example %s.yaml next to the site policies) or at the file written "
+           "before for this worker policy; if this file is no longer needed, remove it from Git first" % wanted[1])
+    if not existing:
+        found = "only comments or empty documents"
+    elif len(existing) != 1:
+        found = "%d YAML documents (%s)" % (len(existing), "; ".join(
+            _describe(_identity(d)) if isinstance(d, dict) else "not a mapping" for d in existing))
+    elif not isinstance(existing[0], dict):
+        found = "no YAML mapping (it is not a PolicyGenTemplate or PolicyGenerator file)"
+    elif _identity(existing[0]) != wanted:
+        found = _describe(_identity(existing[0]))
+    else:
+        return
+    raise ZtpInputError(
+        "path", where,
+        "a new file or the worker policy file of %s; this file holds %s, which would be replaced by the worker "
+        "policy, so nothing was written. %s" % (_describe(wanted), found, fix), where=where)
+
+
 def update_worker_text(text, document, where="worker file"):
     """New text of the worker file: ``text`` unchanged if it already holds ``document``, else spliced
     (or rendered anew, see the module docstring)."""
     rendered = render(document)
-    existing = load_documents(text, where)
-    if not existing:
+    if text is None or not text.strip():
         return rendered
+    existing = load_documents(text, where)
+    check_worker_file(existing, document, where)
     if len(existing) == 1 and yaml_edit.same_data(existing[0], _plain(document)):
         return text
     old = existing[0]
-    if (len(existing) != 1 or not isinstance(old, dict) or old.get("kind") != document["kind"]
-            or old.get("apiVersion") != document["apiVersion"]):
+    if old.get("apiVersion") != document["apiVersion"]:
         return rendered
     try:
         new_text = yaml_edit.update_value(text, [0], document)

@@ -18,7 +18,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpInputError, ZtpInputErrors, is_secret_key, raise_if_any
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
 
 
@@ -289,7 +289,15 @@ def _check_bmc(chk, node):
     elif not DNS_SUBDOMAIN_RE.match(name) or len(name) > 253:
         chk.add('bmcCredentialsName.name', name, 'a Secret name: lowercase RFC 1123 DNS subdomain')
     elif isinstance(creds, dict) and set(creds) - set(['name']):
-        chk.add('bmcCredentialsName', creds, 'only the key name (the Secret is created separately, never in Git)')
+        extra = sorted(str(key) for key in creds if key != 'name')
+        # only the key names are shown: the values of the extra keys are usually the credentials themselves
+        chk.add('bmcCredentialsName', dict((str(key), MASK if key != 'name' else value) for key, value in creds.items()),
+                'only the key name: remove the key(s) %s. %s' % (', '.join(extra), BMC_SECRET_HELP))
+
+
+BMC_SECRET_HELP = ('The BMC user name and password go into the hub Secret named by bmcCredentialsName (the playbooks '
+                   'create it from ztp_bmc_credentials, or ztp_bmc_username and ztp_bmc_password, kept in Ansible Vault '
+                   'or an AWX credential), never into Git')
 
 
 def bmc_address_problem(address):
@@ -315,7 +323,8 @@ def bmc_address_problem(address):
 
 def _host_port_problem(netloc):
     if '@' in netloc:
-        return 'no user name or password in the BMC address (they belong in the Secret of bmcCredentialsName)'
+        return ('no user name or password in the BMC address: remove "<user>:<password>@" from it. %s'
+                % BMC_SECRET_HELP)
     if netloc.startswith('['):
         host, _sep, port = netloc[1:].partition(']')
         try:
@@ -396,7 +405,8 @@ def _check_label_value(chk, field, value, fmt):
         return
     if fmt == FORMAT_CLUSTERINSTANCE:
         chk.add(field, value, 'a string: quote the value, e.g. "%s"' % ('' if value is None else yaml_edit.scalar_text(value)
-                                                                        if not isinstance(value, (dict, list)) else '...'))
+                                                                        if not isinstance(value, (dict, list))
+                                                                        and not is_secret_key(field) else '...'))
     elif isinstance(value, (dict, list)):
         chk.add(field, value, 'a scalar label value (a quoted string)')
 

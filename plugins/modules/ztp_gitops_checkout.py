@@ -115,6 +115,14 @@ local_changes:
   returned: always
   type: list
   elements: str
+detached_head:
+  description:
+    - The commit id of the detached HEAD that the working copy was switched back from to I(branch), or null when
+      it was on a branch. A detached HEAD is switched back only when all its commits are on a branch, a remote
+      branch or a tag; a detached HEAD holding commits that are on no branch is refused, naming them (keep them
+      with C(git branch <name> <commit>) first).
+  returned: always
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -43,6 +43,9 @@ options:
   path:
     description:
       - The policy file to write, in the folder watched by the ArgoCD C(policies) application. The folder must exist.
+      - A new file, or the file written before for this worker policy (same kind, I(name) and I(namespace)). Any other
+        existing file (a site or group policy, C(ns.yaml), a file of several documents, a file that is not YAML) is
+        refused and left unchanged.
     type: path
     required: true
   name:

@@ -405,6 +405,50 @@ def test_checkout_refuses_local_commits_and_changes(remote, tmp_path):
     assert git(dest, "log", "-1", "--format=%s") == "local work"
 
 
+def test_checkout_refuses_a_detached_head_holding_a_commit(remote, tmp_path):
+    """Issue 15 item 4: a commit made on a detached HEAD is never left on no branch."""
+    dest = tmp_path / "co"
+    do_checkout(remote, dest)
+    git(dest, "checkout", "-q", "--detach")
+    write(dest, "clusters/sno-a.yaml", BASE_YAML + "detached: 1\n")
+    git(dest, "commit", "-q", "-am", "work on a detached head")
+    head = git(dest, "rev-parse", "HEAD")
+    short = git(dest, "rev-parse", "--short", "HEAD")
+    for check_mode in (True, False):
+        with pytest.raises(GitError) as exc:
+            do_checkout(remote, dest, check_mode=check_mode)
+        msg = exc.value.msg
+        assert "detached HEAD" in msg and "%s work on a detached head" % short in msg
+        assert "git branch <name> %s" % short in msg and "Nothing was changed" in msg
+        assert exc.value.details["local_commits"] == ["%s work on a detached head" % short]
+        assert git(dest, "rev-parse", "HEAD") == head
+        assert git(dest, "symbolic-ref", "-q", "HEAD", check=False) == ""
+    # with allow_local_changes too: the commit is still on no branch
+    with pytest.raises(GitError):
+        do_checkout(remote, dest, allow_local_changes=True)
+    assert git(dest, "rev-parse", "HEAD") == head
+
+    # the recovery the message gives, then the checkout switches back
+    git(dest, "branch", "saved", short)
+    result = do_checkout(remote, dest)
+    assert result["changed"] and result["detached_head"] == head and result["local_commits"] == []
+    assert git(dest, "symbolic-ref", "--short", "HEAD") == "main"
+    assert git(dest, "rev-parse", "saved") == head
+
+
+def test_checkout_switches_back_from_a_detached_head_on_the_remote_branch(remote, tmp_path):
+    dest = tmp_path / "co"
+    first = do_checkout(remote, dest)
+    assert first["detached_head"] is None
+    other = clone(remote, tmp_path / "other")
+    new = commit_and_push(other, "x.yaml", "x: 1\n", "x")
+    git(dest, "checkout", "-q", "--detach")
+    result = do_checkout(remote, dest)
+    assert result["changed"] and result["detached_head"] == first["after"] and result["after"] == new
+    assert git(dest, "symbolic-ref", "--short", "HEAD") == "main"
+    assert not do_checkout(remote, dest)["changed"]
+
+
 def test_checkout_refuses_other_repository(remote, tmp_path):
     dest = tmp_path / "co"
     do_checkout(remote, dest)

@@ -195,9 +195,11 @@ def test_update_worker_text_keeps_comments():
     updated = policygen.update_worker_text(edited, other)
     assert "# site of the workers" in updated and "# hand edit" in updated
     assert yaml.safe_load(updated) == yaml.safe_load(policygen.render(other))
-    # another kind: rendered anew
+    # another kind: not this worker policy, refused (issue 15: the file would be lost)
     pg = policygen.worker_document(policygen.validate_worker(params(format="policygenerator")))
-    assert policygen.update_worker_text(edited, pg) == policygen.render(pg)
+    with pytest.raises(ZtpInputError) as error:
+        policygen.update_worker_text(edited, pg)
+    assert "PolicyGenTemplate example-sno-workers in namespace ztp-site" in str(error.value)
 
 
 def test_kustomization_entry():

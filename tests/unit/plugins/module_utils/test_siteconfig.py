@@ -216,12 +216,19 @@ def test_bmc_address_accepted(address):
     ('ilo4+http://10.0.0.1', ['accepts only the suffixes +https']),
     ('redfish://fd00::1/redfish/v1/Systems/1', ['IPv6 address in brackets']),
     ('redfish://[fd00::zz]/redfish/v1/Systems/1', ['valid IPv6 address']),
-    ('redfish://admin:secret@10.0.0.1/redfish/v1/Systems/1', ['no user name or password']),
     ('redfish://10.0.0.1:port/redfish/v1/Systems/1', ['numeric port']),
 ])
 def test_bmc_address_rejected(address, words):
     error = only_error(rejection(worker(bmcAddress=address)), 'node.bmcAddress')
     assert_names(error, 'node.bmcAddress', address, *words)
+
+
+def test_bmc_address_with_credentials_rejected_without_the_password():
+    error = only_error(rejection(worker(bmcAddress='redfish://admin:secret@10.0.0.1/redfish/v1/Systems/1')),
+                       'node.bmcAddress')
+    assert_names(error, 'node.bmcAddress', 'redfish://admin:********@10.0.0.1/redfish/v1/Systems/1',
+                 'no user name or password', 'hub Secret')
+    assert 'secret@' not in error.describe()
 
 
 def test_bmc_credentials_name_required():
