@@ -64,14 +64,12 @@ class _Files(object):
     def __init__(self):
         self.before = {}
         self.after = {}
+        self.bom = {}
 
     def text(self, path):
         if path not in self.after:
-            if os.path.exists(path):
-                with open(path, 'r', encoding='utf-8', newline='') as handle:
-                    self.before[path] = handle.read()
-            else:
-                self.before[path] = ''
+            yaml_edit.write_target(path)  # a link out of the working copy is refused before anything is written
+            self.before[path], self.bom[path] = yaml_edit.read_text(path)
             self.after[path] = self.before[path]
         return self.after[path]
 
@@ -83,26 +81,16 @@ class _Files(object):
         return sorted(p for p in self.after if self.after[p] != self.before[p])
 
     def write(self, paths):
-        for path in paths:
-            with yaml_edit.file_lock(path):
-                with open(path, 'r', encoding='utf-8', newline='') if os.path.exists(path) else _Empty() as handle:
-                    now = handle.read()
-                if now != self.before[path]:
-                    raise AnsibleActionFail('%s changed while the batch was being planned; nothing more was written, '
-                                            'run again' % path)
-                yaml_edit.atomic_write(path, self.after[path])
-
-
-class _Empty(object):
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    @staticmethod
-    def read():
-        return ''
+        for index, path in enumerate(paths):
+            try:
+                with yaml_edit.file_lock(path):
+                    if yaml_edit.read_text(path) != (self.before[path], self.bom[path]):
+                        raise AnsibleActionFail('%s changed while the batch was being planned; nothing more was written, '
+                                                'run again' % path)
+                    yaml_edit.write_text(path, self.after[path], self.bom[path])
+            except (ZtpInputError, ZtpInputErrors) as error:
+                written = ' (written before it: %s)' % ', '.join(paths[:index]) if index else ''
+                raise AnsibleActionFail('%s%s' % (error, written))
 
 
 class ActionModule(ActionBase):
@@ -240,7 +228,10 @@ class ActionModule(ActionBase):
         if not req.get('cluster_file'):
             return ['%s: cluster_file is required with workers' % label]
         path = os.path.join(repo_dir, req['cluster_file'])
-        text = files.text(path)
+        try:
+            text = files.text(path)
+        except (ZtpInputError, ZtpInputErrors) as error:
+            return ['%s: %s' % (label, _relative(m, repo_dir)) for m in _messages(error)]
         if not text:
             return ['%s: %s' % (label, ZtpInputError('cluster_file', req['cluster_file'], 'an existing SiteConfig or ClusterInstance file'
                                                      ' (relative to the GitOps repository)'))]

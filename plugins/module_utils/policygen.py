@@ -673,15 +673,21 @@ def plan_worker(params, text):
 def write_worker(params, check_mode=False):
     """Validate, write the worker file and list it in ``kustomization.yaml``; return the module result."""
     path, spec, document = _checked_worker(params)
-    result = edit_text_file(path, lambda text: update_worker_text(text, document, path), check_mode)
-    diffs = [result["diff"]] if result["changed"] else []
-    kustomization_changed = False
     kustomization_path = None
     if params.get("kustomization", True):
         kustomization_path = os.path.join(os.path.dirname(path), "kustomization.yaml")
         entry = kustomization_entry(path)
-        k_result = edit_text_file(kustomization_path,
-                                  lambda text: update_kustomization_text(text, entry, kustomization_path), check_mode)
+
+        def k_transform(text):
+            return update_kustomization_text(text, entry, kustomization_path)
+        # tried first without writing: a kustomization.yaml that cannot be read or edited (not UTF-8, a link out of
+        # the working copy, ...) leaves the worker file as it was too
+        edit_text_file(kustomization_path, k_transform, True)
+    result = edit_text_file(path, lambda text: update_worker_text(text, document, path), check_mode)
+    diffs = [result["diff"]] if result["changed"] else []
+    kustomization_changed = False
+    if kustomization_path is not None:
+        k_result = edit_text_file(kustomization_path, k_transform, check_mode)
         kustomization_changed = k_result["changed"]
         if kustomization_changed:
             diffs.append(k_result["diff"])

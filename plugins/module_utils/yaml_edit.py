@@ -19,15 +19,20 @@ __metaclass__ = type
 import contextlib
 import copy
 import difflib
+import errno
 import fcntl
 import hashlib
 import io
 import json
 import os
 import re
+import socket
 import tempfile
+import time
 import traceback
 from collections import Counter
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
 
 try:
     from ruamel.yaml import YAML
@@ -51,6 +56,10 @@ except ImportError:
 
 
 LOCK_DIR_NAME = 'ztp-sno-expand-locks'
+# How long a run waits for a lock held by another run (seconds); the environment variable overrides it.
+LOCK_TIMEOUT = 600
+LOCK_TIMEOUT_ENV = 'ZTP_LOCK_TIMEOUT'
+UTF8_BOM = '\ufeff'
 
 # Plain scalars that YAML 1.1 readers (and some Go YAML libraries) resolve to a non-string type.
 # Strings of that shape are written double-quoted, even though YAML 1.2 would read them back as strings.
@@ -848,9 +857,65 @@ def lock_path(path):
     return os.path.join(tempfile.gettempdir(), LOCK_DIR_NAME, digest + '.lock')
 
 
+def lock_timeout():
+    """Seconds to wait for a lock: ``ZTP_LOCK_TIMEOUT`` from the environment, else ``LOCK_TIMEOUT``."""
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    if raw is None or not raw.strip():
+        return LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value < float('inf'):
+        raise ZtpInputError(LOCK_TIMEOUT_ENV, raw, 'a number of seconds to wait for a lock held by another run, 0 or '
+                                                   'more (default %d); fix or unset the environment variable' % LOCK_TIMEOUT)
+    return value
+
+
+class LockTimeout(ZtpInputError):
+    """Another run held the lock on a file or working copy for longer than the lock timeout (nothing was written)."""
+
+    def __init__(self, target, lock_file, holder, timeout):
+        self.target = target
+        self.lock_file = lock_file
+        self.holder = holder
+        self.timeout = timeout
+        super(LockTimeout, self).__init__('lock', lock_file, 'held by another run', where=target)
+
+    def describe(self):
+        holder = self.holder or {}
+        if holder.get('pid'):
+            who = 'process %s on host %s, holding it since %s' % (holder.get('pid'), holder.get('host', '(unknown host)'),
+                                                                  holder.get('started', '(unknown time)'))
+            stop = 'let that run finish, or stop it if it hangs (process %s on host %s)' % (
+                holder.get('pid'), holder.get('host', '(unknown host)'))
+        else:
+            who = 'holder unknown: the lock file does not name it'
+            stop = 'let the other run (ansible-playbook or a ztp module) on this host finish, or stop it if it hangs'
+        return ('%s: another run holds the lock %s (%s); waited %g seconds, nothing was written. Fix: %s, then run '
+                'again; to wait longer, set the environment variable %s (seconds, default %d) for the task'
+                % (self.where, self.lock_file, who, self.timeout, stop, LOCK_TIMEOUT_ENV, LOCK_TIMEOUT))
+
+
+def _lock_holder(lock_file):
+    """What the holder of ``lock_file`` wrote into it (``{pid, host, started, path}``), or None."""
+    try:
+        with open(lock_file, 'r', encoding='utf-8') as handle:
+            holder = json.loads(handle.read())
+    except (IOError, OSError, ValueError):
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
 @contextlib.contextmanager
-def file_lock(path):
-    """Hold an exclusive lock for editing ``path`` (threads and processes of this host)."""
+def file_lock(path, timeout=None):
+    """Hold an exclusive lock for editing ``path`` (threads and processes of this host).
+
+    Waits at most ``timeout`` seconds (default: ``lock_timeout()``) for another holder, then raises
+    ``LockTimeout`` naming the lock file and its holder. The holder's pid, host and start time are written into
+    the lock file while it is held.
+    """
+    timeout = lock_timeout() if timeout is None else timeout
     lock_file = lock_path(path)
     try:
         os.makedirs(os.path.dirname(lock_file), 0o700)
@@ -859,16 +924,73 @@ def file_lock(path):
             raise
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield lock_file
+        deadline = time.monotonic() + timeout
+        pause = 0.02
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except (IOError, OSError) as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LockTimeout(os.path.realpath(path), lock_file, _lock_holder(lock_file), timeout)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.5)
+        try:
+            holder = {'pid': os.getpid(), 'host': socket.gethostname(), 'path': os.path.realpath(path),
+                      'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode('utf-8'), 0)
+            yield lock_file
+        finally:
+            try:
+                os.ftruncate(fd, 0)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
 
+def _working_copy_root(folder):
+    """The nearest folder at or above ``folder`` that holds ``.git`` (the working copy), or None."""
+    current = folder
+    while True:
+        if os.path.lexists(os.path.join(current, '.git')):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def write_target(path):
+    """The real file that an edit of ``path`` writes: ``path`` itself, or the file a symbolic link points at.
+
+    A link is followed only to a file inside the same Git working copy (or, outside any working copy, inside
+    the link's folder); any other link is refused, since an edit there would never be published."""
+    real = os.path.realpath(path)
+    if not os.path.islink(path):
+        return real
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    root = _working_copy_root(folder)
+    boundary = root or folder
+    if os.path.commonpath([real, boundary]) != boundary or os.path.isdir(real):
+        raise ZtpInputError(
+            'path', path, 'a file inside %s %s: it is a symbolic link to %s, %s, so the edit would not be published; '
+            'replace the link by a copy of the file, or point it at a file inside %s; nothing was written'
+            % ('the working copy' if root else 'the folder', boundary, real,
+               'a folder' if os.path.isdir(real) else 'outside it', boundary), where=path)
+    return real
+
+
 def atomic_write(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same folder; keep the file mode."""
-    folder = os.path.dirname(os.path.abspath(path))
+    """Write ``text`` to ``path`` through a temporary file in the same folder; keep the file mode.
+
+    A symbolic link stays a link: its target is written (see ``write_target``)."""
+    path = write_target(path)
+    folder = os.path.dirname(path)
     try:
         mode = os.stat(path).st_mode & 0o7777
     except OSError:
@@ -894,22 +1016,65 @@ def atomic_write(path, text):
         os.close(dir_fd)
 
 
+_UTF16_32_BOMS = ((b'\xff\xfe\x00\x00', 'UTF-32'), (b'\x00\x00\xfe\xff', 'UTF-32'),
+                  (b'\xff\xfe', 'UTF-16'), (b'\xfe\xff', 'UTF-16'))
+
+
+def decode_text(data, path):
+    """``data`` (the bytes of the file ``path``) as text; a leading UTF-8 byte order mark is kept as ``UTF8_BOM``.
+
+    Text that is not UTF-8 is an input error naming the file, what it seems to be and how to convert it."""
+    for bom, encoding in _UTF16_32_BOMS:
+        if data.startswith(bom):
+            raise ZtpInputError('path', path, 'a UTF-8 file: this file is %s (it starts with a %s byte order mark); '
+                                'convert it to UTF-8, for example: iconv -f %s -t UTF-8 FILE > FILE.new && mv FILE.new '
+                                'FILE; nothing was written' % (encoding, encoding, encoding), where=path)
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        line = data.count(b'\n', 0, exc.start) + 1
+        if b'\x00' in data:
+            seems = 'it holds NUL bytes, so it may be UTF-16 or UTF-32 without a byte order mark'
+            source = 'UTF-16'
+        else:
+            seems = 'it may be Latin-1 or Windows-1252'
+            source = 'LATIN1'
+        raise ZtpInputError('path', path, 'a UTF-8 file: byte 0x%02x on line %d is not UTF-8 (%s); convert the file '
+                            'to UTF-8, for example: iconv -f %s -t UTF-8 FILE > FILE.new && mv FILE.new FILE; nothing '
+                            'was written' % (data[exc.start], line, seems, source), where=path)
+
+
+def read_text(path):
+    """The text of ``path`` (a missing file is an empty text) and whether it starts with a UTF-8 byte order mark.
+
+    The mark is not part of the text: an edit works after it and ``write_text(path, text, bom)`` puts it back."""
+    if not os.path.exists(path):
+        return '', False
+    with open(path, 'rb') as handle:
+        text = decode_text(handle.read(), path)
+    if text.startswith(UTF8_BOM):
+        return text[len(UTF8_BOM):], True
+    return text, False
+
+
+def write_text(path, text, bom=False):
+    """``atomic_write`` of ``text``, after a UTF-8 byte order mark if ``bom``."""
+    atomic_write(path, (UTF8_BOM + text) if bom else text)
+
+
 def edit_file(path, transform, check_mode=False):
     """Lock ``path``, apply ``transform(text) -> new_text`` and write the result if it changed.
 
-    A missing file is passed to ``transform`` as an empty text. Returns
-    ``{changed, diff: {before, after, before_header, after_header}}``.
+    A missing file is passed to ``transform`` as an empty text; a UTF-8 byte order mark is kept out of the text
+    and written back. Returns ``{changed, diff: {before, after, before_header, after_header}}``.
     """
+    write_target(path)  # a link out of the working copy is refused, in check mode too
     with file_lock(path):
-        if os.path.exists(path):
-            with open(path, 'r', encoding='utf-8', newline='') as handle:
-                before = handle.read()
-        else:
-            before = ''
+        before, bom = read_text(path)
         after = transform(before)
         changed = after != before
         if changed and not check_mode:
-            atomic_write(path, after)
+            write_text(path, after, bom)
     return {
         'changed': changed,
         'diff': {'before': before, 'after': after, 'before_header': path, 'after_header': path},

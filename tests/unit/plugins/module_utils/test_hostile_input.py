@@ -11,12 +11,18 @@ __metaclass__ = type
 import contextlib
 import json
 import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
 
 import pytest
 import yaml
 
 from unittest.mock import MagicMock
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.parsing.dataloader import DataLoader
@@ -26,7 +32,7 @@ from ansible.template import Templar
 
 from ansible_collections.ztp.sno_expand.plugins.action.ztp_gitops_batch import ActionModule as BatchAction
 from ansible_collections.ztp.sno_expand.plugins.module_utils import errors as E
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops, policygen, siteconfig, yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.modules import ztp_policygen_worker, ztp_siteconfig_node
 
@@ -394,3 +400,268 @@ def test_validate_node_message_masks_secrets_directly():
                                  where='site.yaml')
     assert SECRET not in str(error.value)
     assert 'remove the key(s) password' in str(error.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# 10. a lock held by another run: a bounded wait, then a message naming the lock file and its holder
+# --------------------------------------------------------------------------------------------------
+
+HOLD_LOCK = textwrap.dedent("""\
+    import fcntl, os, sys
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+    if sys.argv[2] == 'silent':  # an older run: holds the lock without naming itself
+        lock_file = yaml_edit.lock_path(sys.argv[1])
+        os.makedirs(os.path.dirname(lock_file), exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        print('locked', flush=True)
+        sys.stdin.read()
+    else:
+        with yaml_edit.file_lock(sys.argv[1]):
+            print('locked', flush=True)
+            sys.stdin.read()
+""")
+
+
+@contextlib.contextmanager
+def lock_held_by_another_process(path, mode='named'):
+    """A second Python process holding the lock of ``path`` until the block ends; yields its pid."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    proc = subprocess.Popen([sys.executable, '-c', HOLD_LOCK, str(path), mode], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env, universal_newlines=True)
+    try:
+        assert proc.stdout.readline().strip() == 'locked'
+        yield proc.pid
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def assert_lock_message(msg, target, pid):
+    assert str(target) in msg                                       # what was locked
+    assert yaml_edit.lock_path(str(target)) in msg                   # the lock file
+    if pid is None:
+        assert 'holder unknown' in msg
+    else:
+        assert 'process %d on host %s' % (pid, socket.gethostname()) in msg   # the holder
+        assert 'holding it since 20' in msg                                    # and since when
+    assert 'waited 0.5 seconds, nothing was written' in msg
+    assert 'ZTP_LOCK_TIMEOUT' in msg                                 # the fix
+
+
+def test_siteconfig_node_lock_held_by_another_process_times_out(run_module, policies, monkeypatch):
+    monkeypatch.setenv('ZTP_LOCK_TIMEOUT', '0.5')
+    site = policies / 'site.yaml'
+    before = snapshot(policies)
+    with lock_held_by_another_process(site) as pid:
+        started = time.monotonic()
+        out = run_module(ztp_siteconfig_node, path=str(site), cluster='sno-a', node=WORKER)
+        assert time.monotonic() - started < 10
+    assert out.failed
+    assert_lock_message(out.result['msg'], site, pid)
+    assert snapshot(policies) == before
+    # once the other run is gone the same edit goes through
+    assert not run_module(ztp_siteconfig_node, path=str(site), cluster='sno-a', node=WORKER).failed
+
+
+def test_lock_holder_that_does_not_name_itself(run_module, policies, monkeypatch):
+    monkeypatch.setenv('ZTP_LOCK_TIMEOUT', '0.5')
+    path = policies / 'policies' / 'example-sno-workers.yaml'
+    before = snapshot(policies)
+    with lock_held_by_another_process(path, 'silent'):
+        out = run_module(ztp_policygen_worker, **policy(str(path)))
+    assert out.failed and out.result['changed'] is False
+    assert_lock_message(out.result['msg'], path, None)
+    assert snapshot(policies) == before
+
+
+def test_batch_lock_held_by_another_process_times_out(policies, monkeypatch):
+    monkeypatch.setenv('ZTP_LOCK_TIMEOUT', '0.5')
+    site = policies / 'site.yaml'
+    before = snapshot(policies)
+    with lock_held_by_another_process(site) as pid:
+        with pytest.raises(AnsibleActionFail) as error:
+            run_batch({'repo_dir': str(policies), 'clusters': [
+                {'cluster': 'sno-a', 'cluster_file': 'site.yaml', 'workers': [WORKER]}]})
+    assert_lock_message(str(error.value), site, pid)
+    assert snapshot(policies) == before
+
+
+def test_repo_lock_held_by_another_process_times_out(tmp_path, monkeypatch):
+    monkeypatch.setenv('ZTP_LOCK_TIMEOUT', '0.5')
+    with lock_held_by_another_process(tmp_path) as pid:
+        with pytest.raises(ZtpInputError) as error:
+            with gitops.repo_lock(str(tmp_path)):
+                pass
+    assert_lock_message(str(error.value), tmp_path, pid)
+    with gitops.repo_lock(str(tmp_path)) as dummy:  # free again; the holder's name is gone with it
+        pass
+    assert os.path.getsize(yaml_edit.lock_path(str(tmp_path))) == 0
+
+
+@pytest.mark.parametrize('value', ['soon', '-1', 'inf', 'nan'])
+def test_lock_timeout_setting_is_checked(run_module, policies, monkeypatch, value):
+    monkeypatch.setenv('ZTP_LOCK_TIMEOUT', value)
+    site = policies / 'site.yaml'
+    before = snapshot(policies)
+    out = run_module(ztp_siteconfig_node, path=str(site), cluster='sno-a', node=WORKER)
+    assert out.failed
+    assert 'ZTP_LOCK_TIMEOUT' in out.result['msg'] and repr(value) in out.result['msg']
+    assert 'a number of seconds' in out.result['msg'] and 'fix or unset' in out.result['msg']
+    assert snapshot(policies) == before
+
+
+def test_lock_timeout_default():
+    assert yaml_edit.LOCK_TIMEOUT == 600
+    old = os.environ.pop('ZTP_LOCK_TIMEOUT', None)
+    try:
+        assert yaml_edit.lock_timeout() == 600
+    finally:
+        if old is not None:
+            os.environ['ZTP_LOCK_TIMEOUT'] = old
+
+
+# --------------------------------------------------------------------------------------------------
+# 16. a symlinked file: the link stays, its target is edited; a link out of the working copy is refused
+# --------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def linked(policies):
+    """``site.yaml`` moved to ``sites/real-site.yaml`` and linked back (relative link), in a working copy."""
+    (policies / '.git').mkdir()
+    (policies / 'sites').mkdir()
+    os.rename(str(policies / 'site.yaml'), str(policies / 'sites' / 'real-site.yaml'))
+    os.symlink(os.path.join('sites', 'real-site.yaml'), str(policies / 'site.yaml'))
+    return policies
+
+
+def assert_link_edited(repo):
+    link = repo / 'site.yaml'
+    assert os.path.islink(str(link))
+    assert os.readlink(str(link)) == os.path.join('sites', 'real-site.yaml')
+    text = (repo / 'sites' / 'real-site.yaml').read_text()
+    assert 'sno-a-worker-0' in text and text.startswith(SITE.split('nodes:')[0])
+    assert sorted(n for n in os.listdir(str(repo / 'sites'))) == ['real-site.yaml']  # no temporary file left
+
+
+def test_siteconfig_node_edits_the_target_of_a_symlink(run_module, linked):
+    out = run_module(ztp_siteconfig_node, path=str(linked / 'site.yaml'), cluster='sno-a', node=WORKER)
+    assert not out.failed and out.result['changed']
+    assert_link_edited(linked)
+
+
+def test_batch_edits_the_target_of_a_symlink(linked):
+    result = run_batch({'repo_dir': str(linked), 'clusters': [
+        {'cluster': 'sno-a', 'cluster_file': 'site.yaml', 'workers': [WORKER]}]})
+    assert not result.get('failed') and result['changed']
+    assert_link_edited(linked)
+
+
+def test_symlink_out_of_the_working_copy_is_refused(run_module, linked, tmp_path_factory):
+    outside = tmp_path_factory.mktemp('elsewhere') / 'site.yaml'
+    outside.write_text(SITE)
+    os.unlink(str(linked / 'site.yaml'))
+    os.symlink(str(outside), str(linked / 'site.yaml'))
+    before = snapshot(linked)
+    out = run_module(ztp_siteconfig_node, path=str(linked / 'site.yaml'), cluster='sno-a', node=WORKER)
+    assert out.failed
+    msg = out.result['msg']
+    assert str(linked / 'site.yaml') in msg and 'path' in msg                       # file and field
+    assert 'symbolic link to %s' % os.path.realpath(str(outside)) in msg              # the value
+    assert 'outside it' in msg and 'replace the link by a copy of the file' in msg    # the fix
+    assert 'nothing was written' in msg
+    assert snapshot(linked) == before and outside.read_text() == SITE
+    assert os.readlink(str(linked / 'site.yaml')) == str(outside)
+    result = run_batch({'repo_dir': str(linked), 'clusters': [
+        {'cluster': 'sno-a', 'cluster_file': 'site.yaml', 'workers': [WORKER]}]})
+    assert result['failed'] and 'symbolic link to %s' % os.path.realpath(str(outside)) in result['msg']
+    assert snapshot(linked) == before and outside.read_text() == SITE
+
+
+# --------------------------------------------------------------------------------------------------
+# 19. files that are not UTF-8 are refused naming the file and the fix; a UTF-8 BOM is kept
+# --------------------------------------------------------------------------------------------------
+
+SITE_KOELN = SITE.replace('# the SNO', '# the SNO in K\u00f6ln')
+NOT_UTF8 = [
+    ('latin-1', SITE_KOELN.encode('latin-1'), ['byte 0xf6 on line 8 is not UTF-8', 'Latin-1', 'iconv -f LATIN1']),
+    ('utf-16 with BOM', SITE_KOELN.encode('utf-16'), ['this file is UTF-16', 'byte order mark', 'iconv -f UTF-16']),
+    ('utf-16-be with BOM', b'\xfe\xff' + SITE_KOELN.encode('utf-16-be'), ['this file is UTF-16', 'iconv -f UTF-16']),
+    ('utf-16 without BOM', SITE_KOELN.encode('utf-16-le'), ['is not UTF-8', 'NUL bytes', 'UTF-16']),
+]
+
+
+def assert_not_utf8_message(msg, name, words):
+    assert name in msg                                        # the file
+    assert 'a UTF-8 file' in msg                              # what is expected
+    for word in words:                                        # what it is instead
+        assert word in msg
+    assert 'convert' in msg and 'to UTF-8' in msg             # the fix
+    assert 'nothing was written' in msg
+    assert 'codec' not in msg
+
+
+@pytest.mark.parametrize('kind, data, words', NOT_UTF8, ids=[k for k, d, w in NOT_UTF8])
+def test_siteconfig_node_refuses_a_file_that_is_not_utf8(run_module, policies, kind, data, words):
+    (policies / 'site.yaml').write_bytes(data)
+    before = snapshot(policies)
+    out = run_module(ztp_siteconfig_node, path=str(policies / 'site.yaml'), cluster='sno-a', node=WORKER)
+    assert out.failed
+    assert_not_utf8_message(out.result['msg'], 'site.yaml', words)
+    assert snapshot(policies) == before
+
+
+@pytest.mark.parametrize('kind, data, words', NOT_UTF8, ids=[k for k, d, w in NOT_UTF8])
+def test_batch_refuses_a_file_that_is_not_utf8(policies, kind, data, words):
+    (policies / 'site.yaml').write_bytes(data)
+    (policies / 'policies' / 'kustomization.yaml').write_bytes(KUSTOMIZATION.replace('ns.yaml', 'n\u00e4s.yaml')
+                                                             .encode('latin-1'))
+    before = snapshot(policies)
+    result = run_batch({'repo_dir': str(policies), 'clusters': [
+        {'cluster': 'sno-a', 'cluster_file': 'site.yaml', 'workers': [WORKER],
+         'worker_policy': policy('policies/example-sno-workers.yaml')}]})
+    assert result['failed'] and not result['changed']
+    assert_not_utf8_message(result['msg'], 'site.yaml', words)
+    assert_not_utf8_message(result['msg'], 'kustomization.yaml', ['byte 0xe4 on line 5'])
+    assert snapshot(policies) == before
+
+
+def test_policygen_worker_refuses_a_kustomization_that_is_not_utf8(run_module, policies):
+    kpath = policies / 'policies' / 'kustomization.yaml'
+    kpath.write_bytes(KUSTOMIZATION.encode('utf-16'))
+    before = snapshot(policies)
+    out = run_module(ztp_policygen_worker, **policy(str(policies / 'policies' / 'example-sno-workers.yaml')))
+    assert out.failed and out.result['changed'] is False
+    assert_not_utf8_message(out.result['msg'], 'kustomization.yaml', ['this file is UTF-16'])
+    assert snapshot(policies) == before
+
+
+def test_siteconfig_node_keeps_a_utf8_bom(run_module, policies, tmp_path_factory):
+    plain_copy = tmp_path_factory.mktemp('plain') / 'site.yaml'
+    plain_copy.write_text(SITE)
+    run_module(ztp_siteconfig_node, path=str(plain_copy), cluster='sno-a', node=WORKER)
+    (policies / 'site.yaml').write_bytes(b'\xef\xbb\xbf' + SITE.encode('utf-8'))
+    out = run_module(ztp_siteconfig_node, path=str(policies / 'site.yaml'), cluster='sno-a', node=WORKER)
+    assert not out.failed and out.result['changed']
+    assert (policies / 'site.yaml').read_bytes() == b'\xef\xbb\xbf' + plain_copy.read_bytes()
+    # the same worker again: nothing to change, the bytes stay
+    out = run_module(ztp_siteconfig_node, path=str(policies / 'site.yaml'), cluster='sno-a', node=WORKER)
+    assert not out.failed and not out.result['changed']
+    assert (policies / 'site.yaml').read_bytes() == b'\xef\xbb\xbf' + plain_copy.read_bytes()
+
+
+def test_batch_keeps_a_utf8_bom(policies, tmp_path_factory):
+    kpath = policies / 'policies' / 'kustomization.yaml'
+    (policies / 'site.yaml').write_bytes(b'\xef\xbb\xbf' + SITE.encode('utf-8'))
+    kpath.write_bytes(b'\xef\xbb\xbf' + KUSTOMIZATION.encode('utf-8'))
+    result = run_batch({'repo_dir': str(policies), 'clusters': [
+        {'cluster': 'sno-a', 'cluster_file': 'site.yaml', 'workers': [WORKER],
+         'worker_policy': policy('policies/example-sno-workers.yaml')}]})
+    assert not result.get('failed') and result['changed']
+    site = (policies / 'site.yaml').read_bytes()
+    assert site.startswith(b'\xef\xbb\xbf' + SITE.split('nodes:')[0].encode('utf-8')) and b'sno-a-worker-0' in site
+    assert site.count(b'\xef\xbb\xbf') == 1
+    kust = kpath.read_bytes()
+    assert kust.startswith(b'\xef\xbb\xbf' + KUSTOMIZATION.split('resources:')[0].encode('utf-8'))
+    assert b'example-sno-workers.yaml' in kust and kust.count(b'\xef\xbb\xbf') == 1
