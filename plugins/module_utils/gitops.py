@@ -116,7 +116,8 @@ def resolve_paths(toplevel, paths):
     """Return the given paths relative to the working-copy root (``toplevel``), in order, without repeats.
 
     Relative paths are taken relative to the root. Paths outside the working copy or inside ``.git`` are
-    input errors.
+    input errors. A symbolic link to a file of the working copy brings its target too: the edits write the
+    target (``yaml_edit.write_target``), and Git tracks the link and the target as two files.
     """
     if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
         raise ZtpInputError("paths", paths, "a list of file paths relative to the repository root")
@@ -136,10 +137,22 @@ def resolve_paths(toplevel, paths):
             raise ZtpInputError(field, path, "a path inside the working copy %s" % root)
         if rel.split(os.sep)[0] == ".git":
             raise ZtpInputError(field, path, "a path outside the .git folder")
-        rel = rel.replace(os.sep, "/")
-        if rel not in result:
-            result.append(rel)
+        for candidate in [rel] + _link_target(full, root):
+            candidate = candidate.replace(os.sep, "/")
+            if candidate not in result:
+                result.append(candidate)
     return result
+
+
+def _link_target(full, root):
+    """``[target relative to root]`` when ``full`` is a symbolic link to a file inside the working copy, else []."""
+    if not os.path.islink(full):
+        return []
+    target = os.path.realpath(full)
+    rel = os.path.relpath(target, root)
+    if rel.startswith(".." + os.sep) or rel.split(os.sep)[0] == ".git" or not os.path.isfile(target):
+        return []
+    return [rel]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -218,6 +218,23 @@ def test_publish_commits_exactly_the_given_paths(work, remote):
     assert sorted(status) == [" M clusters/sno-b.yaml", "?? untracked.yaml", "A  staged.yaml"]
 
 
+def test_publish_of_a_symlinked_file_commits_its_edited_target(work, remote):
+    """Edits write the target of a link (the link stays a link), so publishing the link must publish the target."""
+    write(work, "sites/sno-a.yaml", BASE_YAML)
+    os.symlink("../sites/sno-a.yaml", os.path.join(str(work), "clusters", "sno-a-link.yaml"))
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "link")
+    git(work, "push", "-q", "origin", "main")
+    write(work, "sites/sno-a.yaml", BASE_YAML + "worker: added\n")
+
+    result = do_publish(work, ["clusters/sno-a-link.yaml"])
+
+    assert result["changed"] and result["pushed"]
+    assert result["files"] == ["sites/sno-a.yaml"]
+    assert git(remote, "show", "main:sites/sno-a.yaml").endswith("worker: added")
+    assert git(remote, "cat-file", "-p", "main:clusters/sno-a-link.yaml") == "../sites/sno-a.yaml"
+
+
 def test_publish_nothing_to_commit_is_unchanged(work, remote):
     before = git(remote, "rev-parse", "main")
     write(work, "other.yaml", "x: 1\n")
