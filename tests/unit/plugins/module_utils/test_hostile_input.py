@@ -541,7 +541,7 @@ def assert_link_edited(repo):
     assert os.path.islink(str(link))
     assert os.readlink(str(link)) == os.path.join('sites', 'real-site.yaml')
     text = (repo / 'sites' / 'real-site.yaml').read_text()
-    assert 'sno-a-worker-0' in text and text.startswith(SITE.split('nodes:')[0])
+    assert 'sno-a-worker-0' in text and text.startswith(SITE.split('nodes:', maxsplit=1)[0])
     assert sorted(n for n in os.listdir(str(repo / 'sites'))) == ['real-site.yaml']  # no temporary file left
 
 
@@ -615,8 +615,8 @@ def test_siteconfig_node_refuses_a_file_that_is_not_utf8(run_module, policies, k
 @pytest.mark.parametrize('kind, data, words', NOT_UTF8, ids=[k for k, d, w in NOT_UTF8])
 def test_batch_refuses_a_file_that_is_not_utf8(policies, kind, data, words):
     (policies / 'site.yaml').write_bytes(data)
-    (policies / 'policies' / 'kustomization.yaml').write_bytes(KUSTOMIZATION.replace('ns.yaml', 'n\u00e4s.yaml')
-                                                             .encode('latin-1'))
+    latin1 = KUSTOMIZATION.replace('ns.yaml', 'n\u00e4s.yaml').encode('latin-1')
+    (policies / 'policies' / 'kustomization.yaml').write_bytes(latin1)
     before = snapshot(policies)
     result = run_batch({'repo_dir': str(policies), 'clusters': [
         {'cluster': 'sno-a', 'cluster_file': 'site.yaml', 'workers': [WORKER],
@@ -660,8 +660,8 @@ def test_batch_keeps_a_utf8_bom(policies, tmp_path_factory):
          'worker_policy': policy('policies/example-sno-workers.yaml')}]})
     assert not result.get('failed') and result['changed']
     site = (policies / 'site.yaml').read_bytes()
-    assert site.startswith(b'\xef\xbb\xbf' + SITE.split('nodes:')[0].encode('utf-8')) and b'sno-a-worker-0' in site
+    assert site.startswith(b'\xef\xbb\xbf' + SITE.split('nodes:', maxsplit=1)[0].encode('utf-8')) and b'sno-a-worker-0' in site
     assert site.count(b'\xef\xbb\xbf') == 1
     kust = kpath.read_bytes()
-    assert kust.startswith(b'\xef\xbb\xbf' + KUSTOMIZATION.split('resources:')[0].encode('utf-8'))
+    assert kust.startswith(b'\xef\xbb\xbf' + KUSTOMIZATION.split('resources:', maxsplit=1)[0].encode('utf-8'))
     assert b'example-sno-workers.yaml' in kust and kust.count(b'\xef\xbb\xbf') == 1
