@@ -80,6 +80,14 @@ class GitResult(object):
 # input checks
 # ----------------------------------------------------------------------------------------------------
 
+def url_credentials(repo):
+    """The passwords or tokens written into a repository URL (``https://user:TOKEN@host/...``), for a module's
+    ``no_log_values``: the URL is refused, but Ansible shows the module's arguments at ``-vvv``."""
+    if not isinstance(repo, str):
+        return []
+    return [m.group(2).partition(":")[2] for m in _URL_USERINFO.finditer(repo) if m.group(2).partition(":")[2]]
+
+
 def repo_url_kind(repo):
     """Return ``ssh``, ``https``, ``http``, ``git``, ``file`` or ``local`` for a repository URL or path.
 

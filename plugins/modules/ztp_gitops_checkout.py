@@ -145,6 +145,8 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    for secret in gitops.url_credentials(p["repo"]):
+        module.no_log_values.add(secret)
     git = Git(token=p["token"], username=p["username"], ssh_key_file=p["ssh_key_file"],
               known_hosts_file=p["ssh_known_hosts_file"], accept_new_host_keys=p["accept_new_host_keys"],
               timeout=p["timeout"])

@@ -327,6 +327,17 @@ def test_token_never_in_output_for_unreachable_https(tmp_path):
     assert TOKEN not in raw
 
 
+def test_credentials_in_the_repository_url_never_in_output(tmp_path):
+    """The URL is refused, and its token stays out of the result, the message and the module's arguments
+    (``invocation``, which Ansible prints at -vvv)."""
+    url = "https://oauth2:%s@127.0.0.1:9/x.git" % TOKEN
+    result, raw = run_module("ztp_gitops_checkout", dict(repo=url, dest=str(tmp_path / "co"), timeout=60), tmp_path)
+    assert result["failed"] and "without a password or token" in result["msg"], raw
+    assert TOKEN not in raw and TOKEN not in json.dumps(result)
+    assert "oauth2:" in result["invocation"]["module_args"]["repo"]
+    assert not os.path.exists(str(tmp_path / "co"))
+
+
 def test_ssh_key_is_passed_through_git_ssh_command(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
