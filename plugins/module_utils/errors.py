@@ -17,7 +17,7 @@ MASK = "********"
 # Keys whose values are never echoed: any key containing one of these words, in any case.
 SECRET_KEY_WORDS = ("password", "token", "secret")
 # scheme://userinfo@ in a URL: the userinfo (user:password, or a token alone) is masked.
-_URL_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@")
+URL_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@")
 
 
 def is_secret_key(key):
@@ -36,7 +36,7 @@ def mask_url_credentials(text):
             return match.group(1) + user + ":" + MASK + "@"
         return match.group(1) + (user if "ssh" in match.group(1).lower() else MASK) + "@"
 
-    return _URL_USERINFO.sub(mask, text)
+    return URL_USERINFO.sub(mask, text)
 
 
 def redact(value, key=None):

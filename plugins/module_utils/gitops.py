@@ -29,10 +29,10 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import env_fallback
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import URL_USERINFO as _URL_USERINFO
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import file_lock
 
-MASK = "********"
 DEFAULT_TIMEOUT = 300
 TOKEN_ENV = "ZTP_GIT_ASKPASS_TOKEN"
 USERNAME_ENV = "ZTP_GIT_ASKPASS_USERNAME"
@@ -50,7 +50,6 @@ _INHERITED_GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_ASKPAS
                        "GIT_NAMESPACE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
                        "GIT_CEILING_DIRECTORIES", "GIT_PREFIX", "GIT_QUARANTINE_PATH")
 
-_URL_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s]*)@")
 _SCP_LIKE = re.compile(r"^(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?:\[[^\]]*\])?:(?!//).+$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
