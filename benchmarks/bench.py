@@ -224,6 +224,14 @@ def wait_tasks(tasks):
     return [t for t in tasks if t["action"].endswith("ztp_install_wait") and t["end"]]
 
 
+def own_time(run):
+    """Wall time of a playbook run minus the time its tasks spent waiting on the hub's controllers (the
+    ClusterGroupUpgrade waits and the install and render waits): the playbook's own work."""
+    waiting = sum(t["end"] - t["start"] for t in run["tasks"]
+                  if t["end"] and (t["action"].endswith("ztp_install_wait") or t["action"].endswith("ztp_cgu")))
+    return run["wall"] - waiting
+
+
 def reaction_times(events, tasks, clusters):
     """Per install wait: end of the task minus the last simulator write to a watched object of the batch."""
     out = []
@@ -536,8 +544,18 @@ def report(info, git_rows, full_rows, out_path, append=False):
             targets.append(("4. no memory growth over a second run at %d clusters" % big["n"], "%+.0f MiB %s" % (growth, label),
                             verdict(growth <= 0.05 * peaks[0])))
         lines.append("")
+        lines += ["## 6. The playbook's own time", "",
+                  "Wall time minus the time spent in the ClusterGroupUpgrade waits (`ztp_cgu`) and the render and install "
+                  "waits (`ztp_install_wait`), first run.", "", "| clusters | wall (s) | waiting (s) | own time (s) |",
+                  "|---|---|---|---|"]
+        for row in full_rows:
+            first = row["runs"][0]
+            lines.append("| %d | %.1f | %.1f | %.1f |" % (row["n"], first["wall"], first["wall"] - own_time(first), own_time(first)))
+        lines.append("")
         targets.append(("5. full playbook at %d clusters" % big["n"], "%.1f s (%.2f s per cluster)" % (
             big["runs"][0]["wall"], big["runs"][0]["wall"] / big["n"]), "reported" if big["runs"][0]["rc"] == 0 else "FAILED"))
+        targets.append(("6. playbook's own time at %d clusters <= 60 s" % big["n"], "%.1f s" % own_time(big["runs"][0]),
+                        verdict(own_time(big["runs"][0]) <= 60)))
     lines += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
     lines += ["| %s | %s | %s |" % t for t in targets]
     lines.append("")

@@ -32,11 +32,12 @@ export ZTP_DEMO_BMC_PASSWORD
 
 echo
 echo "=== Expanding the demo fleet (inventory/demo): sno-a, sno-b (SiteConfig) and sno-c (ClusterInstance)"
-ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml "$@" 2>&1 | tee "$LOGS/run-1.log"
+REPORT="$LOGS/fleet-report.html"
+ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml -e "ztp_report_path=$REPORT" "$@" 2>&1 | tee "$LOGS/run-1.log"
 
 echo
 echo "=== Second run: everything is in place, nothing changes (whole output: ${LOGS#"$REPO"/}/run-2.log)"
-if ! ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml "$@" >"$LOGS/run-2.log" 2>&1; then
+if ! ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml -e "ztp_report_path=$REPORT" "$@" >"$LOGS/run-2.log" 2>&1; then
   tail -n 40 "$LOGS/run-2.log"
   echo "the second run failed; its whole output is in $LOGS/run-2.log" >&2
   exit 1
@@ -44,6 +45,8 @@ fi
 tail -n 6 "$LOGS/run-2.log"
 
 cat <<EOF2
+
+The fleet report of the run (one HTML file, opens offline): ${REPORT#"$REPO"/}
 
 What to look at now (the test hub keeps running until 'make hub-down'):
   source .hub/env

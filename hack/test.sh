@@ -32,6 +32,12 @@ stage "Galaxy import and execution environment" bash hack/ci-packaging.sh
 stage "ansible-core 2.16-2.20" bash hack/ci-core-matrix.sh
 stage "demo in fresh clones without ../shared" bash hack/ci-fresh-demo.sh
 
+# The real ZTP generators, from their source in the shared reference folder (absent in a fresh clone): a failed build
+# fails this stage with the build's error, and the generator tests fail too (they never skip or fall back then).
+if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/generators" ]; then
+  stage "ZTP generators build" bash testhub/build-generators.sh
+fi
+
 # Last, so that its closing line ends the output.
 stage "integration and end-to-end tests" python -m pytest -p no:cacheprovider -q tests/hub tests/e2e tests/integration_py "$@"
 

@@ -1,159 +1,211 @@
 #!/usr/bin/env bash
-# Build the real upstream ZTP generators (SiteConfig, PolicyGenTemplate, ACM PolicyGenerator) from the pinned
-# wrapper modules in testhub/build/ztp-generators/, through the Go module proxy, into a cache outside the
-# repository. A wrapper is rebuilt only when its go.mod/go.sum changed (stamp file next to the binaries).
+# Build the real ZTP generators from their source in the shared reference folder (<repo>/../shared/generators or
+# $ZTP_SHARED_DIR/generators), the way the ztp-site-generate container and ArgoCD run them:
+#   siteconfig-generator, policygenerator   cnf-features-deploy release-4.20 (vendored packages, offline)
+#   PolicyGenerator                         policy-generator-plugin (dependencies from the Go module proxy)
+#   kustomize                               sigs.k8s.io/kustomize/kustomize/v5 (Go module proxy)
+# The source folder is only read: builds write to the cache, the PolicyGenerator module builds in a temporary copy.
 #
-# usage: testhub/build-generators.sh [--update]
-#   --update  resolve the "// pin:" line of each wrapper go.mod (go get), copy the upstream replace
-#             directives and add the packages as tool dependencies (changes go.mod/go.sum: commit them)
+# Cache: ${ZTP_CACHE:-~/.cache/ztp-sno-expand}/generators. Each part is built once per content hash of its inputs
+# (source files, Go version, kustomize version) into parts/<part>-<hash>/. A set (sets/<hash>/) combines the parts:
+#   bin/                  the four binaries
+#   xdg/kustomize/plugin/ the kustomize exec plugins laid out as in the container (XDG_CONFIG_HOME=<set>/xdg):
+#                         ran.openshift.io/v1|v2/siteconfig/SiteConfig with extra-manifest/ beside it,
+#                         ran.openshift.io/v1/policygentemplate/PolicyGenTemplate with source-crs/ beside it,
+#                         policy.open-cluster-management.io/v1/policygenerator/PolicyGenerator
+#   source-crs/           the 4.20 source-CR tree (telco-reference) with the legacy flat names made by the upstream
+#                         script create_legacy_source-crs_symlinks.sh from source-crs_layout_4.19.txt
+#   set.json              paths and build times
+# generators/bin and generators/current are links to the newest set; generators/status.json records the outcome
+# (or the build error) for testhub/generators.py.
 #
-# Writes $ZTP_GENERATORS_BIN/../status.json, read by testhub/generators.py: per wrapper the module, version,
-# binaries, data directories in the module cache, build time, or the exact error when it cannot be built.
-# Exit status: 0 all built, 3 at least one upstream module is not available (status.json says which),
-# 1 any other failure.
+# Exit status: 0 built (or found in the cache), 3 the shared generators folder does not exist, 1 a build failed
+# (its error is printed and kept in status.json).
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+SHARED=${ZTP_SHARED_DIR:-$REPO/../shared}
+SRC=$SHARED/generators
 CACHE=${ZTP_CACHE:-$HOME/.cache/ztp-sno-expand}
-BIN=${ZTP_GENERATORS_BIN:-$CACHE/generators/bin}
-STATE=$(dirname "$BIN")
-mkdir -p "$BIN" "$STATE/status.d"
+ROOT=$CACHE/generators
+KUSTOMIZE_VERSION=v5.7.1
 export GOTOOLCHAIN=local CGO_ENABLED=0
-UPDATE=0
-[ "${1:-}" = "--update" ] && UPDATE=1
-command -v go >/dev/null || { echo "Go is needed to build the ZTP generators" >&2; exit 1; }
-MODCACHE=$(go env GOMODCACHE)
 
-comment() { sed -n "s#^// $1: *##p" "$2" | head -n 1; }
+mkdir -p "$ROOT/parts" "$ROOT/sets" || exit 1
+STATUS=$ROOT/status.json
 
-json_str() { python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().rstrip("\n")))'; }
-
-# write_status NAME OK MODULE VERSION SECONDS BINARIES DATA ERRORFILE
-write_status() {
-  local err='""'
-  [ -n "$8" ] && [ -f "$8" ] && err=$(json_str < "$8")
-  python3 - "$STATE/status.d/$1.json" "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$err" "$BIN" "$MODCACHE" <<'PY'
-import json, os, sys
-out, name, ok, module, version, secs, bins, data, err, bindir, modcache = sys.argv[1:]
-moddir = os.path.join(modcache, module + "@" + version) if version else ""
-doc = {
-    "name": name, "built": ok == "1", "module": module, "version": version,
-    "build_seconds": int(secs) if secs else None,
-    "binaries": {b.split("=")[0]: os.path.join(bindir, b.split("=")[0]) for b in bins.split()},
-    "data": {d: os.path.join(moddir, d) for d in data.split()} if moddir else {},
-    "module_dir": moddir, "error": json.loads(err),
-}
-with open(out, "w", encoding="utf-8") as f:
+status() {  # status OK MESSAGE [SET]
+  python3 - "$STATUS" "$1" "$2" "${3:-}" <<'PY'
+import json, os, sys, time
+path, ok, message, set_dir = sys.argv[1:]
+doc = {"built": ok == "1", "error": "" if ok == "1" else message, "message": message, "set": set_dir,
+       "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+tmp = path + ".%d" % os.getpid()
+with open(tmp, "w", encoding="utf-8") as f:
     json.dump(doc, f, indent=2)
+os.replace(tmp, path)
 PY
 }
 
-# update_wrapper DIR MODULE REV PKGS: resolve the pin, mirror upstream replaces, add tool deps
-update_wrapper() {
-  local dir=$1 mod=$2 rev=$3 pkgs=$4 info gomod p
-  if ! info=$(cd "$dir" && go mod download -json "$mod@$rev"); then
-    printf '%s\n' "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Error",""))' >&2 || printf '%s\n' "$info" >&2
+if [ ! -d "$SRC" ]; then
+  echo "no generator sources at $SRC: nothing to build" >&2
+  status 0 "no generator sources at $SRC"
+  exit 3
+fi
+SRC=$(cd "$SRC" && pwd)
+command -v go >/dev/null || { echo "Go is needed to build the ZTP generators" >&2; status 0 "Go is not installed"; exit 1; }
+GOVERSION=$(go env GOVERSION)
+
+# one build at a time per cache (other checkouts and test runs share it)
+exec 9>"$ROOT/.lock"
+flock 9
+
+hash_tree() {  # the content of a folder (file names, contents, link targets) and extra words, as one sha256
+  local dir=$1; shift
+  {
+    printf '%s\n' "$@"
+    (cd "$dir" && find . -type l -printf 'L %p %l\n' | LC_ALL=C sort)
+    (cd "$dir" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+  } | sha256sum | cut -c1-16
+}
+
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+declare -A SECS
+
+fail() {  # fail WHAT: print and record the build error
+  echo "building $1 failed:" >&2
+  cat "$LOG" >&2
+  status 0 "building $1 failed: $(tail -n 40 "$LOG")"
+  exit 1
+}
+
+build_part() {  # build_part NAME KEY FUNCTION: run FUNCTION OUT unless parts/NAME-KEY exists
+  local name=$1 key=$2 fn=$3 out="$ROOT/parts/$1-$2" t0=$SECONDS
+  if [ -f "$out/.done" ]; then
+    SECS[$name]="cached"
+    PART=$out
+    return 0
+  fi
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  echo "building $name (key $key)" >&2
+  if ! "$fn" "$out.tmp" > "$LOG" 2>&1; then
+    rm -rf "$out.tmp"
+    fail "$name"
+  fi
+  SECS[$name]=$((SECONDS - t0))
+  echo "$((SECONDS - t0))" > "$out.tmp/.seconds"
+  touch "$out.tmp/.done"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  echo "$name built in $((SECONDS - t0)) s" >&2
+  PART=$out
+}
+
+build_cnf() {
+  local out=$1
+  (cd "$SRC/cnf-features-deploy" && GOFLAGS="-mod=vendor -buildvcs=false" go build -trimpath -ldflags "-s -w" \
+     -o "$out/siteconfig-generator" ./ztp/siteconfig-generator) || return 1
+  (cd "$SRC/cnf-features-deploy" && GOFLAGS="-mod=vendor -buildvcs=false" go build -trimpath -ldflags "-s -w" \
+     -o "$out/policygenerator" ./ztp/policygenerator)
+}
+
+build_pgp() {
+  local out=$1 tmp rc
+  tmp=$(mktemp -d)
+  if ! { cp -r "$SRC/policy-generator-plugin/." "$tmp/" && chmod -R u+w "$tmp"; }; then
+    rm -rf "$tmp"
     return 1
   fi
-  gomod=$(printf '%s' "$info" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("GoMod",""))')
-  # upstream replace directives (single-line and block form); local-path replaces cannot apply outside
-  python3 - "$gomod" <<'PY' > "$dir/.replaces" || return 1
-import re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-lines, block = [], False
-for raw in text.splitlines():
-    line = raw.split("//")[0].strip()
-    if line.startswith("replace ("):
-        block = True
-        continue
-    if block and line == ")":
-        block = False
-        continue
-    if line.startswith("replace "):
-        line = line[len("replace "):]
-    elif not block:
-        continue
-    m = re.match(r"^(\S+)(?: (\S+))? => (\S+)(?: (\S+))?$", line)
-    if m and not m.group(3).startswith("."):
-        old = m.group(1) + ("@" + m.group(2) if m.group(2) else "")
-        print(old + "=" + m.group(3) + ("@" + m.group(4) if m.group(4) else ""))
-PY
-  while read -r r; do (cd "$dir" && go mod edit -replace "$r") || return 1; done < "$dir/.replaces"
-  rm -f "$dir/.replaces"
-  for p in $pkgs; do (cd "$dir" && go get -tool "$mod/${p#*=}@$rev") || return 1; done
-  (cd "$dir" && go mod tidy) || return 1
+  (cd "$tmp" && GOFLAGS=-buildvcs=false go build -trimpath -ldflags "-s -w" -o "$out/PolicyGenerator" ./cmd/PolicyGenerator)
+  rc=$?
+  rm -rf "$tmp"
+  return $rc
 }
 
-rc=0
-for dir in "$HERE"/build/ztp-generators/*/; do
-  dir=${dir%/}
-  name=$(basename "$dir")
-  pin=$(comment pin "$dir/go.mod"); pkgs=$(comment build "$dir/go.mod"); data=$(comment data "$dir/go.mod")
-  mod=${pin%@*}; rev=${pin#*@}
-  errf="$STATE/status.d/$name.err"
-  : > "$errf"
-  if [ "$UPDATE" = 1 ] || ! grep -q "^[[:space:]]*$mod " "$dir/go.mod"; then
-    if [ "$UPDATE" = 0 ]; then
-      # not pinned yet: check that the proxy serves the module at all, without changing go.mod
-      if ! (cd "$(mktemp -d)" && go list -m -json "$mod@$rev") > /dev/null 2> "$errf"; then
-        echo "$name: $mod@$rev is not available from the Go module proxy:" >&2; cat "$errf" >&2
-        write_status "$name" 0 "$mod" "" "" "$pkgs" "$data" "$errf"; rc=3; continue
-      fi
-      echo "$name: $mod@$rev is served but not pinned yet: run $0 --update and commit go.mod/go.sum" > "$errf"
-      cat "$errf" >&2; write_status "$name" 0 "$mod" "" "" "$pkgs" "$data" "$errf"; rc=1; continue
-    fi
-    if ! update_wrapper "$dir" "$mod" "$rev" "$pkgs" 2> "$errf"; then
-      cat "$errf" >&2; write_status "$name" 0 "$mod" "" "" "$pkgs" "$data" "$errf"
-      grep -q "403\|404\|410\|not available\|unknown revision" "$errf" && rc=3 || rc=1; continue
-    fi
-  fi
-  version=$(cd "$dir" && go list -m -f '{{.Version}}' "$mod")
-  stamp="$BIN/.stamp-$name"
-  want=$(cat "$dir/go.mod" "$dir/go.sum" 2>/dev/null | sha256sum | cut -d' ' -f1)
-  have_all=1
-  for p in $pkgs; do [ -x "$BIN/${p%%=*}" ] || have_all=0; done
-  if [ "$have_all" = 1 ] && [ -f "$stamp" ] && [ "$(head -n 1 "$stamp")" = "$want" ]; then
-    write_status "$name" 1 "$mod" "$version" "$(sed -n 2p "$stamp")" "$pkgs" "$data" ""; continue
-  fi
-  echo "building $name ($mod $version)" >&2
-  t0=$SECONDS; ok=1
-  (cd "$dir" && go mod download "$mod") 2> "$errf" || ok=0
-  for p in $pkgs; do
-    [ "$ok" = 1 ] || break
-    out="$BIN/${p%%=*}"
-    if ! (cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$out.new" "$mod/${p#*=}") 2>> "$errf"; then
-      # the upstream module vendors its dependencies: try the vendor/ tree of the module zip, in a copy
-      moddir="$MODCACHE/$mod@$version"
-      if [ -f "$moddir/vendor/modules.txt" ]; then
-        tmp=$(mktemp -d); cp -r "$moddir/." "$tmp/"; chmod -R u+w "$tmp"
-        echo "retrying with -mod=vendor in a copy of $moddir" >> "$errf"
-        (cd "$tmp" && go build -mod=vendor -trimpath -ldflags "-s -w" -o "$out.new" "./${p#*=}") 2>> "$errf" || ok=0
-        rm -rf "$tmp"
-      else
-        echo "the module zip has no vendor/modules.txt: no -mod=vendor retry" >> "$errf"; ok=0
-      fi
-    fi
-    [ "$ok" = 1 ] && mv "$out.new" "$out"
-  done
-  secs=$((SECONDS - t0))
-  if [ "$ok" = 1 ]; then
-    printf '%s\n%s\n' "$want" "$secs" > "$stamp"; : > "$errf"
-    echo "$name built in $secs s" >&2
-    write_status "$name" 1 "$mod" "$version" "$secs" "$pkgs" "$data" ""
-  else
-    cat "$errf" >&2; rc=1
-    write_status "$name" 0 "$mod" "$version" "$secs" "$pkgs" "$data" "$errf"
-  fi
-done
-python3 - "$STATE" <<'PY'
-import glob, json, os, sys
-state = sys.argv[1]
-docs = {}
-for path in sorted(glob.glob(os.path.join(state, "status.d", "*.json"))):
-    with open(path, encoding="utf-8") as f:
-        doc = json.load(f)
-    docs[doc["name"]] = doc
-with open(os.path.join(state, "status.json"), "w", encoding="utf-8") as f:
-    json.dump(docs, f, indent=2)
+build_kustomize() {
+  GOBIN="$1" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+}
+
+TREE=$SRC/telco-reference-source-crs/telco-ran/configuration/source-crs
+LAYOUT_LIST=$SRC/cnf-features-deploy/ztp/resource-generator/source-crs_layout_4.19.txt
+LEGACY_SCRIPT=$SRC/cnf-features-deploy/ztp/resource-generator/tools/create_legacy_source-crs_symlinks.sh
+
+build_sourcecrs() {  # the container's source-crs: the telco-reference tree plus the legacy links of 4.19 names
+  cp -r "$TREE" "$1/source-crs" && chmod -R u+w "$1/source-crs" || return 1
+  # Git symbolic links of the upstream tree that the copy holds as one-line files naming their target: links again
+  python3 - "$1/source-crs" <<'PY' || return 1
+import os, sys
+root = sys.argv[1]
+for folder, _dirs, files in os.walk(root):
+    for name in files:
+        path = os.path.join(folder, name)
+        if os.path.getsize(path) > 300:
+            continue
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace").strip()
+        if "\n" in text or ":" in text or not text.startswith("../"):
+            continue
+        target = os.path.normpath(os.path.join(folder, text))
+        if os.path.isfile(target) and target.startswith(root + os.sep):
+            os.remove(path)
+            os.symlink(text, path)
+            print("link restored:", os.path.relpath(path, root), "->", text)
 PY
-echo "$BIN"
-exit $rc
+  bash "$LEGACY_SCRIPT" "$LAYOUT_LIST" "$1/source-crs"
+}
+
+place() {  # exec plugins are copies (hard links when possible): the PGT plugin finds source-crs/ beside its real path
+  mkdir -p "$(dirname "$2")" && { cp -l "$1" "$2" 2>/dev/null || cp "$1" "$2"; }
+}
+
+layout_set() {
+  local set=$1 p=$1/xdg/kustomize/plugin v
+  mkdir -p "$set/bin" &&
+    ln -s "$CNF/siteconfig-generator" "$set/bin/siteconfig-generator" &&
+    ln -s "$CNF/policygenerator" "$set/bin/policygenerator" &&
+    ln -s "$PGP/PolicyGenerator" "$set/bin/PolicyGenerator" &&
+    ln -s "$KUS/kustomize" "$set/bin/kustomize" &&
+    ln -s "$SCR/source-crs" "$set/source-crs" || return 1
+  for v in v1 v2; do
+    place "$CNF/siteconfig-generator" "$p/ran.openshift.io/$v/siteconfig/SiteConfig" &&
+      cp -R -L "$SCR/source-crs/extra-manifest" "$p/ran.openshift.io/$v/siteconfig/" || return 1
+  done
+  place "$CNF/policygenerator" "$p/ran.openshift.io/v1/policygentemplate/PolicyGenTemplate" &&
+    cp -R "$SCR/source-crs" "$p/ran.openshift.io/v1/policygentemplate/source-crs" &&
+    place "$PGP/PolicyGenerator" "$p/policy.open-cluster-management.io/v1/policygenerator/PolicyGenerator"
+}
+
+t_all=$SECONDS
+build_part cnf "$(hash_tree "$SRC/cnf-features-deploy" "$GOVERSION")" build_cnf; CNF=$PART
+build_part policygenerator-plugin "$(hash_tree "$SRC/policy-generator-plugin" "$GOVERSION")" build_pgp; PGP=$PART
+build_part kustomize "$(printf '%s %s' "$KUSTOMIZE_VERSION" "$GOVERSION" | sha256sum | cut -c1-16)" build_kustomize; KUS=$PART
+# the source-crs recipe is part of this script: its key includes the script
+build_part source-crs "$(hash_tree "$TREE" "$(sha256sum "$LAYOUT_LIST" "$LEGACY_SCRIPT" "${BASH_SOURCE[0]}")")" build_sourcecrs; SCR=$PART
+
+SETKEY=$(printf '%s\n' "$CNF" "$PGP" "$KUS" "$SCR" | sha256sum | cut -c1-16)
+SET=$ROOT/sets/$SETKEY
+if [ ! -f "$SET/set.json" ]; then
+  rm -rf "$SET.tmp"
+  layout_set "$SET.tmp" > "$LOG" 2>&1 || fail "the plugin layout"
+  python3 - "$SET.tmp/set.json" "$SET" "$SRC" "$GOVERSION" "$KUSTOMIZE_VERSION" \
+    "$(cat "$CNF/.seconds")" "$(cat "$PGP/.seconds")" "$(cat "$KUS/.seconds")" <<'PY' || fail "set.json"
+import json, sys
+out, set_dir, src, gover, kver, s_cnf, s_pgp, s_kus = sys.argv[1:]
+json.dump({"set": set_dir, "sources": src, "go": gover, "kustomize_version": kver,
+           "bin": set_dir + "/bin", "xdg_config_home": set_dir + "/xdg", "source_crs": set_dir + "/source-crs",
+           "extra_manifest": set_dir + "/source-crs/extra-manifest",
+           "build_seconds": {"cnf": int(s_cnf), "policygenerator-plugin": int(s_pgp), "kustomize": int(s_kus)}},
+          open(out, "w", encoding="utf-8"), indent=2)
+PY
+  rm -rf "$SET" && mv "$SET.tmp" "$SET"
+fi
+ln -sfn "sets/$SETKEY" "$ROOT/current.new" && mv -T "$ROOT/current.new" "$ROOT/current"
+# an older script kept real folders here
+if [ -d "$ROOT/bin" ] && [ ! -L "$ROOT/bin" ]; then
+  rm -rf "${ROOT:?}/bin" "${ROOT:?}/status.d"
+fi
+ln -sfn "current/bin" "$ROOT/bin.new" && mv -T "$ROOT/bin.new" "$ROOT/bin"
+summary="generators ready in $((SECONDS - t_all)) s (cnf ${SECS[cnf]}, policygenerator-plugin ${SECS[policygenerator-plugin]}, kustomize ${SECS[kustomize]}, source-crs ${SECS[source-crs]})"
+echo "$summary" >&2
+status 1 "$summary" "$SET"
+echo "$SET"

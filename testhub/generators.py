@@ -1,20 +1,23 @@
-"""Run the real upstream ZTP generators on GitOps files, or fall back to checks against upstream golden outputs.
+"""Run the real upstream ZTP generators on GitOps files (and, where they are absent, reference models).
 
-Binaries are built by ``testhub/build-generators.sh`` into ``$ZTP_GENERATORS_BIN`` (default
-``~/.cache/ztp-sno-expand/generators/bin``); the script records in ``status.json`` next to that folder what
-was built, the module version, the data folders in the Go module cache (``source-crs``, ``extra-manifest``)
-and, for a generator that could not be built, the exact error.
+``testhub/build-generators.sh`` builds the generators from their source in ``<shared>/generators`` (``<shared>`` is
+``$ZTP_SHARED_DIR`` or ``../shared`` beside the checkout) into ``$ZTP_CACHE/generators`` (default
+``~/.cache/ztp-sno-expand/generators``): ``bin/`` holds ``siteconfig-generator``, ``policygenerator``,
+``PolicyGenerator`` and ``kustomize``; ``current/xdg/kustomize/plugin/`` the kustomize exec plugins laid out as in
+the ztp-site-generate container; ``current/source-crs`` the 4.20 source-CR tree with the legacy flat names;
+``status.json`` the outcome of the last build (or its error).
 
 Real generators:
-    run_siteconfig(files) -> list[dict]
-    run_policygentemplate(files, source_crs_dir=None) -> list[dict]
-    run_policygenerator(file, kustomize_dir) -> list[dict]
+    run_siteconfig(files) -> list[dict]                      siteconfig-generator, errors raised
+    siteconfig_raw(files) -> Run                             exit status, documents, stderr (bad input checks)
+    run_policygentemplate(files, source_crs_dir=None)        the PolicyGenTemplate plugin binary (container layout)
+    run_policygenerator(file, kustomize_dir)                 the ACM PolicyGenerator plugin
+    kustomize_build(folder) -> list[dict]                    ``kustomize build --enable-alpha-plugins``
 Each raises ``GeneratorUnavailable`` (with the recorded build error) when its binary is missing and
 ``GeneratorError`` when the generator fails or reports an error in its output.
 
-Fallback (documented in docs/generators.md): when a generator is unavailable the tests check our files with
-reference renderers that follow the upstream rules (``model_*``) and check those renderers against the
-outputs the real SiteConfig generator produced in its own unit tests (``golden_siteconfig_outputs``).
+``sources_present()`` says whether the generator sources exist; then a missing binary is an error for the tests,
+never a reason to skip or to fall back (docs/generators.md).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import shutil
 import subprocess
 import tempfile
 import urllib.parse
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -39,9 +43,14 @@ GENERATED_ANNOTATION = "ran.openshift.io/ztp-gitops-generated"
 WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 ZTP_WAVE_ANNOTATION = "ran.openshift.io/ztp-deploy-wave"
 
-# which wrapper module (testhub/build/ztp-generators/<name>) provides which binary
-_PROVIDER = {"siteconfig-generator": "cnf-features-deploy", "policygenerator": "cnf-features-deploy",
-             "PolicyGenerator": "policy-generator-plugin"}
+BINARIES = ("siteconfig-generator", "policygenerator", "PolicyGenerator", "kustomize")
+# kustomize exec plugins (relative to <xdg>/kustomize/plugin) as the ztp-site-generate container lays them out
+PLUGINS = {
+    "SiteConfig/v1": "ran.openshift.io/v1/siteconfig/SiteConfig",
+    "SiteConfig/v2": "ran.openshift.io/v2/siteconfig/SiteConfig",
+    "PolicyGenTemplate": "ran.openshift.io/v1/policygentemplate/PolicyGenTemplate",
+    "PolicyGenerator": "policy.open-cluster-management.io/v1/policygenerator/PolicyGenerator",
+}
 
 
 class GeneratorUnavailable(RuntimeError):
@@ -52,19 +61,73 @@ class GeneratorError(RuntimeError):
     """The generator ran and failed, or reported an error in its output."""
 
 
-def bin_dir() -> str:
-    """Folder of the generator binaries."""
+@dataclass
+class Run:
+    """One generator run: exit status, the YAML documents it printed, its stderr."""
+    returncode: int
+    documents: list = field(default_factory=list)
+    stderr: str = ""
+    stdout: str = ""
+
+
+def cache_dir() -> str:
+    """``$ZTP_CACHE/generators``."""
     cache = os.environ.get("ZTP_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ztp-sno-expand")
-    return os.environ.get("ZTP_GENERATORS_BIN") or os.path.join(cache, "generators", "bin")
+    return os.path.join(cache, "generators")
+
+
+def bin_dir() -> str:
+    """Folder of the generator binaries (a link to the current build set)."""
+    return os.path.join(cache_dir(), "bin")
+
+
+def set_dir() -> str:
+    """The current build set: ``bin/``, ``xdg/`` (kustomize plugins), ``source-crs/`` (4.20 tree)."""
+    return os.path.join(cache_dir(), "current")
+
+
+def xdg_config_home() -> str:
+    """XDG_CONFIG_HOME for kustomize: ``<set>/xdg`` holds ``kustomize/plugin/...``."""
+    return os.path.join(set_dir(), "xdg")
+
+
+def plugin_path(name: str) -> str:
+    """Path of one kustomize exec plugin of the container layout (key of PLUGINS)."""
+    return os.path.join(xdg_config_home(), "kustomize", "plugin", PLUGINS[name])
+
+
+def container_source_crs() -> str:
+    """The source CRs of the 4.20 ztp-site-generate container: the telco-reference tree with the legacy links."""
+    path = os.path.join(set_dir(), "source-crs")
+    if not os.path.isdir(path):
+        raise GeneratorUnavailable(f"{path} does not exist: {_build_error()}")
+    return path
+
+
+def sources_dir() -> str:
+    """``<shared>/generators``: the generator sources."""
+    return os.path.join(shared_dir(), "generators")
+
+
+def sources_present() -> bool:
+    """True when the generator sources exist: the real generators must then be used (tests fail without them)."""
+    return os.path.isdir(sources_dir())
 
 
 def status() -> dict:
     """The build status written by build-generators.sh ({} when it never ran)."""
-    path = os.path.join(os.path.dirname(bin_dir()), "status.json")
+    path = os.path.join(cache_dir(), "status.json")
     if not os.path.exists(path):
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def _build_error() -> str:
+    state = status()
+    if not state:
+        return "testhub/build-generators.sh has not run (run it: bash testhub/build-generators.sh)"
+    return state.get("error") or state.get("message") or "unknown state"
 
 
 def unavailable_reason(binary_name: str) -> str | None:
@@ -72,10 +135,7 @@ def unavailable_reason(binary_name: str) -> str | None:
     path = os.path.join(bin_dir(), binary_name)
     if os.access(path, os.X_OK):
         return None
-    entry = status().get(_PROVIDER[binary_name])
-    if not entry:
-        return f"{path} does not exist and testhub/build-generators.sh has not recorded a build (run it)"
-    return f"{path} was not built from {entry.get('module')}: {entry.get('error') or 'unknown error'}"
+    return f"{path} was not built: {_build_error()}"
 
 
 def binary(binary_name: str) -> str:
@@ -86,20 +146,61 @@ def binary(binary_name: str) -> str:
     return os.path.join(bin_dir(), binary_name)
 
 
+SIMULATOR_SWITCH = "ZTP_SIMULATOR_GENERATORS"
+
+
+def simulator_uses_real() -> bool:
+    """Whether the hub simulator's ArgoCD apps render with the real generators and kustomize: the environment variable
+    ``ZTP_SIMULATOR_GENERATORS`` is ``real`` (the binaries are required: without them the syncs fail), ``auto`` (when
+    they are built) or ``model`` (the default: the simulator's Python rendering)."""
+    mode = os.environ.get(SIMULATOR_SWITCH, "model").strip().lower()
+    if mode == "real":
+        return True
+    if mode == "auto":
+        return all(unavailable_reason(b) is None for b in BINARIES)
+    return False
+
+
+def ensure_built(timeout: float = 3600) -> dict:
+    """Run testhub/build-generators.sh (a no-op when the cache is current); the status, or GeneratorUnavailable with
+    the build's error."""
+    proc = subprocess.run(["bash", os.path.join(HERE, "build-generators.sh")], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise GeneratorUnavailable(f"testhub/build-generators.sh exited {proc.returncode}:\n{proc.stderr.strip()}")
+    return status()
+
+
 def data_dir(name: str) -> str:
-    """A data folder of the cnf-features-deploy module in the Go module cache (e.g. ``ztp/source-crs``)."""
-    entry = status().get("cnf-features-deploy") or {}
-    path = (entry.get("data") or {}).get(name)
-    if not path or not os.path.isdir(path):
-        raise GeneratorUnavailable(f"data folder {name} of cnf-features-deploy is not in the Go module cache: {path}")
+    """A data folder of the container: ``source-crs`` or ``source-crs/extra-manifest`` (older name
+    ``ztp/source-crs...`` accepted)."""
+    name = name[len("ztp/"):] if name.startswith("ztp/") else name
+    path = os.path.join(container_source_crs(), name[len("source-crs"):].lstrip("/"))
+    if not os.path.isdir(path):
+        raise GeneratorUnavailable(f"data folder {name} is not in the generator build: {path}")
     return path
 
 
-def _run(argv: list[str], cwd: str | None = None, timeout: float = 300) -> str:
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        raise GeneratorError(f"{os.path.basename(argv[0])} exited {proc.returncode}: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
+def _execute(argv: list[str], cwd: str | None = None, env: dict | None = None, timeout: float = 300) -> Run:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=full_env)
+    run = Run(proc.returncode, [], proc.stderr, proc.stdout)
+    if proc.returncode == 0:
+        run.documents = _documents(proc.stdout, os.path.basename(argv[0]))
+    return run
+
+
+def execute(binary_name: str, args: list[str], cwd: str | None = None, timeout: float = 300) -> Run:
+    """Run one generator binary with the given arguments (no error raised)."""
+    return _execute([binary(binary_name)] + list(args), cwd=cwd, timeout=timeout)
+
+
+def _run(argv: list[str], cwd: str | None = None, env: dict | None = None, timeout: float = 300) -> list[dict]:
+    run = _execute(argv, cwd, env, timeout)
+    if run.returncode != 0:
+        raise GeneratorError(f"{os.path.basename(argv[0])} exited {run.returncode}: {run.stderr.strip() or run.stdout.strip()}")
+    return run.documents
 
 
 def _documents(text: str, origin: str) -> list[dict]:
@@ -109,46 +210,91 @@ def _documents(text: str, origin: str) -> list[dict]:
         raise GeneratorError(f"{origin} printed output that is not YAML: {err}") from err
 
 
+def siteconfig_errors(docs: list[dict]) -> list[str]:
+    """The ``siteConfigError`` messages of a SiteConfig generator output (also SiteConfig objects passed through)."""
+    return [str(d.get("siteConfigError", "SiteConfig object passed through")) for d in docs
+            if "siteConfigError" in d or d.get("kind") == "SiteConfig"]
+
+
+def siteconfig_raw(files: list[str], manifest_path: str | None = None, stop_on_error: bool = False) -> Run:
+    """Run the SiteConfig generator as the kustomize plugin does and return what it did (no error raised)."""
+    argv = [binary("siteconfig-generator")]
+    if manifest_path is None:
+        manifest_path = data_dir("source-crs/extra-manifest")
+    argv += ["-manifestPath", manifest_path]
+    if stop_on_error:
+        argv.append("-stopOnError")
+    argv += [os.path.abspath(f) for f in files]
+    return _execute(argv, cwd=os.path.dirname(os.path.abspath(files[0])))
+
+
 def run_siteconfig(files: list[str], manifest_path: str | None = None) -> list[dict]:
-    """Render SiteConfig files as the kustomize plugin does (binary + file paths); the hub CRs it generates.
+    """Render SiteConfig files as the kustomize plugin does; the hub CRs it generates.
 
     Fails when any output object carries ``siteConfigError`` or is still a SiteConfig (the plugin reports
     errors inside its output, not through its exit status).
     """
-    exe = binary("siteconfig-generator")
-    argv = [exe]
-    if manifest_path is None:
-        try:
-            manifest_path = data_dir("ztp/source-crs/extra-manifest")
-        except GeneratorUnavailable:
-            manifest_path = None
-    if manifest_path:
-        argv += ["-manifestPath", manifest_path]
-    argv += [os.path.abspath(f) for f in files]
-    docs = _documents(_run(argv, cwd=os.path.dirname(os.path.abspath(files[0]))), "siteconfig-generator")
-    bad = [d for d in docs if "siteConfigError" in d or d.get("kind") == "SiteConfig"]
+    run = siteconfig_raw(files, manifest_path)
+    if run.returncode != 0:
+        raise GeneratorError(f"siteconfig-generator exited {run.returncode}: {run.stderr.strip()}")
+    bad = siteconfig_errors(run.documents)
     if bad:
-        msgs = "; ".join(str(d.get("siteConfigError", "SiteConfig object passed through")) for d in bad)
-        raise GeneratorError(f"siteconfig-generator rejected {len(bad)} SiteConfig(s): {msgs}")
-    return docs
+        raise GeneratorError(f"siteconfig-generator rejected {len(bad)} SiteConfig(s): {'; '.join(bad)}")
+    return run.documents
 
 
-def run_policygentemplate(files: list[str], source_crs_dir: str | None = None) -> list[dict]:
-    """Render PolicyGenTemplate files with the PGT generator CLI (``-sourcePath``; policies to stdout)."""
-    exe = binary("policygenerator")
-    src = source_crs_dir or data_dir("ztp/source-crs")
-    argv = [exe, "-sourcePath", src, "-wrapInPolicy=true"] + [os.path.abspath(f) for f in files]
-    return _documents(_run(argv, cwd=os.path.dirname(os.path.abspath(files[0]))), "policygenerator")
+def policygentemplate_raw(files: list[str], source_crs_dir: str | None = None, cwd: str | None = None) -> Run:
+    """Run the PolicyGenTemplate plugin binary of the container layout.
+
+    Without ``source_crs_dir`` it looks up each source CR as on a hub: ``<cwd>/source-crs/<file>`` (the
+    repository's own copy) first, then the container's ``source-crs/`` beside the plugin (the 4.20 tree).
+    """
+    binary("policygenerator")
+    exe = plugin_path("PolicyGenTemplate")
+    if not os.access(exe, os.X_OK):
+        raise GeneratorUnavailable(f"{exe} does not exist: {_build_error()}")
+    argv = [exe]
+    if source_crs_dir:
+        argv += ["-sourcePath", os.path.abspath(source_crs_dir)]
+    argv += [os.path.abspath(f) for f in files]
+    return _execute(argv, cwd=cwd or os.path.dirname(os.path.abspath(files[0])))
+
+
+def run_policygentemplate(files: list[str], source_crs_dir: str | None = None, cwd: str | None = None) -> list[dict]:
+    """Render PolicyGenTemplate files (policies wrapped, as ArgoCD gets them); GeneratorError on failure."""
+    run = policygentemplate_raw(files, source_crs_dir, cwd)
+    if run.returncode != 0:
+        raise GeneratorError(f"PolicyGenTemplate exited {run.returncode}: {run.stderr.strip()}")
+    return run.documents
+
+
+def policygenerator_raw(file: str, kustomize_dir: str) -> Run:
+    """Run the ACM PolicyGenerator plugin on one file in its kustomization folder (no error raised)."""
+    return _execute([binary("PolicyGenerator"), os.path.abspath(file)], cwd=kustomize_dir)
 
 
 def run_policygenerator(file: str, kustomize_dir: str) -> list[dict]:
     """Render one ACM PolicyGenerator file with the kustomize exec plugin binary, run in the kustomization folder."""
-    exe = binary("PolicyGenerator")
-    return _documents(_run([exe, os.path.abspath(file)], cwd=kustomize_dir), "PolicyGenerator")
+    return _run([binary("PolicyGenerator"), os.path.abspath(file)], cwd=kustomize_dir)
+
+
+def kustomize_raw(folder: str, timeout: float = 300) -> Run:
+    """``kustomize build --enable-alpha-plugins FOLDER`` with the container's plugins (no error raised)."""
+    env = {"XDG_CONFIG_HOME": xdg_config_home(), "KUSTOMIZE_PLUGIN_HOME": os.path.join(xdg_config_home(), "kustomize", "plugin")}
+    return _execute([binary("kustomize"), "build", "--enable-alpha-plugins", os.path.abspath(folder)], cwd=folder, env=env,
+                    timeout=timeout)
+
+
+def kustomize_build(folder: str, timeout: float = 300) -> list[dict]:
+    """The objects ArgoCD would apply for a ZTP application folder; GeneratorError with kustomize's stderr on failure."""
+    run = kustomize_raw(folder, timeout)
+    if run.returncode != 0:
+        raise GeneratorError(f"kustomize build {folder} exited {run.returncode}: {run.stderr.strip()}")
+    return run.documents
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Fallback: upstream reference data and reference renderers.
+# Upstream reference data and the SiteConfig node model (checked against the real generator and its golden outputs).
 
 
 def shared_dir() -> str:
@@ -249,185 +395,6 @@ def _model_node(cname: str, node: dict, extra_annotations: list[dict]) -> list[d
                                   "name": host, "namespace": cname},
                      "spec": spec})
     return objs
-
-
-def _pgt_merge(src, user):
-    """PGT ``setValues``: maps merged where the user gave a key, lists of maps merged by index, scalars replaced,
-    and at a level the user touched source values ``""``/``$…`` the user did not give are dropped."""
-    if isinstance(src, dict) and isinstance(user, dict):
-        out = {}
-        for key, value in src.items():
-            if key in user:
-                out[key] = _pgt_merge(value, user[key])
-            elif not (isinstance(value, str) and (value == "" or value.startswith("$"))):
-                out[key] = copy.deepcopy(value)
-        for key, value in user.items():
-            if key not in src:
-                out[key] = copy.deepcopy(value)
-        return out
-    if isinstance(src, list) and isinstance(user, list) and any(isinstance(i, dict) for i in src + user):
-        merged = [_pgt_merge(s, u) for s, u in zip(src, user)]
-        return merged + copy.deepcopy(src[len(user):]) + copy.deepcopy(user[len(src):])
-    return copy.deepcopy(user)
-
-
-def _source_cr(file_name: str, dirs: list[str], mcp: str | None) -> list[dict]:
-    for folder in dirs:
-        path = os.path.join(folder, file_name)
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-            if mcp:
-                text = text.replace("$mcp", mcp)
-            return [d for d in yaml.safe_load_all(text) if d]
-    raise GeneratorError(f"source CR {file_name} not found in {dirs}")
-
-
-def _config_policy(name: str, templates: list[dict], remediation: str, interval: dict) -> dict:
-    return {"apiVersion": "policy.open-cluster-management.io/v1", "kind": "ConfigurationPolicy",
-            "metadata": {"name": name},
-            "spec": {"remediationAction": remediation, "severity": "low",
-                     "namespaceselector": {"exclude": ["kube-*"], "include": ["*"]},
-                     "evaluationInterval": interval, "object-templates": templates}}
-
-
-def _policy(name: str, namespace: str, annotations: dict, config_policy: dict, remediation: str) -> dict:
-    ann = {"policy.open-cluster-management.io/categories": "CM Configuration Management",
-           "policy.open-cluster-management.io/controls": "CM-2 Baseline Configuration",
-           "policy.open-cluster-management.io/standards": "NIST SP 800-53"}
-    ann.update(annotations)
-    return {"apiVersion": "policy.open-cluster-management.io/v1", "kind": "Policy",
-            "metadata": {"name": name, "namespace": namespace, "annotations": ann},
-            "spec": {"disabled": False, "remediationAction": remediation,
-                     "policy-templates": [{"objectDefinition": config_policy}]}}
-
-
-def model_policygentemplate(doc: dict, source_crs_dirs: list[str]) -> list[dict]:
-    """Policies (and placement objects) of a PolicyGenTemplate as the PGT generator renders them (§4)."""
-    if doc.get("kind") != "PolicyGenTemplate":
-        raise GeneratorError(f"not a PolicyGenTemplate: {doc.get('kind')}")
-    meta, spec = doc.get("metadata") or {}, doc.get("spec") or {}
-    name, namespace = meta.get("name"), meta.get("namespace")
-    if not name or not namespace:
-        raise GeneratorError("PolicyGenTemplate metadata.name and metadata.namespace are required")
-    mcp = spec.get("mcp")
-    policies: dict[str, dict] = {}
-    for entry in spec.get("sourceFiles") or []:
-        crs = _source_cr(entry["fileName"], source_crs_dirs, mcp)
-        overrides = {k: entry[k] for k in ("spec", "data", "status", "binaryData", "stringData") if k in entry}
-        if len(crs) > 1 and overrides:
-            raise GeneratorError(f"{entry['fileName']}: a multi-document source CR cannot carry overrides")
-        pname = entry.get("policyName")
-        for cr in crs:
-            cr = _pgt_merge(cr, overrides) if overrides else cr
-            emeta = entry.get("metadata") or {}
-            cmeta = cr.setdefault("metadata", {})
-            for key in ("name", "namespace"):
-                if emeta.get(key):
-                    cmeta[key] = emeta[key]
-            for key in ("labels", "annotations"):
-                if emeta.get(key):
-                    cmeta[key] = _pgt_merge(cmeta.get(key) or {}, emeta[key])
-            wave = (cmeta.get("annotations") or {}).pop(ZTP_WAVE_ANNOTATION, None)
-            if cmeta.get("annotations") == {}:
-                del cmeta["annotations"]
-            if not pname:
-                continue
-            full = f"{name}-{pname}"
-            if len(namespace + "." + full) > 63:
-                raise GeneratorError(f"policy name {namespace}.{full} is longer than 63 characters")
-            pol = policies.setdefault(full, {"templates": [], "wave": None,
-                                             "remediation": entry.get("remediationAction") or spec.get("remediationAction") or "inform"})
-            if wave is not None:
-                if pol["wave"] not in (None, wave):
-                    raise GeneratorError(f"{full}: source CRs with different ztp-deploy-wave")
-                pol["wave"] = wave
-            pol["templates"].append({"complianceType": entry.get("complianceType") or spec.get("complianceType") or "musthave",
-                                     "objectDefinition": cr})
-    interval = {"compliant": "10m", "noncompliant": "10s"}
-    interval.update(spec.get("evaluationInterval") or {})
-    out = []
-    for full, pol in policies.items():
-        ann = {ZTP_WAVE_ANNOTATION: pol["wave"]} if pol["wave"] is not None else {}
-        out.append(_policy(full, namespace, ann, _config_policy(full + "-config", pol["templates"], "inform", interval), "inform"))
-    return out
-
-
-# kyaml (kustomize) treats a list of maps without an OpenAPI schema as associative when its items carry one of these keys
-_ASSOCIATIVE_KEYS = ("mountPath", "devicePath", "ip", "type", "topologyKey", "name", "containerPort")
-
-
-def _associative_key(items: list) -> str | None:
-    if not items or not all(isinstance(i, dict) for i in items):
-        return None
-    for key in _ASSOCIATIVE_KEYS:
-        if all(key in i for i in items):
-            return key
-    return None
-
-
-def _smp(base, patch):
-    """Strategic merge as kustomize applies PolicyGenerator patches to kinds without a schema: maps merged
-    (``$patch: replace`` honoured, null deletes), lists of maps merged by an inferred key (``$patch: delete`` items
-    remove their namesake), other lists replaced."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        if patch.get("$patch") == "replace":
-            return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
-        out = copy.deepcopy(base)
-        for key, value in patch.items():
-            if value is None:
-                out.pop(key, None)
-            else:
-                out[key] = _smp(base.get(key), value) if key in base else copy.deepcopy(value)
-        return out
-    if isinstance(base, list) and isinstance(patch, list):
-        key = _associative_key(base + patch)
-        if key:
-            merged = copy.deepcopy(base)
-            for item in patch:
-                if item.get("$patch") == "delete":
-                    merged = [cur for cur in merged if cur[key] != item[key]]
-                    continue
-                idx = next((i for i, cur in enumerate(merged) if cur[key] == item[key]), None)
-                if idx is None:
-                    merged.append(copy.deepcopy(item))
-                else:
-                    merged[idx] = _smp(merged[idx], item)
-            return merged
-    return copy.deepcopy(patch)
-
-
-def model_policygenerator(doc: dict, kustomize_dir: str) -> list[dict]:
-    """Policies of an ACM PolicyGenerator (manifests + patches, names, policyAnnotations, complianceType) (§5)."""
-    if doc.get("kind") != "PolicyGenerator":
-        raise GeneratorError(f"not a PolicyGenerator: {doc.get('kind')}")
-    defaults = doc.get("policyDefaults") or {}
-    namespace = defaults.get("namespace")
-    if not (doc.get("metadata") or {}).get("name") or not namespace:
-        raise GeneratorError("PolicyGenerator metadata.name and policyDefaults.namespace are required")
-    out = []
-    for pol in doc.get("policies") or []:
-        templates = []
-        for manifest in pol.get("manifests") or []:
-            path = os.path.join(kustomize_dir, manifest["path"])
-            if not os.path.exists(path):
-                raise GeneratorError(f"manifest path {manifest['path']} does not exist in {kustomize_dir}")
-            with open(path, encoding="utf-8") as handle:
-                crs = [d for d in yaml.safe_load_all(handle) if d]
-            for cr in crs:
-                for patch in manifest.get("patches") or []:
-                    pm = patch.get("metadata") or {}
-                    cm = cr.get("metadata") or {}
-                    if len(crs) > 1 and (pm.get("name"), patch.get("kind")) != (cm.get("name"), cr.get("kind")):
-                        continue
-                    cr = _smp(cr, patch)
-                ctype = manifest.get("complianceType") or pol.get("complianceType") or defaults.get("complianceType") or "musthave"
-                templates.append({"complianceType": ctype, "objectDefinition": cr})
-        remediation = pol.get("remediationAction") or defaults.get("remediationAction") or "inform"
-        interval = pol.get("evaluationInterval") or defaults.get("evaluationInterval") or {}
-        cfg = _config_policy(pol["name"], templates, remediation, interval)
-        out.append(_policy(pol["name"], namespace, dict(pol.get("policyAnnotations") or defaults.get("policyAnnotations") or {}), cfg, remediation))
-    return out
 
 
 def object_templates(policy: dict) -> list[dict]:

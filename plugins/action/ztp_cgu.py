@@ -9,35 +9,9 @@ __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu as cgulib
 from ansible_collections.ztp.sno_expand.plugins.module_utils.cgu_runner import CguRunner, module_args, progress_line
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, error_result
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
-
-
-class _Outcome(Exception):
-    def __init__(self, result):
-        super(_Outcome, self).__init__(result.get("msg"))
-        self.result = result
-
-
-class _ModuleAdapter(object):
-    """What CguRunner uses of an AnsibleModule."""
-
-    def __init__(self, params, check_mode, diff):
-        self.params = params
-        self.check_mode = check_mode
-        self._diff = diff
-        self.warnings = []
-
-    def warn(self, warning):
-        self.warnings.append(warning)
-
-    def exit_json(self, **result):
-        raise _Outcome(result)
-
-    def fail_json(self, msg, **result):
-        result.update(failed=True, msg=msg)
-        raise _Outcome(result)
 
 
 class ActionModule(HubActionBase):
@@ -46,20 +20,12 @@ class ActionModule(HubActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         params = self.hub_params(module_args())
-        module = _ModuleAdapter(params, self._task.check_mode, self._task.diff)
         try:
             cgulib.validate_params(params)
             with self.hub_environment(params):
-                runner = CguRunner(module, Hub.from_params(params),
+                runner = CguRunner(params, Hub.from_params(params), self._task.check_mode, self._task.diff,
                                    on_progress=lambda events: self.show(progress_line(e) for e in events))
-                if params["state"] == "absent":
-                    runner.run_absent()
-                else:
-                    runner.run_present()
-        except _Outcome as outcome:
-            result.update(outcome.result)
-        except (ZtpInputError, ZtpInputErrors, HubError) as exc:
-            result.update(failed=True, msg=str(exc))
-        if module.warnings:
-            result.setdefault("warnings", []).extend(module.warnings)
+                result.update(runner.run())
+        except ZtpError as exc:
+            result.update(error_result(exc))
         return result

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+from contextlib import ExitStack
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import missing_required_lib
@@ -20,8 +21,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors, redact
-from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_node
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors, redact
+from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_nodes
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
 
 ARGUMENT_SPEC = dict(
     repo_dir=dict(type='path', required=True),
@@ -81,16 +83,18 @@ class _Files(object):
         return sorted(p for p in self.after if self.after[p] != self.before[p])
 
     def write(self, paths):
-        for index, path in enumerate(paths):
-            try:
-                with yaml_edit.file_lock(path):
+        """Write ``paths`` as one change (all or nothing, as far as the next run can tell: ``yaml_edit.write_files``)."""
+        try:
+            with ExitStack() as locks:
+                for path in sorted(paths):  # the single-file modules lock each file (outside a working copy too)
+                    locks.enter_context(yaml_edit.file_lock(path))
+                for path in paths:
                     if yaml_edit.read_text(path) != (self.before[path], self.bom[path]):
-                        raise AnsibleActionFail('%s changed while the batch was being planned; nothing more was written, '
+                        raise AnsibleActionFail('%s changed while the batch was being planned; nothing was written, '
                                                 'run again' % path)
-                    yaml_edit.write_text(path, self.after[path], self.bom[path])
-            except (ZtpInputError, ZtpInputErrors) as error:
-                written = ' (written before it: %s)' % ', '.join(paths[:index]) if index else ''
-                raise AnsibleActionFail('%s%s' % (error, written))
+                yaml_edit.write_files(dict((path, (self.after[path], self.bom[path])) for path in paths))
+        except ZtpError as error:
+            raise AnsibleActionFail(str(error))
 
 
 class ActionModule(ActionBase):
@@ -106,14 +110,26 @@ class ActionModule(ActionBase):
                                                   required_one_of=[('clusters', 'hosts')],
                                                   mutually_exclusive=[('clusters', 'hosts')])
         if args.get('hosts') is not None:
-            args['clusters'] = self._from_hostvars(args['hosts'], task_vars or {})
+            args['clusters'], invalid = self._from_inventory(args['hosts'], task_vars or {}, args)
+            if invalid:
+                errors = list(invalid.values())
+                result.update(failed=True, changed=False, errors=errors,
+                              msg='%d problem(s) in the batch, nothing was written:\n%s' % (len(errors), '\n'.join(errors)))
+                return result
         args = yaml_edit.plain(args)
         if not yaml_edit.HAS_RUAMEL:
             result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
             return result
+        # One holder of the working copy from the first read to the last write: a checkout or another writer never
+        # moves a file between the read and the write of its edit.
+        with yaml_edit.checkout_lock(args['repo_dir']):
+            return self._plan_and_write(args, result)
+
+    def _plan_and_write(self, args, result):
         repo_dir = args['repo_dir']
         files = _Files()
         errors = []
+        node_edits = {}
         clusters = {}
         kustomizations = {}
         paths_of = {}
@@ -140,7 +156,9 @@ class ActionModule(ActionBase):
                 errors.extend(self._plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label,
                                                 policy_owners))
             if args['nodes'] and req['workers']:
-                errors.extend(self._plan_nodes(req, repo_dir, files, out, touched, label))
+                errors.extend(self._collect_nodes(req, repo_dir, files, out, touched, label, node_edits))
+        for path, edits in sorted(node_edits.items()):
+            errors.extend(self._plan_nodes(path, edits, files, repo_dir))
         for kpath, entries in sorted(kustomizations.items()):
             try:
                 files.set(kpath, policygen.update_kustomization_entries(files.text(kpath), [e for e, dummy in entries], kpath))
@@ -173,20 +191,20 @@ class ActionModule(ActionBase):
                               for p in changed]
         return result
 
-    @staticmethod
-    def _from_hostvars(hosts, task_vars):
-        """Requests built from the inventory variables of ``hosts`` (no task per host needed)."""
-        hostvars = task_vars.get('hostvars') or {}
-        requests = []
-        for host in hosts:
-            mine = hostvars[host]
-            request = {'host': host, 'cluster': mine.get('ztp_cluster_name', host)}
-            for key, var in (('cluster_file', 'ztp_cluster_file'), ('workers', 'ztp_workers'),
-                             ('worker_policy', 'ztp_worker_policy'), ('default_template_refs', 'ztp_default_template_refs')):
-                if var in mine:
-                    request[key] = mine[var]
-            requests.append(request)
-        return requests
+    def _from_inventory(self, hosts, task_vars, args):
+        """Requests of ``hosts`` from the variables the policy_creation and node_addition roles read for them
+        (``plugin_utils.batch``), so that this check and the phases that write later plan from the same values."""
+        requests = dict((host, {'host': host}) for host in hosts)
+        invalid = {}
+        for phase, enabled, keys in (('policy_creation', args['policies'], ('cluster', 'worker_policy')),
+                                     ('node_addition', args['nodes'], ('cluster', 'cluster_file', 'workers', 'default_template_refs'))):
+            if not enabled:
+                continue
+            planned, problems = batch.read_requests(self, task_vars, phase, hosts)
+            invalid.update(problems)
+            for host, request in planned.items():
+                requests[host].update(dict((k, v) for k, v in request.items() if k in keys))
+        return [requests[h] for h in hosts if h not in invalid], invalid
 
     @staticmethod
     def _plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label, policy_owners):
@@ -224,7 +242,8 @@ class ActionModule(ActionBase):
         return []
 
     @staticmethod
-    def _plan_nodes(req, repo_dir, files, out, touched, label):
+    def _collect_nodes(req, repo_dir, files, out, touched, label, node_edits):
+        """Queue the workers of ``req`` for one edit of their cluster file (all clusters of a file in one pass)."""
         if not req.get('cluster_file'):
             return ['%s: cluster_file is required with workers' % label]
         path = os.path.join(repo_dir, req['cluster_file'])
@@ -235,20 +254,29 @@ class ActionModule(ActionBase):
         if not text:
             return ['%s: %s' % (label, ZtpInputError('cluster_file', req['cluster_file'], 'an existing SiteConfig or ClusterInstance file'
                                                      ' (relative to the GitOps repository)'))]
-        errors = []
-        for node in req['workers']:
-            try:
-                new_text, entry, fmt, warnings = set_node(text, req['cluster'], node, req['default_template_refs'], req['cluster_file'])
-            except (ZtpInputError, ZtpInputErrors) as error:
-                errors.extend('%s: %s' % (label, m) for m in _messages(error))
-                continue
-            except yaml_edit.YamlEditError as error:
-                errors.append('%s: %s: %s' % (label, req['cluster_file'], error))
-                continue
-            text = new_text
-            out['nodes'].append(entry)
-            out['format'] = fmt
-            out['warnings'].extend(warnings)
-        files.set(path, text)
+        edits = node_edits.setdefault(path, [])
+        edits.extend((req, label, out, node) for node in req['workers'])
         touched.add(path)
+        return []
+
+    @staticmethod
+    def _plan_nodes(path, edits, files, repo_dir):
+        """All the worker edits of one cluster file: one parse, one pass, one verification."""
+        where = os.path.relpath(path, repo_dir)
+        try:
+            text, outcomes = set_nodes(files.text(path), [(req['cluster'], node, req['default_template_refs'])
+                                                          for req, dummy, dummy, node in edits], where=where)
+        except yaml_edit.YamlEditError as error:
+            return ['%s: %s: %s' % (label, where, error) for dummy, label, dummy, dummy in edits[:1]]
+        except (ZtpInputError, ZtpInputErrors) as error:
+            return ['%s: %s' % (edits[0][1], m) for m in _messages(error)]
+        errors = []
+        for (dummy, label, out, dummy), outcome in zip(edits, outcomes):
+            if outcome['error'] is not None:
+                errors.extend('%s: %s' % (label, m) for m in _messages(outcome['error']))
+                continue
+            out['nodes'].append(outcome['entry'])
+            out['format'] = outcome['format']
+            out['warnings'].extend(outcome['warnings'])
+        files.set(path, text)
         return errors

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Create, update, delete and wait for a ClusterGroupUpgrade on the hub (the work of ztp_cgu).
 
-``CguRunner`` takes an AnsibleModule, or any object with the same ``params``, ``check_mode``, ``_diff``, ``warn``,
-``exit_json`` and ``fail_json``, so that the action plugin can run it in the controller process and print the
-progress as it comes (``on_progress``).
+``CguRunner`` returns its result as data (``failed`` and ``msg`` set when it failed); the module hands it to
+``exit_json``, and the action plugin, which runs it in the controller process to print the progress as it comes
+(``on_progress``), returns it as the task result.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,11 +46,13 @@ SETTLING = ("WaitingForPlacement", "NotAllManagedPoliciesExist")
 
 
 class CguRunner(object):
-    def __init__(self, module, hub, on_progress=None):
-        self.module = module
+    def __init__(self, params, hub, check_mode=False, diff=False, on_progress=None):
+        self.check_mode = check_mode
+        self.diff = diff
+        self.warnings = []
         self.on_progress = on_progress
         self.hub = hub
-        self.params = module.params
+        self.params = params
         self.name = self.params["name"]
         self.namespace = self.params["namespace"]
         self.progress = []
@@ -131,27 +133,35 @@ class CguRunner(object):
         res = dict(changed=changed, cgu=obj, state=(cgulib.last_condition(obj).get("reason") if obj else None),
                    succeeded=bool(verdict.get("succeeded")), clusters=cgulib.cluster_states(obj) if obj else {},
                    progress=self.progress, reconnects=self.reconnects)
-        if diff is not None and self.module._diff:
+        if diff is not None and self.diff:
             res["diff"] = diff
         return res, verdict
+
+    def run(self):
+        """Bring the CGU to ``state`` (and wait, with ``wait``); returns the result, with ``failed`` and ``msg``
+        when it failed and ``warnings`` when there are any."""
+        result = self.run_absent() if self.params["state"] == "absent" else self.run_present()
+        if self.warnings:
+            result["warnings"] = list(self.warnings)
+        return result
 
     def run_absent(self):
         existing = self.get()
         diff = {"before": {"spec": (existing or {}).get("spec")} if existing else {}, "after": {}}
         if existing is None:
-            return self.module.exit_json(**self.result(None, False, diff)[0])
-        if not self.module.check_mode:
+            return self.result(None, False, diff)[0]
+        if not self.check_mode:
             self.hub.delete(cgulib.API_VERSION, cgulib.KIND, self.name, self.namespace)
             if self.params["wait"]:
                 self.wait_gone(existing)
         res = self.result(None, True, diff)[0]
         res["state"] = "Deleted"
-        self.module.exit_json(**res)
+        return res
 
     def run_present(self):
         desired = cgulib.build_spec(self.params)
         existing = self.get()
-        check = self.module.check_mode
+        check = self.check_mode
         changed = False
         obj = existing
         before = {"spec": existing.get("spec")} if existing else {}
@@ -188,7 +198,7 @@ class CguRunner(object):
             outcome, obj = self.wait_done(obj)
             res, verdict = self.result(obj, changed, diff)
             if outcome == cgulib.SUCCEEDED:
-                return self.module.exit_json(**res)
+                return res
             if outcome == "deleted":
                 msg = "ClusterGroupUpgrade %s/%s was deleted while waiting" % (self.namespace, self.name)
             elif outcome == "placement":
@@ -204,12 +214,13 @@ class CguRunner(object):
                     msg += " (%s)" % verdict["hint"]
             else:
                 msg = cgulib.failure_message(self.name, self.namespace, verdict)
-            return self.module.fail_json(msg=msg, **res)
+            res.update(failed=True, msg=msg)
+            return res
 
         res, verdict = self.result(obj, changed, diff)
         if self.params["wait"] and check and verdict.get("state") == cgulib.FAILED:
-            self.module.warn(cgulib.failure_message(self.name, self.namespace, verdict))
-        self.module.exit_json(**res)
+            self.warnings.append(cgulib.failure_message(self.name, self.namespace, verdict))
+        return res
 
 
 def progress_line(event):

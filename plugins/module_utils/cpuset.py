@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import unicodedata
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
 
@@ -22,7 +23,18 @@ MAX_CPU = 8191
 
 _EXPECTED = ("a CPU list such as \"0-3,8,10-11\": comma-separated CPU numbers or ascending ranges "
              "\"first-last\" of non-negative integers up to %d" % MAX_CPU)
-_ITEM = re.compile(r"^(\d+)(?:\s*-\s*(\d+))?$")
+# ASCII digits only: Python's \d and int() also take the digits of other scripts (Arabic-Indic, Devanagari, fullwidth,
+# ...), which the kubelet and the Performance Profile Creator do not.
+_ITEM = re.compile(r"^([0-9]+)(?:[ \t]*-[ \t]*([0-9]+))?$")
+
+
+def _foreign_characters(item):
+    """A description of the characters of ``item`` that are not ASCII (digits of other scripts, odd dashes), or ''."""
+    odd = [c for c in item if ord(c) > 127]
+    if not odd:
+        return ""
+    return "; it holds %s: write CPU numbers with the ASCII digits 0-9 and ranges with the ASCII '-'" % ", ".join(
+        "%r (U+%04X %s)" % (c, ord(c), unicodedata.name(c, "unnamed character")) for c in odd[:3])
 
 
 def _check_cpu(number, field, value):
@@ -53,12 +65,12 @@ def parse(cpuset, field="cpuset"):
         return sorted(cpus)
     if not isinstance(cpuset, str):
         raise ZtpInputError(field, cpuset, _EXPECTED)
-    text = cpuset.strip()
+    text = cpuset.strip(" \t\n")
     if not text:
         return []
     cpus = set()
     for item in text.split(","):
-        item = item.strip()
+        item = item.strip(" \t\n")
         if item.startswith("-"):
             raise ZtpInputError(field, cpuset, "CPU numbers cannot be negative (%r); %s" % (item, _EXPECTED))
         match = _ITEM.match(item)
@@ -66,7 +78,7 @@ def parse(cpuset, field="cpuset"):
             if not item:
                 problem = "empty item between commas"
             else:
-                problem = "%r is not a CPU number or range" % item
+                problem = "%r is not a CPU number or range%s" % (item, _foreign_characters(item))
             raise ZtpInputError(field, cpuset, "%s; %s" % (problem, _EXPECTED))
         first = _check_cpu(int(match.group(1)), field, cpuset)
         last = first if match.group(2) is None else _check_cpu(int(match.group(2)), field, cpuset)

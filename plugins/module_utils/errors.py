@@ -55,7 +55,12 @@ def redact(value, key=None):
     return value
 
 
-class ZtpInputError(ValueError):
+class ZtpError(Exception):
+    """The base of every error of this collection meant for the user: its message says what happened and what to
+    do. Modules, action plugins and filters turn one into a result with ``error_result``."""
+
+
+class ZtpInputError(ZtpError, ValueError):
     """One bad input value.
 
     ``field`` is a dotted path as the user wrote it (``nodes[0].bootMACAddress``), ``value`` the value
@@ -75,7 +80,7 @@ class ZtpInputError(ValueError):
         return "%s%s: invalid value %r: %s" % (prefix, self.field, self.value, self.expected)
 
 
-class ZtpInputErrors(ValueError):
+class ZtpInputErrors(ZtpError, ValueError):
     """Several input errors, reported together."""
 
     def __init__(self, errors):
@@ -90,3 +95,11 @@ def raise_if_any(errors):
         raise errors[0]
     if errors:
         raise ZtpInputErrors(errors)
+
+
+def error_result(exc):
+    """A failed task result for ``exc``: ``{failed, msg}``, plus ``errors`` (one line each) for several input errors."""
+    result = {"failed": True, "msg": str(exc)}
+    if isinstance(exc, ZtpInputErrors):
+        result["errors"] = [e.describe() for e in exc.errors]
+    return result

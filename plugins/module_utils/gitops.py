@@ -24,16 +24,25 @@ import re
 import shlex
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
 
 from ansible.module_utils.basic import env_fallback
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpError, ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import URL_USERINFO as _URL_USERINFO
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import file_lock
 
 DEFAULT_TIMEOUT = 300
+# Seconds to wait for a remote host to answer (ssh ConnectTimeout and keep-alives, the low-speed limit of http);
+# the environment variable or the modules' connect_timeout option overrides it.
+DEFAULT_CONNECT_TIMEOUT = 30
+CONNECT_TIMEOUT_ENV = "ZTP_GIT_CONNECT_TIMEOUT"
+# Tokens shorter than this are masked only where they stand alone (not every such letter of a message).
+SHORT_TOKEN = 8
 TOKEN_ENV = "ZTP_GIT_ASKPASS_TOKEN"
 USERNAME_ENV = "ZTP_GIT_ASKPASS_USERNAME"
 
@@ -58,7 +67,7 @@ _RETRYABLE_PUSH = ("fetch first", "non-fast-forward", "cannot lock ref", "failed
                    "incorrect old value")
 
 
-class GitError(Exception):
+class GitError(ZtpError):
     """A Git operation failed. ``details`` are returned with the failure (never secrets)."""
 
     def __init__(self, msg, **details):
@@ -171,8 +180,13 @@ def scrub(text, secrets):
     if not text:
         return text
     for secret in secrets:
-        if secret:
+        if not secret:
+            continue
+        if len(secret) >= SHORT_TOKEN:
             text = text.replace(secret, MASK)
+        else:
+            # a short token masked everywhere would mask every such letter of the message: only where it stands alone
+            text = re.sub(r"(?<![A-Za-z0-9._~+/=-])%s(?![A-Za-z0-9._~+/=-])" % re.escape(secret), MASK, text)
 
     def mask_password(match):
         user, sep, _password = match.group(2).partition(":")
@@ -181,11 +195,46 @@ def scrub(text, secrets):
     return _URL_USERINFO.sub(mask_password, text)
 
 
-def ssh_command(ssh_key_file=None, known_hosts_file=None, accept_new_host_keys=False):
-    """Return the ``GIT_SSH_COMMAND`` value for the given key and host-key options, or None."""
-    if not (ssh_key_file or known_hosts_file or accept_new_host_keys):
+def connect_timeout_setting(value=None):
+    """Seconds to wait for a remote host to answer: ``value``, else ``ZTP_GIT_CONNECT_TIMEOUT``, else 30."""
+    field = "connect_timeout"
+    if value is None:
+        raw = os.environ.get(CONNECT_TIMEOUT_ENV)
+        if raw is None or not raw.strip():
+            return DEFAULT_CONNECT_TIMEOUT
+        field, value = CONNECT_TIMEOUT_ENV, raw
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        seconds = 0
+    if isinstance(value, bool) or not 1 <= seconds <= 3600:
+        raise ZtpInputError(field, value, "a whole number of seconds from 1 to 3600 to wait for the Git remote host to "
+                                          "answer (default %d)" % DEFAULT_CONNECT_TIMEOUT)
+    return seconds
+
+
+def remote_host(url):
+    """The host of a repository URL (``git.example.com`` of ``git@git.example.com:org/repo.git``), or the URL's path
+    for a local repository."""
+    if not isinstance(url, str):
+        return str(url)
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^/@]*@)?(\[[^\]]*\]|[^/:]*)", url)
+    if match:
+        return match.group(1) or url
+    if _SCP_LIKE.match(url) and "/" not in url.split(":", 1)[0]:
+        return url.split(":", 1)[0].rpartition("@")[2]
+    return url
+
+
+def ssh_command(ssh_key_file=None, known_hosts_file=None, accept_new_host_keys=False, connect_timeout=None):
+    """Return the ``GIT_SSH_COMMAND`` value for the given key, host-key and timeout options, or None."""
+    if not (ssh_key_file or known_hosts_file or accept_new_host_keys or connect_timeout):
         return None
     parts = ["ssh"]
+    if connect_timeout:
+        # the host must answer (TCP and the ssh banner) within connect_timeout, and keep answering
+        parts += ["-o", "ConnectTimeout=%d" % connect_timeout, "-o", "ServerAliveInterval=%d" % connect_timeout,
+                  "-o", "ServerAliveCountMax=2"]
     if ssh_key_file:
         parts += ["-i", os.path.abspath(os.path.expanduser(ssh_key_file)), "-o", "IdentitiesOnly=yes"]
     parts += ["-o", "BatchMode=yes"]
@@ -206,12 +255,15 @@ class Git(object):
     """
 
     def __init__(self, cwd=None, token=None, username="git", ssh_key_file=None, known_hosts_file=None,
-                 accept_new_host_keys=False, timeout=DEFAULT_TIMEOUT, author_name=None, author_email=None):
+                 accept_new_host_keys=False, timeout=DEFAULT_TIMEOUT, author_name=None, author_email=None,
+                 connect_timeout=None):
         self.cwd = cwd
         self.token = token or None
         self.username = username or "git"
-        self.ssh = ssh_command(ssh_key_file, known_hosts_file, accept_new_host_keys)
+        self.connect_timeout = connect_timeout_setting(connect_timeout)
+        self.ssh = ssh_command(ssh_key_file, known_hosts_file, accept_new_host_keys, self.connect_timeout)
         self.timeout = timeout or DEFAULT_TIMEOUT
+        self.remote_url = None  # named in the message when a command talking to it times out
         self.author_name = author_name
         self.author_email = author_email
         self._askpass_dir = None
@@ -260,6 +312,8 @@ class Git(object):
 
     def command(self, args):
         cmd = ["git", "-c", "core.quotePath=false"]
+        # an http(s) remote that sends less than 1 byte/s for connect_timeout seconds is given up
+        cmd += ["-c", "http.lowSpeedLimit=1", "-c", "http.lowSpeedTime=%d" % self.connect_timeout]
         if self.token:
             # Credential helpers from the user's configuration would answer before the askpass helper.
             cmd += ["-c", "credential.helper="]
@@ -274,6 +328,8 @@ class Git(object):
         if env_update:
             env.update(env_update)
         cmd = self.command(args)
+        if args and args[0] in ("clone", "fetch", "push", "ls-remote"):
+            self._probe(self.remote_url or _url_argument(args), args[0])
         try:
             proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True)
@@ -283,16 +339,74 @@ class Git(object):
             out, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
+            url = self.remote_url or _url_argument(args)
+            if url:
+                host = remote_host(url)
+                raise GitError("git %s timed out after %s seconds waiting for %s (%s): the host does not answer or "
+                               "answers too slowly. Check the URL, that %s is up and reachable from here (DNS, "
+                               "firewalls, proxies), then run again; the limits are 'timeout' (%s seconds for the "
+                               "command) and connect_timeout (%s seconds for the host to answer, also "
+                               "ZTP_GIT_CONNECT_TIMEOUT)" % (args[0], self.timeout, host, self.scrub(scrub(url, [])), host,
+                                                             self.timeout, self.connect_timeout), host=host)
             raise GitError("git %s timed out after %s seconds" % (args[0], self.timeout))
         result = GitResult(list(args), proc.returncode, out.decode("utf-8", "replace"),
                            self.scrub(err.decode("utf-8", "replace")))
         result.out = self.scrub(result.out)
         if check and result.rc != 0:
-            raise GitError("git %s failed (exit %d): %s" % (args[0], result.rc, (result.err or result.out).strip()))
+            text = (result.err or result.out).strip()
+            url = self.remote_url or _url_argument(args)
+            if url and re.search(r"timed out|Operation too slow|Connection timed out", text):
+                host = remote_host(url)
+                raise GitError("git %s failed (exit %d): %s. The host %s did not answer within connect_timeout (%s "
+                               "seconds): check the URL, that %s is up and reachable from here (DNS, firewalls, "
+                               "proxies), then run again; to wait longer set connect_timeout (or "
+                               "ZTP_GIT_CONNECT_TIMEOUT)" % (args[0], result.rc, text, host, self.connect_timeout, host),
+                               host=host)
+            raise GitError("git %s failed (exit %d): %s" % (args[0], result.rc, text))
         return result
 
     def out(self, *args, **kwargs):
         return self.run(*args, **kwargs).out.strip()
+
+    def _probe(self, url, command):
+        """For an http(s) remote: the host must accept a connection (and a TLS handshake) within connect_timeout.
+        Git has no setting for that and curl waits 300 seconds, so a host that does not answer is found here; any
+        other failure is left to Git to report. Nothing is sent but the handshake; proxies are left alone."""
+        match = re.match(r"^(https?)://(?:[^/@]*@)?(\[[^\]]*\]|[^/:]+)(?::([0-9]+))?", url or "")
+        if not match or any(os.environ.get(name) for name in ("https_proxy", "HTTPS_PROXY", "http_proxy",
+                                                              "HTTP_PROXY", "all_proxy", "ALL_PROXY")):
+            return
+        scheme, host, port = match.group(1), match.group(2).strip("[]"), match.group(3)
+        port = int(port) if port else (443 if scheme == "https" else 80)
+        if (host, port) in getattr(self, "_probed", set()):
+            return
+        try:
+            sock = socket.create_connection((host, port), timeout=self.connect_timeout)
+            try:
+                if scheme == "https":
+                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE  # only whether it answers; Git checks the certificate
+                    context.wrap_socket(sock, server_hostname=host).close()
+            finally:
+                sock.close()
+        except socket.timeout:
+            raise GitError("git %s failed: the host %s did not answer within connect_timeout (%s seconds) at %s "
+                           "port %d: check the URL, that %s is up and reachable from here (DNS, firewalls, proxies), "
+                           "then run again; to wait longer set connect_timeout (or ZTP_GIT_CONNECT_TIMEOUT)"
+                           % (command, host, self.connect_timeout, scheme, port, host), host=host)
+        except (OSError, ssl.SSLError):
+            return
+        self._probed = getattr(self, "_probed", set()) | set([(host, port)])
+
+
+def _url_argument(args):
+    """The repository URL among the arguments of a clone, fetch, push or ls-remote, if any."""
+    if args and args[0] in ("clone", "ls-remote", "fetch", "push") and "--" in args:
+        rest = list(args)[list(args).index("--") + 1:]
+        if rest and rest[0] != "origin" and ("://" in rest[0] or ":" in rest[0] or os.sep in rest[0]):
+            return rest[0]
+    return None
 
 
 def _kill_group(proc):
@@ -309,8 +423,11 @@ def _kill_group(proc):
 
 @contextlib.contextmanager
 def repo_lock(repo_dir):
-    """Exclusive lock on a working copy, held by one publish or checkout at a time (see ``file_lock``)."""
+    """Exclusive lock on a working copy, held by one publish, checkout or file writer at a time (see ``file_lock`` and
+    ``yaml_edit.checkout_lock``). Writes that a killed run left half done are finished, its temporary files removed."""
     with file_lock(os.path.realpath(repo_dir)):
+        if os.path.isdir(os.path.join(repo_dir, ".git")):
+            yaml_edit.recover_writes(os.path.realpath(repo_dir))
         yield
 
 
@@ -458,6 +575,7 @@ def checkout(git, repo, dest, branch="main", depth=None, allow_local_changes=Fal
     result = {"changed": False, "before": None, "after": None, "branch": branch, "cloned": False,
               "local_commits": [], "local_changes": [], "detached_head": None}
 
+    git.remote_url = repo
     with repo_lock(dest):
         if os.path.isdir(dest) and os.listdir(dest):
             return _update(git, repo, dest, branch, allow_local_changes, check_mode, result)
@@ -494,6 +612,7 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
 
     before = rev(local, "HEAD")
     result["before"] = before
+    yaml_edit.fault_point("checkout-locked")
     tracking = "refs/remotes/origin/" + branch
     last_fetched = rev(local, tracking)
     if check_mode:
@@ -532,6 +651,15 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
                        "true to keep them and rebase them onto origin/%s" % (dest, " and ".join(problems), branch),
                        dest=dest, local_commits=ahead, local_changes=changes)
 
+    if changes and allow_local_changes:
+        clash = conflicting_changes(local, changes, local_head or before, remote_head)
+        if clash:
+            raise GitError(
+                "%s has uncommitted changes in %s that conflict with the changes of origin/%s to the same lines, so "
+                "allow_local_changes cannot keep them. Nothing was changed: the working copy, its changes and the "
+                "branch are as they were. Commit and publish them (ztp_gitops_publish), or move them aside (in %s run "
+                "'git stash'), then run this again and re-apply them ('git stash pop') and resolve the conflicts"
+                % (dest, ", ".join(clash), branch, dest), dest=dest, local_changes=changes, conflicts=clash)
     if check_mode:
         result["after"] = remote_head if not ahead else local_head
         result["changed"] = on_branch != branch or (result["after"] != before)
@@ -545,7 +673,10 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
     if ahead:
         _rebase(local, tracking, dest, branch)
     elif changes:
-        merged = local.run("merge", "-q", "--ff-only", "--autostash", tracking, check=False)
+        head = rev(local, "HEAD")
+        stash = _set_aside(local)
+        merged = local.run("merge", "-q", "--ff-only", tracking, check=False)
+        _put_back(local, stash, dest, head)
         if merged.rc != 0:
             raise GitError("cannot fast-forward %s to origin/%s with the local changes kept: %s"
                            % (dest, branch, merged.err.strip()), dest=dest, local_changes=changes)
@@ -575,14 +706,127 @@ def _check_detached_head(local, dest, branch, head):
         dest=dest, local_commits=orphans, detached_head=head)
 
 
+STASH_MESSAGE = "ztp-sno-expand: uncommitted changes kept aside during an update of the branch"
+
+
+def _changed_paths(changes):
+    return [entry[3:] for entry in changes if len(entry) > 3 and entry[2] == " "]
+
+
+def _blob(git, spec):
+    """The text of ``<rev>:<path>`` (``:<path>`` is the index), or None when it does not exist there."""
+    result = git.run("cat-file", "-p", spec, check=False)
+    return result.out if result.rc == 0 else None
+
+
+def _merges_cleanly(git, base, mine, theirs):
+    """Whether a three-way merge of the texts ``mine`` and ``theirs`` from ``base`` has no conflict."""
+    if mine == theirs or theirs == base or mine == base:
+        return True
+    if None in (base, mine, theirs):
+        return False
+    folder = tempfile.mkdtemp(prefix="ztp-git-merge-")
+    try:
+        names = []
+        for name, text in (("mine", mine), ("base", base), ("theirs", theirs)):
+            names.append(os.path.join(folder, name))
+            with open(names[-1], "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return git.run("merge-file", "-p", "-q", *names, check=False).rc == 0
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def conflicting_changes(git, changes, base, theirs):
+    """The files whose uncommitted changes (staged or not, ``tracked_changes``) would conflict with the change from
+    ``base`` to ``theirs``: checked by three-way merges of the texts, without touching the working copy."""
+    conflicts = []
+    if not base or not theirs or rev(git, theirs) is None:
+        return conflicts  # check mode: the remote's commits are not fetched, so this is not known yet
+    for path in _changed_paths(changes):
+        old = _blob(git, "%s:%s" % (base, path))
+        new = _blob(git, "%s:%s" % (theirs, path))
+        full = os.path.join(git.cwd, path)
+        versions = [_blob(git, ":" + path)]
+        if os.path.isfile(full):
+            with open(full, "r", encoding="utf-8", errors="replace", newline="") as handle:
+                versions.append(handle.read())
+        else:
+            versions.append(None)
+        if not all(_merges_cleanly(git, old, mine, new) for mine in versions):
+            conflicts.append(path)
+    return conflicts
+
+
+def _set_aside(git):
+    """Stash the uncommitted changes of tracked files (index and work tree); return the stash commit or None."""
+    if not tracked_changes(git):
+        return None
+    # a stash is a commit: give it an identity when the machine's Git has none (it is never pushed)
+    identity = {}
+    for kind in ("AUTHOR", "COMMITTER"):
+        identity["GIT_%s_NAME" % kind] = os.environ.get("GIT_%s_NAME" % kind) or git.author_name or "ztp.sno_expand"
+        identity["GIT_%s_EMAIL" % kind] = (os.environ.get("GIT_%s_EMAIL" % kind) or git.author_email
+                                           or "ztp-sno-expand@localhost")
+    git.run("stash", "push", "-q", "-m", STASH_MESSAGE, env=identity)
+    return git.out("rev-parse", "-q", "--verify", "refs/stash")
+
+
+def _put_back(git, stash, repo_dir, old_head):
+    """Apply the stash made by ``_set_aside`` with its index (what was staged stays staged) and drop it. When it
+    would conflict with the new HEAD, nothing is applied: the stash stays and ``GitError`` says how to apply it."""
+    if stash is None:
+        return
+    new_head = rev(git, "HEAD")
+    changes = ["M  " + p for p in git.out("stash", "show", "--name-only", stash).splitlines()]
+    clash = conflicting_changes_of_stash(git, stash, old_head, new_head, changes)
+    if not clash:
+        if git.run("stash", "apply", "-q", "--index", stash, check=False).rc == 0 or \
+                git.run("stash", "apply", "-q", stash, check=False).rc == 0:
+            _drop_stash(git, stash)
+            return
+        git.run("reset", "-q", "--hard", "HEAD", check=False)
+    raise GitError("the uncommitted changes of %s (%s) conflict with the change of the remote branch and were not put "
+                   "back; they are kept in the stash %s (\"%s\"), nothing of them is lost. To get them back, in %s run "
+                   "'git stash pop --index', resolve the conflicts and 'git add' the files"
+                   % (repo_dir, ", ".join(clash) or "several files", stash[:12], STASH_MESSAGE, repo_dir),
+                   dest=repo_dir, stash=stash, conflicts=clash)
+
+
+def conflicting_changes_of_stash(git, stash, old_head, new_head, changes):
+    clash = []
+    for path in _changed_paths(changes):
+        old = _blob(git, "%s:%s" % (old_head, path))
+        new = _blob(git, "%s:%s" % (new_head, path))
+        mine = [_blob(git, "%s:%s" % (stash, path)), _blob(git, "%s^2:%s" % (stash, path))]
+        if not all(_merges_cleanly(git, old, m, new) for m in mine):
+            clash.append(path)
+    return clash
+
+
+def _drop_stash(git, stash):
+    listing = git.out("stash", "list", "--format=%H %gd")
+    for line in listing.splitlines():
+        sha, _sep, ref = line.partition(" ")
+        if sha == stash:
+            git.run("stash", "drop", "-q", ref, check=False)
+            return
+
+
 def _rebase(local, upstream, repo_dir, branch):
-    """Rebase the current branch onto ``upstream``; on a conflict abort and raise ``GitError``."""
+    """Rebase the current branch onto ``upstream``; on a conflict abort and raise ``GitError``.
+
+    Uncommitted changes of tracked files are set aside and put back afterwards with the index, so that a staged
+    change stays staged (``git rebase --autostash`` would unstage it)."""
     head = rev(local, "HEAD")
-    rebased = local.run("rebase", "-q", "--autostash", upstream, check=False)
+    stash = _set_aside(local)
+    rebased = local.run("rebase", "-q", upstream, check=False)
     if rebased.rc == 0:
+        _put_back(local, stash, repo_dir, head)
         return
     conflicts = local.out("diff", "--name-only", "--diff-filter=U").splitlines()
     local.run("rebase", "--abort", check=False)
+    _put_back(local, stash, repo_dir, head)
     subject = local.out("log", "-1", "--format=%s", head)
     if not conflicts:
         raise GitError("rebasing onto %s failed in %s: %s. The rebase was aborted; the local commit %s (%s) is "
@@ -615,6 +859,8 @@ def path_status(git, rel_paths):
         if not entry:
             continue
         code, path = entry[:2], entry[3:]
+        if yaml_edit.is_temporary_name(path):
+            continue  # a writer's temporary file (of a run that was killed), never published
         if code == "??":
             status[path] = "added"
         elif "D" in code:
@@ -657,6 +903,20 @@ def _push(git, remote, branch):
     return False, retryable, text
 
 
+def _hook_declined(text):
+    return "hook declined" in text or "[remote rejected]" in text or "\tremote rejected" in text
+
+
+def _hook_message(text):
+    """The lines the server's hook printed (``remote: ...``), else the rejection line."""
+    lines = [line[len("remote:"):].strip() for line in text.splitlines() if line.startswith("remote:")]
+    lines = [line for line in lines if line]
+    if lines:
+        return " / ".join(lines)
+    rejected = [line.strip() for line in text.splitlines() if "rejected" in line or "declined" in line]
+    return "; ".join(rejected) or text.strip()
+
+
 def publish(git, repo_dir, paths, message, branch="main", remote="origin", retries=5, push=True,
             check_mode=False, diff=False, backoff=0.5):
     """Commit exactly ``paths`` and push them to ``branch`` of ``remote``.
@@ -683,6 +943,8 @@ def publish(git, repo_dir, paths, message, branch="main", remote="origin", retri
             push and git.run("remote", "get-url", "--", remote, check=False).rc != 0):
         raise ZtpInputError("remote", remote, "the name of a configured remote of %s, for example origin" % toplevel)
 
+    if push and git.remote_url is None:
+        git.remote_url = git.out("remote", "get-url", "--", remote)
     with repo_lock(toplevel):
         return _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, push, check_mode, diff,
                                backoff)
@@ -754,6 +1016,13 @@ def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, 
             git.run("update-ref", tracking, "HEAD")
             result.update(pushed=True, commit=rev(git, "HEAD"), remote_commit=rev(git, "HEAD"))
             return result
+        if not retryable and _hook_declined(last):
+            raise GitError("the remote refused the push of %s to branch '%s' of remote '%s': a hook on the Git server "
+                           "declined it, saying: %s. The local commit is kept on branch '%s' of %s. Running again "
+                           "unchanged will be refused the same way: fix what the hook asks for (ask the owners of "
+                           "the repository if unclear), then publish again"
+                           % (result["commit"][:12], branch, remote, _hook_message(last), branch, toplevel),
+                           commit=result["commit"], attempts=attempts, files=files, hook_declined=True)
         if not retryable:
             raise GitError("pushing %s to branch '%s' of remote '%s' failed: %s. The local commit is kept on branch "
                            "'%s' of %s; run again once the remote is reachable"
@@ -779,6 +1048,16 @@ def _publish_locked(git, toplevel, rel_paths, message, branch, remote, retries, 
                    "'retries'. Last answer from the remote: %s"
                    % (branch, remote, attempts, retries, result["commit"][:12], branch, toplevel, last),
                    commit=result["commit"], attempts=attempts, files=files)
+
+
+def unmask_short_token(module):
+    """Ansible masks every occurrence of a ``no_log`` value in a module's result: a token of one or a few characters
+    would turn every such letter of Git's messages into ``********``. Such a token is taken out of that masking
+    (``scrub`` masks it where it stands alone) and out of the module's parameters, so that it is never shown."""
+    token = module.params.get("token")
+    if token and len(token) < SHORT_TOKEN:
+        module.no_log_values.discard(token)
+        module.params["token"] = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 def remote_argument_spec():

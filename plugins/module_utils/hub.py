@@ -26,6 +26,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 only
     import Queue as queue  # noqa: N813
 
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
 try:
@@ -63,7 +64,7 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "ztp.sno_expand"
 
 
-class HubError(Exception):
+class HubError(ZtpError):
     """An error talking to the hub (or a spoke), with a message meant for the user."""
 
 

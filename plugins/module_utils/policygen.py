@@ -80,13 +80,56 @@ SOURCE_CRS = {
         "sriov": "sriov-operator/SriovOperatorConfigForSNO.yaml",
     },
 }
-# Profiles of each layout's TunedPerformancePatch.yaml.
-TUNED_SOURCE_PROFILES = {
-    "flat": ["performance-patch"],
-    "directory": ["ran-du-performance", "ran-du-performance-architecture-common", "ran-du-common-aarch64", "ran-du-common-x86"],
+# The reference tuning of each layout's TunedPerformancePatch.yaml, used when the repository holds no copy of the
+# source CR next to the worker file (``source-crs/``, where the ZTP plugins look first): the flat file of
+# cnf-features-deploy ztp/source-crs (ztp-site-generate 4.19 and older), and the Tuned ``ran-du-performance`` of the
+# telco-reference tree that ztp-site-generate 4.20 ships (its flat name links to it there). Each: the profiles
+# (name, ini text), the recommended profile and its priority. A copy in the repository is read instead
+# (``reference_tuning``), so the worker gets exactly the tuning of the source CR the generator will read.
+REFERENCE_TUNING = {
+    "flat": {
+        "profiles": [
+            ("performance-patch",
+             "[main]\nsummary=Configuration changes profile inherited from performance created tuned\n"
+             "include=openshift-node-performance-openshift-node-performance-profile\n"
+             "[scheduler]\ngroup.ice-ptp=0:f:10:*:ice-ptp.*\ngroup.ice-gnss=0:f:10:*:ice-gnss.*\n"
+             "group.ice-dplls=0:f:10:*:ice-dplls.*\n"
+             "[service]\nservice.stalld=start,enable\nservice.chronyd=stop,disable\n"),
+        ],
+        "recommend": "performance-patch",
+        "priority": 19,
+    },
+    "directory": {
+        "profiles": [
+            ("ran-du-performance",
+             "[main]\nsummary=Top-level ran-du performance tuning overrides\n"
+             "include=openshift-node-performance-openshift-node-performance-profile,ran-du-performance-architecture-common\n"),
+            ("ran-du-performance-architecture-common",
+             "[main]\nsummary=Common cross-architecture performance tuning which also includes architecture-specific profiles\n"
+             "include=ran-du-common-${f:lscpu_check:Architecture\\:\\s*x86_64:x86:Architecture\\:\\s*aarch64:aarch64}\n"
+             "[service]\nservice.chronyd=stop,disable\nservice.stalld=start,enable\n"),
+            ("ran-du-common-aarch64",
+             "[main]\nsummary=Configuration specific to aarch64 performance\n"
+             "# No aarch64-specific tuning needed at this time\n"),
+            ("ran-du-common-x86",
+             "[main]\nsummary=Configuration specific to x86_64 performance\n"
+             "# Note: If processor family-specific tuning is needed, uncomment this line and add appropriate profiles for "
+             "'ran-du-intel' and 'ran-du-amd'\n"
+             "#include=ran-du-${f:lscpu_check:Vendor ID\\:\\s*GenuineIntel:intel:Vendor ID\\:\\s*AuthenticAMD:amd}\n"
+             "[scheduler]\ngroup.ice-ptp=0:f:10:*:ice-ptp.*\ngroup.ice-gnss=0:f:10:*:ice-gnss.*\n"
+             "group.ice-dplls=0:f:10:*:ice-dplls.*\n"
+             "[bootloader]\ncmdline_x86_blacklist=module_blacklist=mgag200\n"),
+        ],
+        "recommend": "ran-du-performance",
+        "priority": 18,
+    },
 }
+# Profiles of each layout's TunedPerformancePatch.yaml (the master's profile names).
+TUNED_SOURCE_PROFILES = dict((layout, [name for name, _data in ref["profiles"]]) for layout, ref in REFERENCE_TUNING.items())
 # Priority of the Tuned recommend entry in each layout's TunedPerformancePatch.yaml.
-TUNED_PRIORITY = {"flat": 19, "directory": 18}
+TUNED_PRIORITY = dict((layout, ref["priority"]) for layout, ref in REFERENCE_TUNING.items())
+# Suffix of the worker's copies of the reference profiles (tuned profile names are cluster-wide).
+TUNED_WORKER_SUFFIX = "-worker"
 # Top-level folders of the telco-reference source-crs tree; a file naming one of them uses that layout.
 DIRECTORY_LAYOUT_FOLDERS = (
     "cluster-logging", "cluster-tuning", "data-protection", "disconnected-registry", "generic",
@@ -224,7 +267,8 @@ def generated_names(name, policy_name, fmt):
     PolicyGenTemplate: Policy ``<name>-<policy_name>``, ConfigurationPolicy ``<policy>-config``,
     PlacementRule ``<name>-placementrules``, PlacementBinding ``<name>-placementbinding``.
     PolicyGenerator: Policy ``<name>-<policy_name>``, ConfigurationPolicy named as the policy,
-    Placement ``placement-<policy>``, PlacementBinding ``<name>-placementbinding``.
+    Placement ``placement-<policy>``, PlacementBinding ``<name>-placementbinding`` (the worker file names it in
+    ``placementBindingDefaults``; without that the plugin would call it ``binding-<policy>``).
     """
     policy = "%s-%s" % (name, policy_name)
     if fmt == PG:
@@ -334,35 +378,135 @@ def _q(value):
     return DoubleQuotedScalarString(value)
 
 
-def tuned_profile_data(isolated, realtime_kernel=True, extra_sections=None):
-    """The ini text of the worker tuned profile (``include`` of the worker PerformanceProfile)."""
-    sections = [
-        ["main", ["summary=Configuration changes profile inherited from performance created tuned",
-                  "include=openshift-node-performance-" + PERFORMANCE_PROFILE_NAME]],
-        ["bootloader", ["cmdline_crash=nohz_full=" + isolated]],
-        # kernel.timer_migration=1 belongs to the realtime kernel (see TunedPerformancePatch.yaml).
-        ["sysctl", ["kernel.timer_migration=1"] if realtime_kernel else []],
-        ["scheduler", ["group.ice-ptp=0:f:10:*:ice-ptp.*"]],
-        ["service", ["service.stalld=start,enable", "service.chronyd=stop,disable"]],
-    ]
-    for section, lines in extra_sections or []:
-        target = next((item for item in sections if item[0] == section), None)
-        if target is None:
-            target = [section, []]
-            sections.append(target)
-        for line in lines:
-            key = line.split("=", 1)[0].strip() if "=" in line else None
-            position = next((index for index, old in enumerate(target[1])
-                             if key is not None and "=" in old and old.split("=", 1)[0].strip() == key), None)
-            if position is None:
-                target[1].append(line)
-            else:
-                target[1][position] = line
+def _ini_sections(text):
+    """``[[section, [lines]], ...]`` of a tuned profile (lines before the first header under section None)."""
+    sections = [[None, []]]
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]") and "=" not in stripped:
+            sections.append([stripped[1:-1], []])
+        elif stripped:
+            sections[-1][1].append(line)
+    return sections
+
+
+def _ini_set(sections, section, lines):
+    """Set ``key=value`` lines in a section: a line replaces the line with the same key, others are appended."""
+    target = next((item for item in sections if item[0] == section), None)
+    if target is None:
+        target = [section, []]
+        sections.append(target)
+    for line in lines:
+        key = line.split("=", 1)[0].strip() if "=" in line else None
+        position = next((index for index, old in enumerate(target[1])
+                         if key is not None and "=" in old and not old.lstrip().startswith("#") and old.split("=", 1)[0].strip() == key), None)
+        if position is None:
+            target[1].append(line)
+        else:
+            target[1][position] = line
+
+
+def _ini_text(sections):
     text = ""
     for section, lines in sections:
-        if lines:
+        if section is None:
+            text += "".join(line + "\n" for line in lines)
+        elif lines:
             text += "[%s]\n%s\n" % (section, "\n".join(lines))
     return text
+
+
+def _worker_profile_name(name):
+    return name + TUNED_WORKER_SUFFIX
+
+
+def _worker_include(value, names):
+    """An ``include=`` value of a reference profile pointed at the worker's PerformanceProfile and profiles."""
+    items = []
+    for item in value.split(","):
+        item = item.strip()
+        if item.startswith("openshift-node-performance-"):
+            item = "openshift-node-performance-" + PERFORMANCE_PROFILE_NAME
+        elif item in names:
+            item = _worker_profile_name(item)
+        elif "${" in item:
+            # a name made by a tuned function (``${f:...}``) that can give one of the reference profiles
+            pattern = "^" + ".+".join(re.escape(part) for part in re.split(r"\$\{[^}]*\}", item)) + "$"
+            if any(re.match(pattern, name) for name in names):
+                item = _worker_profile_name(item)
+        items.append(item)
+    return ",".join(items)
+
+
+def worker_tuning(reference, isolated, realtime_kernel=True, extra_sections=None):
+    """The worker's copy of a reference tuning (``REFERENCE_TUNING`` shape): every reference profile renamed
+    ``<name>-worker``, its ``include`` lines pointed at the worker PerformanceProfile and the worker profiles, and the
+    recommended profile extended with ``nohz_full`` for the isolated CPUs, ``kernel.timer_migration=1`` with the
+    realtime kernel and the ``extra_tuned`` lines. Returns ``{"profiles": [(name, data)], "recommend", "priority"}``."""
+    names = [name for name, _data in reference["profiles"]]
+    profiles = []
+    for name, data in reference["profiles"]:
+        sections = _ini_sections(data)
+        for _section, lines in sections:
+            for index, line in enumerate(lines):
+                if line.startswith("include="):
+                    lines[index] = "include=" + _worker_include(line[len("include="):], names)
+        if name == reference["recommend"]:
+            _ini_set(sections, "bootloader", ["cmdline_crash=nohz_full=" + isolated])
+            # kernel.timer_migration=1 belongs to the realtime kernel (see the older TunedPerformancePatch.yaml).
+            _ini_set(sections, "sysctl", ["kernel.timer_migration=1"] if realtime_kernel else [])
+            for section, lines in extra_sections or []:
+                _ini_set(sections, section, lines)
+        profiles.append((_worker_profile_name(name), _ini_text(sections)))
+    return {"profiles": profiles, "recommend": _worker_profile_name(reference["recommend"]), "priority": reference["priority"]}
+
+
+def reference_tuning(text):
+    """The reference tuning (``REFERENCE_TUNING`` shape) of a TunedPerformancePatch source CR text, or None when the
+    text is not one Tuned with named profiles and one recommended profile."""
+    _require_ruamel()
+    try:
+        documents = [doc for doc in YAML(typ="safe", pure=True).load_all(text) if doc is not None]
+    except (YAMLError, LibYamlError, ValueError):
+        return None
+    if len(documents) != 1 or not isinstance(documents[0], dict) or documents[0].get("kind") != "Tuned":
+        return None
+    spec = documents[0].get("spec") or {}
+    profiles = spec.get("profile") if isinstance(spec, dict) else None
+    recommend = spec.get("recommend") if isinstance(spec, dict) else None
+    if not isinstance(profiles, list) or not profiles or not isinstance(recommend, list) or len(recommend) != 1:
+        return None
+    if not all(isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("data"), str) for p in profiles):
+        return None
+    rec = recommend[0] if isinstance(recommend[0], dict) else {}
+    if rec.get("profile") not in [p["name"] for p in profiles]:
+        return None
+    priority = rec.get("priority")
+    return {"profiles": [(p["name"], p["data"]) for p in profiles], "recommend": rec["profile"],
+            "priority": priority if isinstance(priority, int) and not isinstance(priority, bool) else 20}
+
+
+def detect_reference_tuning(folder, layout):
+    """The reference tuning for a worker file in ``folder``: the repository's copy of the layout's Tuned source CR
+    (``<folder>/source-crs/...``, links followed, as the plugins read it) when there is one, else the built-in
+    reference of the layout. Returns ``(tuning, where)``, ``where`` the path read or None."""
+    path = os.path.join(folder, "source-crs", SOURCE_CRS[layout]["tuned"])
+    if os.path.isfile(path):
+        try:
+            with open(path, "rb") as handle:
+                tuning = reference_tuning(handle.read().decode("utf-8"))
+        except (OSError, UnicodeDecodeError):
+            tuning = None
+        if tuning is not None:
+            return tuning, path
+    return REFERENCE_TUNING[layout], None
+
+
+def tuned_profile_data(isolated, realtime_kernel=True, extra_sections=None):
+    """The ini text of the worker tuned profile (``include`` of the worker PerformanceProfile) for the built-in flat
+    reference tuning."""
+    tuning = worker_tuning(REFERENCE_TUNING["flat"], isolated, realtime_kernel, extra_sections)
+    return dict(tuning["profiles"])[tuning["recommend"]]
 
 
 def _machineconfig_override(reserved):
@@ -396,15 +540,15 @@ def _performance_override(spec, selectors):
 
 
 def _tuned_override(spec, full_recommend):
-    data = tuned_profile_data(spec["isolated"], spec["realtime_kernel"], spec["extra_tuned"])
-    profiles = [{"name": TUNED_NAME, "data": LiteralScalarString(data)}]
-    recommend = {"profile": TUNED_NAME}
-    if full_recommend:
-        recommend = {"machineConfigLabels": {MCP_ROLE_LABEL: _q("worker")},
-                     "priority": TUNED_PRIORITY[spec["source_cr_layout"]], "profile": TUNED_NAME}
-        # kustomize merges the profile list by name: without the deletes the worker Tuned would also carry the
-        # source profiles, which the group's Tuned already defines under the same names for the master.
-        profiles = [{"name": name, "$patch": "delete"} for name in TUNED_SOURCE_PROFILES[spec["source_cr_layout"]]] + profiles
+    """The worker Tuned: the worker copies of the reference profiles (all of them, in the source's order: the
+    PolicyGenTemplate merges the profile list by index and the PolicyGenerator's kustomize patch replaces it, so
+    either way the rendered Tuned holds exactly these), recommended for the worker pool."""
+    reference = spec.get("reference_tuning") or REFERENCE_TUNING[spec["source_cr_layout"]]
+    tuning = worker_tuning(reference, spec["isolated"], spec["realtime_kernel"], spec["extra_tuned"])
+    profiles = [{"name": name, "data": LiteralScalarString(data)} for name, data in tuning["profiles"]]
+    recommend = {"machineConfigLabels": {MCP_ROLE_LABEL: _q("worker")}, "priority": tuning["priority"], "profile": tuning["recommend"]}
+    if not full_recommend:
+        recommend = {"profile": tuning["recommend"]}
     return {
         "metadata": {"name": TUNED_NAME},
         "spec": {"profile": profiles, "recommend": [recommend]},
@@ -655,6 +799,7 @@ def _checked_worker(params):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ZtpInputError("path", path, "a file in an existing folder of the GitOps checkout (folder %s does not exist)" % folder)
+    spec["reference_tuning"] = detect_reference_tuning(folder, spec["source_cr_layout"])[0]
     return path, spec, worker_document(spec)
 
 

@@ -25,14 +25,17 @@ import hashlib
 import io
 import json
 import os
+import random
 import re
+import signal
 import socket
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError
 
 try:
     from ruamel.yaml import YAML
@@ -60,6 +63,15 @@ LOCK_DIR_NAME = 'ztp-sno-expand-locks'
 LOCK_TIMEOUT = 600
 LOCK_TIMEOUT_ENV = 'ZTP_LOCK_TIMEOUT'
 UTF8_BOM = '\ufeff'
+# Temporary files of the writers: '.<name>.ztp-tmp-<pid>-<random>' beside the file. Publishing never takes them and the
+# next writer in the folder (or the next checkout or publish of the working copy) removes those of ended processes.
+TEMP_MARK = '.ztp-tmp-'
+_TEMP_NAME = re.compile(r'^\..+\.ztp-tmp-([0-9]+)-[0-9a-z]+$')
+# Tests only: make this process stop or wait at a given point, to test kills and races with real processes.
+# '<point>:<n>:kill' sends SIGKILL to this process at the n-th time it reaches <point>; '<point>:<n>:wait=<file>'
+# creates <file>.reached there and waits until <file> exists. Several entries are separated by ';'.
+TEST_FAULT_ENV = 'ZTP_SNO_EXPAND_TEST_FAULT'
+_FAULT_COUNTS = Counter()
 
 # Plain scalars that YAML 1.1 readers (and some Go YAML libraries) resolve to a non-string type.
 # Strings of that shape are written double-quoted, even though YAML 1.2 would read them back as strings.
@@ -77,7 +89,7 @@ _SIMPLE_PLAIN = re.compile(r'^[A-Za-z/][A-Za-z0-9 ._/:@+=,()~-]*$')
 _FLOW_UNSAFE = re.compile(r'[,\[\]{}#]|: |^[-?:!&*|>\'"%@`]|^$|\s$|^\s')
 
 
-class YamlEditError(Exception):
+class YamlEditError(ZtpError):
     """An edit could not be made without changing more than intended (nothing was written)."""
 
 
@@ -249,6 +261,8 @@ class _Node(object):
         self.flow = bool(getattr(event, 'flow_style', False))
         self.style = getattr(event, 'style', None)
         self.value = getattr(event, 'value', None)
+        # the anchor a node defines (&name), or for an alias the anchor it refers to (*name)
+        self.anchor = getattr(event, 'anchor', None)
         self.children = []  # seq: nodes; map: (key, value) tuples
 
     @property
@@ -307,9 +321,34 @@ class _Text(object):
     def __init__(self, text):
         self.text = text
         self.roots = _parse_nodes(text)
+        for root in self.roots:
+            self._undecorate(root)
         self.data = load_documents(text)
         if len(self.roots) != len(self.data):
             raise YamlEditError('could not match the documents of the file')
+
+    def _undecorate(self, node):
+        """A block collection with an anchor or tag (``key: &name``, ``- !tag``) starts, for the splices and the
+        indentation, at its first key or dash, not at the anchor (which may sit 30 columns to the right)."""
+        stack = [node]
+        while stack:
+            node = stack.pop()
+            if node.kind == 'map':
+                stack.extend(v for pair in node.children for v in pair)
+            elif node.kind == 'seq':
+                stack.extend(node.children)
+            else:
+                continue
+            node.decorated = False
+            if node.flow or not node.children or self.text[node.start:node.start + 1] not in ('&', '!'):
+                continue
+            node.decorated = True
+            if node.kind == 'map':
+                node.start = node.children[0][0].start
+            else:
+                dash = self.text.rfind('-', node.start, node.children[0].start)
+                if dash >= 0:
+                    node.start = dash
 
     def line_start(self, idx):
         return self.text.rfind('\n', 0, idx) + 1
@@ -456,11 +495,14 @@ def flow_text(value):
 class _Style(object):
     """Indentation of new blocks, learnt from a neighbour node and from the whole document."""
 
-    def __init__(self, doc, root, template=None):
+    def __init__(self, doc, root, template=None, common=None):
         self.doc = doc
         self.local = None
-        self.common = {'map': Counter(), 'seq': Counter(), 'item': Counter()}
-        self._learn(root, ())
+        if common is not None:
+            self.common = common  # learnt before from the same root
+        else:
+            self.common = {'map': Counter(), 'seq': Counter(), 'item': Counter()}
+            self._learn(root, ())
         self.local = {}
         if template is not None:
             self._learn(template, ())
@@ -469,13 +511,14 @@ class _Style(object):
         if node.kind == 'map' and not node.flow:
             for key, value in node.children:
                 sub = rel + (key.value,)
-                if value.kind in ('map', 'seq') and not value.flow and value.children:
+                if value.kind in ('map', 'seq') and not value.flow and value.children and \
+                        self.doc.line_start(value.start) != self.doc.line_start(key.start):
                     kind = 'map' if value.kind == 'map' else 'seq'
                     self._record(kind, sub, self.doc.col(value.start) - self.doc.col(key.start))
                 self._learn(value, sub)
         elif node.kind == 'seq' and not node.flow:
             for i, item in enumerate(node.children):
-                if item.kind in ('map', 'seq') and not item.flow and item.children:
+                if item.kind in ('map', 'seq') and not item.flow and item.children and not getattr(item, 'decorated', False):
                     dash = self.doc.dash(node, i)
                     if self.doc.line_start(dash) == self.doc.line_start(item.start):
                         self._record('item', rel, item.start - dash)
@@ -572,6 +615,20 @@ class _Emitter(object):
 # Splicing
 
 
+def _keeps_line_ends(edit):
+    """Run ``edit(text, ...)`` on a CRLF text as LF and give the result back with CRLF line ends, so that a file
+    written on Windows does not get LF lines among its CRLF ones. A text with mixed line ends is edited as it is."""
+    def wrapper(text, *args, **kwargs):
+        if '\r\n' not in text or text.count('\r\n') != text.count('\n') or text.count('\r') != text.count('\n'):
+            return edit(text, *args, **kwargs)
+        lf = text.replace('\r\n', '\n')
+        result = edit(lf, *args, **kwargs)
+        return text if result == lf else result.replace('\n', '\r\n')
+    wrapper.__name__ = edit.__name__
+    wrapper.__doc__ = edit.__doc__
+    return wrapper
+
+
 def _replace_range(doc, start, end, lines, prefix, suffix=''):
     """Replace the whole lines text[start:end] by ``lines``; the first line keeps ``prefix``."""
     text = doc.text
@@ -647,24 +704,137 @@ def _replace_in_parent(doc, path, chain, value):
     return _replace_range(doc, line_start, doc.line_end(end), lines, doc.text[line_start:start], suffix)
 
 
-def _begin_edit(doc, path, change, extra=()):
+def _begin_edit(doc, path, change, extra=(), flow_edit=None):
     """``(expected, chain, done)`` for an edit of the node at ``path``: the data the edit must produce, the node
-    chain of ``path + extra``, and, when ``path`` lies inside a flow collection, the finished edit (that collection
-    re-rendered, verified), else None."""
+    chain of ``path + extra``, and, when ``path`` lies inside a flow collection, the finished edit, else None.
+
+    Inside a flow collection ``flow_edit(doc, chain)`` splices only the edited item (comments and the other items of
+    the collection stay as they are); when there is none, or it fails, the outermost flow collection is re-rendered,
+    but only when it holds no comment (re-rendering would drop them).
+    """
     expected = _expected(doc.data, path, change)
     chain = doc.locate(list(path) + list(extra))
     own = chain[:len(chain) - len(extra)]
     flow_at = _flow_ancestor(own)
     if flow_at is None:
         return expected, chain, None
+    if flow_edit is not None:
+        try:
+            new_text = flow_edit(doc, chain)
+            if new_text is not None:
+                return expected, chain, _verify(new_text, expected, path)
+        except YamlEditError:
+            pass
+    outer = own[flow_at]
+    if _has_comment(doc, outer):
+        raise YamlEditError('editing %s: the flow-style collection ([...] or {...}) on line %d holds comments that '
+                            'this edit would drop (nothing written); write that collection in block style (one item '
+                            'per line, "- " before each), then run again'
+                            % (_path_text(path), doc.text.count('\n', 0, outer.start) + 1))
     return expected, chain, _verify(_replace_flow(doc, path, own, flow_at, expected), expected, path)
+
+
+def _has_comment(doc, node):
+    """Whether the text of the flow collection ``node`` holds a comment (a ``#`` after a blank, outside quotes)."""
+    text = doc.text
+    quote = None
+    pos = node.start
+    while pos < node.end:
+        char = text[pos]
+        if quote == '"' and char == '\\':
+            pos += 2
+            continue
+        if quote:
+            if char == quote:
+                if quote == "'" and text[pos + 1:pos + 2] == "'":
+                    pos += 2
+                    continue
+                quote = None
+        elif char in '\'"' and (pos == node.start or text[pos - 1] in ' \t\n[{,:'):
+            quote = char
+        elif char == '#' and text[pos - 1] in ' \t\n':
+            return True
+        pos += 1
+    return False
+
+
+def _flow_item_end(doc, node):
+    end = doc.content_end(node)
+    return node.start if end is None else end
+
+
+def _flow_insert(doc, container, last_start, last_end, new):
+    """Text with ``new`` (flow text of one or more items) added after the last item of the flow collection
+    ``container`` whose last item ends at ``last_end``."""
+    text = doc.text
+    close = container.end - 1
+    pos = last_end
+    while pos < close and text[pos] in ' \t':
+        pos += 1
+    has_comma = pos < close and text[pos] == ','
+    after = pos + 1 if has_comma else last_end
+    closing_line = doc.line_start(close)
+    if '\n' not in text[container.start:container.end] or closing_line <= doc.line_start(last_end):
+        # the closing bracket follows the last item on its line
+        return text[:after] + (' ' + new + ',' if has_comma else ', ' + new) + text[after:]
+    # one item per line: the new one on its own line, indented like the line of the last item
+    line = doc.line_start(last_start)
+    indent = len(text[line:]) - len(text[line:].lstrip(' '))
+    insert_at = doc.line_end(last_end)
+    comma = '' if has_comma else ','
+    return (text[:last_end] + comma + text[last_end:insert_at] + ' ' * indent + new + (',' if has_comma else '') +
+            '\n' + text[insert_at:])
+
+
+def _flow_remove(doc, container, index, starts, ends):
+    """Text without item ``index`` of the flow collection ``container`` (items span ``starts[i]:ends[i]``); the
+    comments and line breaks around the other items stay."""
+    text = doc.text
+    if index + 1 < len(starts):
+        cut_end = text.find(',', ends[index], starts[index + 1])
+        if cut_end < 0:
+            return None
+        cut_end += 1
+        while cut_end < starts[index + 1] and text[cut_end] in ' \t':
+            cut_end += 1
+        cut_start = starts[index]
+        if text[cut_end:cut_end + 1] == '\n' and doc.only_spaces_before(cut_start):
+            cut_start, cut_end = doc.line_start(cut_start), cut_end + 1
+        return text[:cut_start] + text[cut_end:]
+    start, after = starts[index], ends[index]
+    pos = after
+    while pos < container.end - 1 and text[pos] in ' \t':
+        pos += 1
+    if text[pos:pos + 1] == ',':
+        # a trailing comma after the last item: the item and its comma go, the comma before it stays
+        cut_end = pos + 1
+        while text[cut_end:cut_end + 1] in (' ', '\t'):
+            cut_end += 1
+        if doc.only_spaces_before(start) and text[cut_end:cut_end + 1] == '\n':
+            start, cut_end = doc.line_start(start), cut_end + 1
+        return text[:start] + text[cut_end:]
+    comma = text.rfind(',', ends[index - 1], start)
+    if comma < 0:
+        return None
+    if doc.only_spaces_before(start):
+        line = doc.line_start(start)
+        if text[after:doc.line_end(after)].strip() == '':
+            return text[:comma] + text[comma + 1:line] + text[doc.line_end(after):]
+        return text[:comma] + text[comma + 1:start] + text[after:]
+    return text[:comma] + text[after:]
 
 
 def _replace_value(text, path, value):
     doc = _Text(text)
     if same_data(get_value(doc.data, path), value):
         return text
-    expected, chain, done = _begin_edit(doc, path, _set(value))
+
+    def flow_edit(doc, chain):
+        node = chain[-1]
+        if node.kind in ('map', 'seq') and not node.children and len(chain) > 1 and not chain[-2].flow:
+            return None  # an empty [] or {} in block context becomes a block (below)
+        return doc.text[:node.start] + flow_text(value) + doc.text[_flow_item_end(doc, node):]
+    expected, chain, done = _begin_edit(doc, path, _set(value), flow_edit=flow_edit)
     if done is not None:
         return done
     node = chain[-1]
@@ -685,11 +855,13 @@ def _replace_flow(doc, path, chain, flow_at, expected):
     return doc.text[:node.start] + flow_text(new_value) + doc.text[node.end:]
 
 
+@_keeps_line_ends
 def append_sequence_item(text, path, item):
     """Append ``item`` to the sequence at ``path`` (a null value becomes a one-item sequence)."""
     return append_sequence_items(text, path, [item])
 
 
+@_keeps_line_ends
 def append_sequence_items(text, path, items):
     """Append ``items`` to the sequence at ``path`` in one splice (a null value becomes a sequence of them).
 
@@ -708,7 +880,13 @@ def append_sequence_items(text, path, items):
 
     def change(parent, step):
         parent[step].extend(copy.deepcopy(items))
-    expected, chain, done = _begin_edit(doc, path, change)
+
+    def flow_edit(doc, chain):
+        seq = chain[-1]
+        if not seq.flow or not seq.children:
+            return None
+        return _flow_insert(doc, seq, seq.children[-1].start, _flow_item_end(doc, seq.children[-1]), ', '.join(flow_text(i) for i in items))
+    expected, chain, done = _begin_edit(doc, path, change, flow_edit=flow_edit)
     if done is not None:
         return done
     seq = chain[-1]
@@ -719,6 +897,49 @@ def append_sequence_items(text, path, items):
     return _verify(_insert_lines(doc.text, pos, lines), expected, path)
 
 
+@_keeps_line_ends
+def append_to_sequences(text, items_by_path):
+    """Append items to several sequences of ``text`` in one pass: ``items_by_path`` is a list of ``(path, items)``.
+
+    One parse, one splice pass and one verification for all block sequences (the style of each document is learnt
+    once); a sequence that is null, empty, flow-style or inside a flow collection gets its items through
+    ``append_sequence_items`` afterwards. Nothing is changed when any path is not a sequence.
+    """
+    items_by_path = [(list(path), list(items)) for path, items in items_by_path if items]
+    if not items_by_path:
+        return text
+    doc = _Text(text)
+    expected = copy.deepcopy(doc.data)
+    splices = []
+    later = []
+    styles = {}
+    for path, items in items_by_path:
+        current = get_value(doc.data, path)
+        if current is not None and not isinstance(current, list):
+            raise YamlEditError('path %s is not a sequence' % _path_text(path))
+        chain = doc.locate(path)
+        seq = chain[-1]
+        if not current or seq.kind != 'seq' or _flow_ancestor(chain) is not None:
+            later.append((path, items))
+            continue
+        get_value(expected, path).extend(copy.deepcopy(items))
+        if path[0] not in styles:
+            styles[path[0]] = _Style(doc, chain[0]).common
+        dash_col = doc.col(seq.start)
+        pos = doc.after_owned_comments(doc.content_end(seq), dash_col)
+        lines = _Emitter(_Style(doc, chain[0], seq, common=styles[path[0]])).sequence(items, dash_col, ())
+        splices.append((pos, len(splices), lines))
+    new_text = doc.text
+    for pos, dummy, lines in sorted(splices, reverse=True):
+        new_text = _insert_lines(new_text, pos, lines)
+    if splices:
+        new_text = _verify(new_text, expected, [])
+    for path, items in later:
+        new_text = append_sequence_items(new_text, path, items)
+    return new_text
+
+
+@_keeps_line_ends
 def replace_sequence_item(text, path, index, item):
     """Replace item ``index`` of the sequence at ``path``, keeping the comments of unchanged parts."""
     current = get_value(text, path)
@@ -727,6 +948,7 @@ def replace_sequence_item(text, path, index, item):
     return update_value(text, list(path) + [index], item)
 
 
+@_keeps_line_ends
 def remove_sequence_item(text, path, index):
     """Remove item ``index`` of the sequence at ``path`` with its own comments; the last one leaves ``[]``."""
     doc = _Text(text)
@@ -738,7 +960,14 @@ def remove_sequence_item(text, path, index):
 
     def change(parent, step):
         del parent[step][index]
-    expected, chain, done = _begin_edit(doc, path, change)
+
+    def flow_edit(doc, chain):
+        seq = chain[-1]
+        if not seq.flow:
+            return None
+        return _flow_remove(doc, seq, index, [c.start for c in seq.children],
+                            [_flow_item_end(doc, c) for c in seq.children])
+    expected, chain, done = _begin_edit(doc, path, change, flow_edit=flow_edit)
     if done is not None:
         return done
     seq = chain[-1]
@@ -747,10 +976,26 @@ def remove_sequence_item(text, path, index):
     if not doc.only_spaces_before(dash):
         new_text = doc.text[:dash] + doc.text[doc.dash(seq, index + 1):]
         return _verify(new_text, expected, path)
-    end = doc.content_end(seq.children[index])
-    end = doc.after_owned_comments(end if end is not None else dash + 1, dash_col)
+    content = doc.content_end(seq.children[index])
+    content = content if content is not None else dash + 1
+    end = doc.after_owned_comments(content, dash_col)
+    if index + 1 < len(seq.children):
+        # comment lines right above the next item's dash (no blank line between) are that item's: they stay
+        keep_from = doc.line_start(doc.dash(seq, index + 1))
+        while keep_from > doc.line_end(content):
+            above = doc.line_start(keep_from - 1)
+            if not doc.text[above:keep_from].lstrip(' ').startswith('#'):
+                break
+            keep_from = above
+        end = max(min(end, keep_from), doc.line_end(content))
     start = _own_leading_comments(doc, doc.line_start(dash), dash_col)
     return _verify(doc.text[:start] + doc.text[end:], expected, path)
+
+
+def alias_at(text, path):
+    """The anchor name when the node at ``path`` is an alias (``*name``), else None."""
+    node = _Text(text).locate(list(path))[-1]
+    return node.anchor if node.kind == 'alias' else None
 
 
 def _own_leading_comments(doc, line_start, col):
@@ -766,6 +1011,7 @@ def _own_leading_comments(doc, line_start, col):
     return start
 
 
+@_keeps_line_ends
 def set_mapping_value(text, path, key, value):
     """Set ``key`` of the mapping at ``path`` to ``value``: replace it in place or add it at the end."""
     doc = _Text(text)
@@ -779,7 +1025,16 @@ def set_mapping_value(text, path, key, value):
 
     def change(parent, step):
         parent[step][key] = copy.deepcopy(value)
-    expected, chain, done = _begin_edit(doc, path, change)
+
+    def flow_edit(doc, chain):
+        mapping = chain[-1]
+        if not mapping.flow or not mapping.children:
+            return None
+        last_key, last_value = mapping.children[-1]
+        end = doc.content_end(last_value)
+        return _flow_insert(doc, mapping, last_key.start, end if end is not None else last_key.end,
+                            '%s: %s' % (flow_text(key), flow_text(value)))
+    expected, chain, done = _begin_edit(doc, path, change, flow_edit=flow_edit)
     if done is not None:
         return done
     mapping = chain[-1]
@@ -789,6 +1044,7 @@ def set_mapping_value(text, path, key, value):
     return _verify(_insert_lines(doc.text, pos, lines), expected, path)
 
 
+@_keeps_line_ends
 def remove_mapping_key(text, path, key):
     """Remove ``key`` (and the comments indented under it) from the mapping at ``path``."""
     doc = _Text(text)
@@ -802,7 +1058,17 @@ def remove_mapping_key(text, path, key):
 
     def change(parent, step):
         del parent[step][key]
-    expected, chain, done = _begin_edit(doc, path, change, extra=[key])
+
+    def flow_edit(doc, chain):
+        mapping = chain[-2]
+        if not mapping.flow:
+            return None
+        ends = []
+        for key_node, value_node in mapping.children:
+            end = doc.content_end(value_node)
+            ends.append(end if end is not None else key_node.end)
+        return _flow_remove(doc, mapping, list(current.keys()).index(key), [k.start for k, v in mapping.children], ends)
+    expected, chain, done = _begin_edit(doc, path, change, extra=[key], flow_edit=flow_edit)
     if done is not None:
         return done
     mapping = chain[-2]
@@ -818,6 +1084,7 @@ def remove_mapping_key(text, path, key):
     return _verify(doc.text[:doc.line_start(key_node.start)] + doc.text[end:], expected, path)
 
 
+@_keeps_line_ends
 def update_value(text, path, value):
     """Make the value at ``path`` equal ``value`` with the smallest edits (comments of unchanged parts stay)."""
     doc = _Text(text)
@@ -897,6 +1164,9 @@ class LockTimeout(ZtpInputError):
                 % (self.where, self.lock_file, who, self.timeout, stop, LOCK_TIMEOUT_ENV, LOCK_TIMEOUT))
 
 
+_HELD = {}
+
+
 def _lock_holder(lock_file):
     """What the holder of ``lock_file`` wrote into it (``{pid, host, started, path}``), or None."""
     try:
@@ -917,6 +1187,15 @@ def file_lock(path, timeout=None):
     """
     timeout = lock_timeout() if timeout is None else timeout
     lock_file = lock_path(path)
+    key = (lock_file, threading.get_ident())
+    if _HELD.get(key):
+        # this thread holds it already (a writer inside a batch that holds the working copy's lock)
+        _HELD[key] += 1
+        try:
+            yield lock_file
+        finally:
+            _HELD[key] -= 1
+        return
     try:
         os.makedirs(os.path.dirname(lock_file), 0o700)
     except OSError:
@@ -943,7 +1222,11 @@ def file_lock(path, timeout=None):
                       'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(holder).encode('utf-8'), 0)
-            yield lock_file
+            _HELD[key] = 1
+            try:
+                yield lock_file
+            finally:
+                _HELD.pop(key, None)
         finally:
             try:
                 os.ftruncate(fd, 0)
@@ -963,6 +1246,210 @@ def _working_copy_root(folder):
         if parent == current:
             return None
         current = parent
+
+
+def working_copy_root(path):
+    """The Git working copy that holds ``path`` (a file or a folder; its real folder), or None."""
+    folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+    return _working_copy_root(os.path.realpath(folder))
+
+
+@contextlib.contextmanager
+def checkout_lock(path, timeout=None):
+    """Hold the lock of the Git working copy that holds ``path`` (the lock ``ztp_gitops_checkout`` and
+    ``ztp_gitops_publish`` take), and finish or clean up what an interrupted writer left there first.
+
+    Every writer holds it across read, plan and write, so that a checkout never moves the files between the read
+    and the write of an edit (the edit would be computed from the old text and revert the merged change). Outside a
+    working copy it locks nothing. Yields the working copy root or None."""
+    root = working_copy_root(path)
+    if root is None:
+        yield None
+        return
+    with file_lock(root, timeout):
+        recover_writes(root, walk=False)
+        yield root
+
+
+def fault_point(point):
+    """Tests only (see ``TEST_FAULT_ENV``): stop or wait here when the environment asks for it."""
+    spec = os.environ.get(TEST_FAULT_ENV)
+    if not spec:
+        return
+    for entry in spec.split(';'):
+        name, _sep, rest = entry.partition(':')
+        count, _sep, action = rest.partition(':')
+        if name != point:
+            continue
+        _FAULT_COUNTS[point] += 1
+        if str(_FAULT_COUNTS[point]) != count:
+            continue
+        if action == 'kill':
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif action.startswith('wait='):
+            release = action[len('wait='):]
+            with open(release + '.reached', 'w') as handle:
+                handle.write(str(os.getpid()))
+            deadline = time.monotonic() + 120
+            while not os.path.exists(release) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+def is_temporary_name(path):
+    """Whether ``path`` names a temporary file of these writers (never published, removed when left over)."""
+    return _TEMP_NAME.match(os.path.basename(path)) is not None
+
+
+def _temporary_path(target):
+    suffix = ''.join(random.choice('0123456789abcdefghijklmnopqrstuvwxyz') for dummy in range(8))
+    return os.path.join(os.path.dirname(target), '.%s%s%d-%s' % (os.path.basename(target), TEMP_MARK, os.getpid(), suffix))
+
+
+def _process_alive(pid):
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _journal_path(root):
+    return lock_path(root)[:-len('.lock')] + '.journal'
+
+
+def recover_writes(root, walk=True):
+    """Finish a batch of writes that was interrupted after all its temporary files were complete (its journal names
+    them; the renames are done now), then remove the temporary files of ended processes: those in the folders of the
+    journal, or (``walk``) anywhere in the working copy ``root``. Returns the paths finished and removed."""
+    done = {'finished': [], 'removed': []}
+    journal = _journal_path(root)
+    folders = set()
+    try:
+        with open(journal, 'r', encoding='utf-8') as handle:
+            record = json.loads(handle.read())
+        entries = record.get('files', [])
+        if record.get('pid') != os.getpid() and _process_alive(int(record.get('pid') or 0)):
+            entries = []  # its writer still runs (it does not hold the lock): not left over
+            journal = None
+    except (IOError, OSError, ValueError, AttributeError, TypeError):
+        entries = []
+    for tmp, target in entries:
+        folders.add(os.path.dirname(target))
+        if os.path.exists(tmp):
+            os.replace(tmp, target)
+            done['finished'].append(target)
+    if journal and os.path.exists(journal):
+        os.unlink(journal)
+    if walk:
+        for folder, dirs, dummy in os.walk(root):
+            dirs[:] = [d for d in dirs if d != '.git']
+            folders.add(folder)
+    for folder in folders:
+        done['removed'].extend(_remove_left_overs(folder))
+    return done
+
+
+def _remove_left_overs(folder):
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = _TEMP_NAME.match(name)
+        if match and not _process_alive(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(folder, name))
+                removed.append(os.path.join(folder, name))
+            except OSError:
+                pass
+    return removed
+
+
+def write_files(texts):
+    """Write several files as one change: ``texts`` maps each path to its text, or to ``(text, bom)``.
+
+    Every temporary file is written and synced first; then a journal naming them is written (outside the working
+    copy), then they are renamed, new files first; the journal goes last. A run killed before the journal leaves only
+    temporary files (removed by the next writer, never published); a run killed during the renames is finished by
+    the next writer or checkout of the working copy (``recover_writes``). Hold ``checkout_lock`` around it.
+    """
+    items = []
+    for path, value in texts.items():
+        text, bom = value if isinstance(value, tuple) else (value, False)
+        items.append((write_target(path), (UTF8_BOM + text) if bom else text))
+    items.sort(key=lambda item: os.path.exists(item[0]))  # new files first: a listing never names a missing file
+    temps = []
+    try:
+        for target, text in items:
+            temps.append((_write_temporary(target, text), target))
+        fault_point('temporaries-written')
+        root = working_copy_root(items[0][0]) if items else None
+        journal = _journal_path(root) if root and len(items) > 1 else None
+        if journal:
+            _write_journal(journal, temps)
+        for tmp, target in temps:
+            fault_point('rename')
+            os.replace(tmp, target)
+        for folder in sorted(set(os.path.dirname(target) for dummy, target in temps)):
+            _sync_folder(folder)
+        if journal:
+            os.unlink(journal)
+    except BaseException:
+        for tmp, dummy in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+
+
+def _write_journal(journal, temps):
+    folder = os.path.dirname(journal)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.journal.')
+    with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+        handle.write(json.dumps({'pid': os.getpid(), 'files': [list(pair) for pair in temps]}))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, journal)
+    _sync_folder(folder)
+
+
+def _sync_folder(folder):
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _write_temporary(target, text):
+    """A complete, synced temporary copy of ``text`` beside ``target`` with ``target``'s mode; returns its path."""
+    folder = os.path.dirname(target)
+    _remove_left_overs(folder)
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    tmp = _temporary_path(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return tmp
 
 
 def write_target(path):
@@ -988,32 +1475,18 @@ def write_target(path):
 def atomic_write(path, text):
     """Write ``text`` to ``path`` through a temporary file in the same folder; keep the file mode.
 
-    A symbolic link stays a link: its target is written (see ``write_target``)."""
+    A symbolic link stays a link: its target is written (see ``write_target``). The temporary file is named so that
+    publishing never takes it, and removed by the next writer of the folder if this process is killed."""
     path = write_target(path)
-    folder = os.path.dirname(path)
+    tmp = _write_temporary(path, text)
     try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+        fault_point('rename')
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    _sync_folder(os.path.dirname(path))
 
 
 _UTF16_32_BOMS = ((b'\xff\xfe\x00\x00', 'UTF-32'), (b'\x00\x00\xfe\xff', 'UTF-32'),
@@ -1063,14 +1536,16 @@ def write_text(path, text, bom=False):
 
 
 def edit_file(path, transform, check_mode=False):
-    """Lock ``path``, apply ``transform(text) -> new_text`` and write the result if it changed.
+    """Lock ``path`` (and its Git working copy, see ``checkout_lock``), apply ``transform(text) -> new_text`` and
+    write the result if it changed.
 
     A missing file is passed to ``transform`` as an empty text; a UTF-8 byte order mark is kept out of the text
     and written back. Returns ``{changed, diff: {before, after, before_header, after_header}}``.
     """
     write_target(path)  # a link out of the working copy is refused, in check mode too
-    with file_lock(path):
+    with checkout_lock(path), file_lock(path):
         before, bom = read_text(path)
+        fault_point('edit-read')
         after = transform(before)
         changed = after != before
         if changed and not check_mode:

@@ -204,13 +204,12 @@ def main():
     except (ZtpInputError, ZtpInputErrors) as exc:
         module.fail_json(msg=str(exc))
     try:
-        runner = CguRunner(module, Hub.from_module(module))
-        if module.params["state"] == "absent":
-            runner.run_absent()
-        else:
-            runner.run_present()
+        result = CguRunner(module.params, Hub.from_module(module), module.check_mode, module._diff).run()
     except HubError as exc:
         module.fail_json(msg=str(exc))
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -49,9 +49,18 @@ options:
   allow_local_changes:
     description:
       - Keep local commits and uncommitted changes in tracked files instead of failing. Local commits are
-        rebased onto the remote branch, uncommitted changes are stashed and re-applied around the update.
+        rebased onto the remote branch, uncommitted changes are set aside and re-applied around the update (what
+        was staged stays staged).
+      - Uncommitted changes that would conflict with the remote's changes to the same lines are refused before
+        anything is changed (no conflict markers, no stash left behind); the message names the files.
     type: bool
     default: false
+  connect_timeout:
+    description:
+      - Seconds the Git remote host has to answer (ssh C(ConnectTimeout) and keep-alives; an http(s) remote that sends
+        nothing for this long is given up). A failure names the host.
+      - Default 30, or the environment variable E(ZTP_GIT_CONNECT_TIMEOUT).
+    type: int
 extends_documentation_fragment:
   - ztp.sno_expand.gitops_auth
 attributes:
@@ -140,16 +149,23 @@ def main():
             branch=dict(type="str", default="main"),
             depth=dict(type="int"),
             allow_local_changes=dict(type="bool", default=False),
+            connect_timeout=dict(type="int"),
             **gitops.remote_argument_spec()
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        connect_timeout = gitops.connect_timeout_setting(p["connect_timeout"])
+    except ZtpInputError as exc:
+        module.fail_json(msg=str(exc))
     for secret in gitops.url_credentials(p["repo"]):
         module.no_log_values.add(secret)
     git = Git(token=p["token"], username=p["username"], ssh_key_file=p["ssh_key_file"],
               known_hosts_file=p["ssh_known_hosts_file"], accept_new_host_keys=p["accept_new_host_keys"],
-              timeout=p["timeout"])
+              timeout=p["timeout"],
+              connect_timeout=connect_timeout)
+    gitops.unmask_short_token(module)
     try:
         with git:
             result = checkout(git, p["repo"], p["dest"], branch=p["branch"], depth=p["depth"],

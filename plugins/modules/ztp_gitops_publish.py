@@ -21,6 +21,13 @@ description:
     commit stays on the local branch and nothing is pushed.
   - Nothing to commit and nothing left to push is no change. Local commits not yet on the remote (for example
     left by an interrupted run) are pushed.
+  - Uncommitted changes of other files are set aside during a rebase and put back afterwards as they were (a
+    staged change stays staged). Should they conflict with the rebased commits they are left in a stash that the
+    message names, never applied with conflict markers.
+  - A push refused by a hook of the Git server fails with the hook's message (result C(hook_declined)); running
+    again unchanged would be refused the same way.
+  - Temporary files of the collection's writers (C(.<name>.ztp-tmp-<pid>-<random>), left by a killed run) are never
+    committed; those of ended processes are removed.
   - Credentials never appear in URLs, command lines, the Git configuration, results or messages.
 author:
   - ztp.sno_expand maintainers (@ztp)
@@ -64,6 +71,12 @@ options:
     description: Push the commit. With V(false) the commit is only made locally.
     type: bool
     default: true
+  connect_timeout:
+    description:
+      - Seconds the Git remote host has to answer (ssh C(ConnectTimeout) and keep-alives; an http(s) remote that sends
+        nothing for this long is given up). A failure names the host.
+      - Default 30, or the environment variable E(ZTP_GIT_CONNECT_TIMEOUT).
+    type: int
 extends_documentation_fragment:
   - ztp.sno_expand.gitops_auth
 attributes:
@@ -160,14 +173,21 @@ def main():
             remote=dict(type="str", default="origin"),
             retries=dict(type="int", default=5),
             push=dict(type="bool", default=True),
+            connect_timeout=dict(type="int"),
             **gitops.remote_argument_spec()
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        connect_timeout = gitops.connect_timeout_setting(p["connect_timeout"])
+    except ZtpInputError as exc:
+        module.fail_json(msg=str(exc))
     git = Git(token=p["token"], username=p["username"], ssh_key_file=p["ssh_key_file"],
               known_hosts_file=p["ssh_known_hosts_file"], accept_new_host_keys=p["accept_new_host_keys"],
-              timeout=p["timeout"], author_name=p["author_name"], author_email=p["author_email"])
+              timeout=p["timeout"], author_name=p["author_name"], author_email=p["author_email"],
+              connect_timeout=connect_timeout)
+    gitops.unmask_short_token(module)
     try:
         with git:
             result = publish(git, p["repo_dir"], p["paths"], p["commit_message"], branch=p["branch"], remote=p["remote"],

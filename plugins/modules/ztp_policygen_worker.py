@@ -23,9 +23,11 @@ description:
     and kubelet workload-partitioning files for the reserved CPUs as base64 data URLs.
     C(PerformanceProfile.yaml) (name C(openshift-worker-node-performance-profile)) sets the isolated and
     reserved CPUs, the hugepages and the realtime kernel.
-    C(TunedPerformancePatch.yaml) (name C(performance-patch-worker)) adds a tuned profile that includes
-    the worker performance profile, with C(cmdline_crash=nohz_full=<isolated>), C(kernel.timer_migration=1)
-    (realtime kernel only), the C(ice-ptp) scheduler group, stalld started and chronyd stopped.
+    C(TunedPerformancePatch.yaml) carries the reference tuning of the source-CR layout in use, read from
+    C(source-crs/) next to the worker file (following links). Every profile of the source Tuned is copied as
+    C(<profile>-worker) at the source priority, its C(include) lines point at the worker PerformanceProfile and the
+    worker profiles, and the top profile adds C(nohz_full=<isolated>), C(kernel.timer_migration=1) (realtime kernel
+    only) and any extra tuning. Without a local copy the flat pre-4.20 shape (one profile) is assumed.
   - 'A PolicyGenTemplate sets C(mcp) to C(worker). A PolicyGenerator has no C($mcp) substitution, so its
     patches replace the C(machineConfigPoolSelector), C(nodeSelector) and Tuned C(recommend) selectors of
     the source CRs with worker ones (C($patch: replace)), and it follows the ZTP conventions (Placement by
@@ -160,10 +162,11 @@ attributes:
     description: Shows the changes of the policy file and of C(kustomization.yaml).
 notes:
   - The files are changed under a lock, so several hosts of a play can write to the same folder at once.
-  - The worker Tuned carries only the worker profile. A PolicyGenerator patch deletes the source profiles with
-    C($patch) C(delete) entries, since kustomize merges that list by name. A PolicyGenTemplate merges lists by index,
-    so with O(source_cr_layout=directory) the three further profiles of the source file stay in the worker Tuned,
-    identical to the group's copies.
+  - The worker Tuned carries exactly the worker copies of the source profiles, with worker selectors and none of the
+    master's. A PolicyGenerator patch replaces the profile list as a whole; a PolicyGenTemplate merges lists by
+    index, and the worker file gives every index. A repository on a 4.20 container with flat names and no local
+    copy of C(source-crs/) gets the one-profile shape; keep a copy of the source CRs there, or use the directory
+    layout.
 requirements:
   - ruamel.yaml
 """

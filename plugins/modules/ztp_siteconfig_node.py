@@ -68,7 +68,14 @@ notes:
   - Supports C(check_mode) and C(diff_mode).
   - For a provisioned ClusterInstance the siteconfig webhook accepts only node additions and removals and
     changes of C(extraAnnotations), C(extraLabels), C(suppressedManifests) and C(pruneManifests); the module
-    warns when an update changes other fields.
+    refuses an update of an existing node that changes other fields, any change while the document's status says
+    the cluster is being provisioned, and an addition to a ClusterInstance whose C(clusterType) is not C(SNO).
+  - Also refused before anything is written, naming the field, the value and the fix, are a worker IP address that
+    another node of the cluster has, addresses outside the cluster's C(machineNetwork), an interface MAC of another
+    node, C(rootDeviceHints) of the wrong type, a C(bmcAddress) with spaces or control characters, and a C(nodes)
+    list written as a YAML alias.
+  - The edit holds the lock of the Git working copy from the read to the write, so that M(ztp.sno_expand.ztp_gitops_checkout)
+    never moves the file in between.
 attributes:
   check_mode:
     support: full

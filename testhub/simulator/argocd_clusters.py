@@ -14,6 +14,13 @@ pointed at it (upstream keeps SiteConfig and ClusterInstance sites in separate f
   it) and rendered like the siteconfig operator (§3): per-node InfraEnv ``<hostName>``.
 * Any other document is applied as a plain resource.
 
+With the real generators (``real_generators()``: ``ZTP_SIMULATOR_GENERATORS=real``, or ``auto`` when
+``testhub/build-generators.sh`` has built them) the app path is built the way the ZTP ArgoCD application builds it:
+``kustomize build --enable-alpha-plugins`` with the SiteConfig v1/v2 plugins of the ztp-site-generate container
+(ClusterInstance files stay plain manifests); objects the generator marks ``ran.openshift.io/ztp-gitops-generated``
+belong to their cluster, a ``siteConfigError`` object fails the sync with its text, and a failing build fails it as a
+whole. Otherwise (the default, and a fresh clone without the binaries) the Python rendering below is used.
+
 Objects that are no longer rendered are deleted (the inventory of applied objects is kept in the state dir).
 On the first sync of a cluster (no ManagedCluster yet) its nodes are marked as installed (day 1).
 """
@@ -26,6 +33,7 @@ import time
 
 import yaml
 
+from .. import generators
 from . import metal3
 from .core import now_stamp, set_condition
 
@@ -45,6 +53,27 @@ AI_API = "agent-install.openshift.io/v1beta1"
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 KIND_ORDER = {"Namespace": 0, "ClusterInstance": 1, "ClusterDeployment": 2, "InfraEnv": 3, "NMStateConfig": 4,
               "KlusterletAddonConfig": 5, "ManagedCluster": 6, "BareMetalHost": 7}
+
+
+GENERATORS_SWITCH = generators.SIMULATOR_SWITCH
+
+
+def real_generators() -> bool:
+    """Whether the ArgoCD apps render with the real ZTP generators and kustomize (``generators.simulator_uses_real``:
+    ``ZTP_SIMULATOR_GENERATORS`` is ``real``, or ``auto`` with the binaries built; default ``model``)."""
+    return generators.simulator_uses_real()
+
+
+def kustomize_build(folder: str) -> list[dict]:
+    """``kustomize build --enable-alpha-plugins`` of one app folder with the container's plugins (BuildError with
+    kustomize's message on failure)."""
+    try:
+        run = generators.kustomize_raw(folder)
+    except generators.GeneratorUnavailable as exc:
+        raise BuildError(f"the real generators are not built: {exc}") from exc
+    if run.returncode != 0:
+        raise BuildError(run.stderr.strip() or f"kustomize exited {run.returncode}")
+    return run.documents
 
 
 class BuildError(Exception):
@@ -130,6 +159,29 @@ def build(root, rel_dir):
                 raise BuildError(f"accumulating {field}: accumulation err='accumulating {field} from '{entry}': "
                                  f"open {rel}: no such file or directory'")
     return out
+
+
+def _folders(root, rel_dir, seen=None):
+    """Real paths of the kustomization folders a build of ``rel_dir`` reads (itself and folder entries, recursively)."""
+    seen = set() if seen is None else seen
+    folder = os.path.realpath(os.path.join(root, rel_dir))
+    if folder in seen:
+        return seen
+    seen.add(folder)
+    kfile = _kustomization(folder)
+    if kfile is None:
+        return seen
+    try:
+        with open(kfile, encoding="utf-8") as handle:
+            kust = yaml.safe_load(handle) or {}
+    except (OSError, yaml.YAMLError):
+        return seen
+    for field in ("generators", "resources"):
+        for entry in (kust.get(field) if isinstance(kust, dict) else None) or []:
+            path = os.path.join(folder, str(entry))
+            if os.path.isdir(path):
+                _folders(root, os.path.relpath(path, root), seen)
+    return seen
 
 
 # ---- SiteConfig generator ---------------------------------------------------------------------------------------
@@ -437,6 +489,8 @@ class ClustersApp:
         if os.path.isdir(os.path.join(tree, CLUSTERINSTANCE_DIR)) and _kustomization(os.path.join(tree, CLUSTERINSTANCE_DIR)):
             if os.path.normpath(paths[0]) != CLUSTERINSTANCE_DIR:
                 paths.append(CLUSTERINSTANCE_DIR)
+        if real_generators():
+            return self.collect_real(tree, paths)
         docs, seen = [], set()
         for rel in paths:
             if not os.path.isdir(os.path.join(tree, rel)):
@@ -461,6 +515,35 @@ class ClustersApp:
                 plain.append(doc)
             else:
                 errors.append(f"{rel}: not a Kubernetes object (missing apiVersion, kind or metadata)")
+        return clusters, plain, instances, errors
+
+    def collect_real(self, tree, paths):
+        """``collect`` with kustomize and the real SiteConfig plugins (see the module docstring)."""
+        clusters, plain, instances, errors, seen = {}, [], [], [], set()
+        for rel in paths:
+            if not os.path.isdir(os.path.join(tree, rel)):
+                raise BuildError(f"app path does not exist: {rel}")
+            if rel != paths[0] and os.path.realpath(os.path.join(tree, rel)) in _folders(tree, paths[0]):
+                continue  # already a resource of the app path
+            for doc in kustomize_build(os.path.join(tree, rel)):
+                ident = json.dumps(doc, sort_keys=True, default=str)
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                kind = doc.get("kind")
+                meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+                if "siteConfigError" in doc or kind == "SiteConfig":
+                    message = doc.get("siteConfigError") or "SiteConfig passed through the generator"
+                    errors.append(f"{rel}/{meta.get('name', '')}: siteConfigError: \"{message}\"")
+                    self.sim.log.warning("clusters: %s: siteConfigError: %s", rel, message)
+                elif kind == "ClusterInstance":
+                    instances.append((rel, doc))
+                elif GENERATED in (meta.get("annotations") or {}):
+                    clusters.setdefault(cluster_of(doc), []).append(doc)
+                elif meta and doc.get("apiVersion") and kind:
+                    plain.append(doc)
+                else:
+                    errors.append(f"{rel}: not a Kubernetes object (missing apiVersion, kind or metadata)")
         return clusters, plain, instances, errors
 
     def sync(self, tree, path):

@@ -42,6 +42,7 @@ CONTROLLERS = [
     ("metal3:AssistedService", True),
     ("metal3:ClusterInfo", True),
     ("spoke:SpokeOperators", True),
+    ("spoke:WorkerPools", True),
     ("spoke:ManagedClusterViews", True),
     ("policies:PoliciesApp", False),
     ("talm:Talm", False),
@@ -51,15 +52,21 @@ CONTROLLERS = [
 DEFAULT_DELAYS = {
     "argocd_resync": 180,          # ArgoCD re-applies (self-heal) at least this often
     "bmh_registering": 20,
-    "bmh_inspecting": 120,
+    "bmh_inspecting": 300,         # ironic inspection: boot the IPA ramdisk, collect, power off
+    "bmh_preparing": 60,           # manual cleaning steps with automatedCleaningMode disabled
     "bmh_available": 10,
-    "bmh_provisioning_boot": 120,  # provisioning: booting the discovery ISO until the Agent registers
+    "bmh_provisioning_boot": 180,  # provisioning: booting the discovery ISO until the Agent registers
     "bmh_deprovisioning": 60,
-    "bmh_error_retry": 60,
     "ppi_image": 30,
-    "agent_discovery": 30,
+    "agent_discovery": 60,
     "agent_stage": 60,
+    "agent_writing_image": 240,    # writing RHCOS to disk
+    "node_boot": 420,              # reboot from disk, firmware start, first boot until the kubelet asks for its client CSR
+    "csr_approval": 60,            # assisted-service re-checks the spoke every APPROVE_CSRS_REQUEUE_DURATION (1m)
     "node_ready": 60,
+    "mcp_rollout": 900,            # the worker pool renders and rolls out the worker policies' MachineConfigs (drain, reboot)
+    "mci_refresh": 30,             # ManagedClusterInfo node list period (nodecollecter.go updateInterval)
+    "view_refresh": 30,            # ManagedClusterView period (view_controller.go DefaultUpdateInterval)
 }
 
 log = logging.getLogger("testhub.simulator")

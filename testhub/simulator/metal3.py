@@ -9,9 +9,11 @@ BareMetalHost: ``registering`` -> ``inspecting`` (skipped with ``inspect.metal3.
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from .core import condition, now_stamp, set_condition
+from .spoke import spoke_csr
 
 BMH_API = "metal3.io/v1alpha1"
 AI_API = "agent-install.openshift.io/v1beta1"
@@ -35,6 +37,18 @@ MASTER_STAGES = ["Starting installation", "Waiting for bootkube", "Installing", 
 REBOOTED_INFO = ("Host has rebooted and no further updates will be posted. Please check console for progress and to "
                  "possibly approve pending CSRs")
 IMAGE_CREATED = "Image has been created"
+BOOT_ORDER_MESSAGE = ("Expected the host to boot from disk, but it booted the installation image - please reboot and fix boot "
+                      "order to boot from disk INTEL SSDPE2KX010T8 PHLJ0000000001P0FGN (nvme0n1, "
+                      "/dev/disk/by-id/nvme-INTEL_SSDPE2KX010T8_PHLJ0000000001P0FGN)")
+# failing-validation messages of internal/host/validator.go
+VALIDATION_MESSAGES = {
+    "ignition-downloadable": "This host has failed to download the ignition file from the cluster, please ensure the host "
+                             "can reach the cluster",
+    "api-int-domain-name-resolved-correctly": "Couldn't resolve domain name api-int.sno.example.com on the host. To continue "
+                                              "installation, create the necessary DNS entries to resolve this domain name to "
+                                              "your cluster's internal API",
+    "ntp-synced": "Host couldn't synchronize with any NTP server",
+}
 NODE_CAPACITY = {"cpu": "64", "memory": "196608000Ki"}
 IMAGE_HOST = "https://assisted-image-service-multicluster-engine.apps.hub.example.com"
 
@@ -89,11 +103,14 @@ def _node_labels(agent: dict) -> dict:
     return labels
 
 
-def _agent_body(bmh: dict) -> dict:
+def _agent_body(bmh: dict, cluster_ref: dict | None = None) -> dict:
+    """The Agent BMAC pairs with a BareMetalHost; its cluster is the InfraEnv's ``clusterRef`` (the BMH namespace when
+    there is none)."""
     meta = bmh["metadata"]
     ann = _ann(bmh)
     cluster = meta["namespace"]
-    spec = {"approved": True, "clusterDeploymentName": {"name": cluster, "namespace": cluster},
+    ref = cluster_ref or {"name": cluster, "namespace": cluster}
+    spec = {"approved": True, "clusterDeploymentName": {"name": ref.get("name") or cluster, "namespace": ref.get("namespace") or cluster},
             "role": ann.get(ROLE_ANNOTATION) or "master", "hostname": ann.get(HOSTNAME_ANNOTATION) or meta["name"]}
     if ann.get("bmac.agent-install.openshift.io/installer-args"):
         spec["installerArgs"] = ann["bmac.agent-install.openshift.io/installer-args"]
@@ -109,17 +126,28 @@ def _agent_body(bmh: dict) -> dict:
             "spec": spec}
 
 
-def _agent_conditions(state: str, stage_info: str = "", failed_message: str = "") -> list:
+def _agent_conditions(state: str, stage_info: str = "", failed_message: str = "", validation: str = "") -> list:
+    """Agent conditions as agent_controller.go sets them from the host status (connected, requirementsMet, validated,
+    installed, bound); messages from api/v1beta1/agent_types.go."""
     conds = set_condition([], "SpecSynced", "True", "SyncOK", "The Spec has been successfully applied")
-    conds = set_condition(conds, "Connected", "True", "AgentIsConnected", "The agent's connection to the installation service is unimpaired")
+    if state == "disconnected":
+        conds = set_condition(conds, "Connected", "False", "AgentIsDisconnected",
+                              "The agent has not contacted the installation service in some time, user action should be taken")
+    else:
+        conds = set_condition(conds, "Connected", "True", "AgentIsConnected", "The agent's connection to the installation service is unimpaired")
     if state == "known":
         conds = set_condition(conds, "RequirementsMet", "True", "AgentIsReady", "The agent is ready to begin the installation")
-    elif state in ("installing", "installing-in-progress"):
+    elif state in ("insufficient", "disconnected"):
+        conds = set_condition(conds, "RequirementsMet", "False", "AgentNotReady", "The agent is not ready to begin the installation")
+    elif state in ("installing", "installing-in-progress", "installing-pending-user-action"):
         conds = set_condition(conds, "RequirementsMet", "True", "AgentAlreadyInstalling", "Installation already started and is in progress")
     else:
         conds = set_condition(conds, "RequirementsMet", "True", "AgentInstallationStopped", "The agent installation stopped")
-    conds = set_condition(conds, "Validated", "True", "ValidationsPassing", "The agent's validations are passing")
-    if state == "known":
+    if state == "insufficient":
+        conds = set_condition(conds, "Validated", "False", "ValidationsFailing", f"The agent's validations are failing: {validation}")
+    else:
+        conds = set_condition(conds, "Validated", "True", "ValidationsPassing", "The agent's validations are passing")
+    if state in ("known", "insufficient", "disconnected"):
         conds = set_condition(conds, "Installed", "False", "InstallationNotStarted", "The installation has not yet started")
     elif state == "error":
         conds = set_condition(conds, "Installed", "False", "InstallationFailed", f"The installation has failed: {failed_message}")
@@ -140,7 +168,8 @@ def _progress(stages: list, stage: str, started: str | None = None) -> dict:
     return progress
 
 
-def _agent_status(bmh: dict, kind: str, state: str, stage: str, stages: list, state_info: str, failed_message: str = "") -> dict:
+def _agent_status(bmh: dict, kind: str, state: str, stage: str, stages: list, state_info: str, failed_message: str = "",
+                  validation: str = "") -> dict:
     role = _ann(bmh).get(ROLE_ANNOTATION) or "master"
     host = _ann(bmh).get(HOSTNAME_ANNOTATION) or bmh["metadata"]["name"]
     mac = (bmh.get("spec") or {}).get("bootMACAddress") or ""
@@ -151,26 +180,51 @@ def _agent_status(bmh: dict, kind: str, state: str, stage: str, stages: list, st
                           "memory": {"physicalBytes": 201326592000, "usableBytes": 200000000000},
                           "interfaces": [{"name": "eno1", "macAddress": mac.lower(), "ipV4Addresses": [], "ipV6Addresses": [], "flags": []}]
                           if mac else [], "reportTime": now_stamp()},
-            "conditions": _agent_conditions(state, state_info if state != "error" else stage, failed_message)}
+            "conditions": _agent_conditions(state, state_info if state != "error" else stage, failed_message, validation)}
 
 
-def _infraenv_ready_status(infraenv: dict) -> dict:
+INFRAENV_AVAILABLE = "InfraEnv is available"
+ISO_COOLDOWN = 60.0   # bmh_agent_controller.go InfraEnvImageCooldownPeriod
+
+
+def legacy_generation(sim, cluster: str) -> bool:
+    """assisted-service before it reported ``InfraEnvAvailable`` (setting ``assistedService: legacy`` or fault
+    ``assisted-legacy``)."""
+    return str(sim.config.get("assistedService") or "") == "legacy" or sim.fault("assisted-legacy", cluster=cluster) is not None
+
+
+def _infraenv_ready_status(infraenv: dict, legacy: bool = False, created: str | None = None) -> dict:
+    """ImageCreated condition: current assisted-service ``InfraEnvAvailable`` / ``InfraEnv is available: Image has been
+    created`` (infraenv_controller.go), older ones ``ImageCreated`` / ``Image has been created``."""
     meta = infraenv["metadata"]
-    return {"conditions": set_condition([], "ImageCreated", "True", "ImageCreated", IMAGE_CREATED),
+    if legacy:
+        cond = set_condition([], "ImageCreated", "True", "ImageCreated", IMAGE_CREATED)
+    else:
+        cond = set_condition([], "ImageCreated", "True", "InfraEnvAvailable", f"{INFRAENV_AVAILABLE}: {IMAGE_CREATED}")
+    return {"conditions": cond,
             "isoDownloadURL": f"{IMAGE_HOST}/byid/{meta.get('uid', meta['name'])}/4.20/x86_64/minimal.iso",
-            "createdTime": now_stamp(),
+            "createdTime": created or now_stamp(),
             "agentLabelSelector": {"matchLabels": {INFRAENV_LABEL: meta["name"]}},
             "debugInfo": {"eventsURL": f"{IMAGE_HOST}/api/assisted-install/v2/events?infra_env_id={meta.get('uid', '')}"}}
 
 
-def _ppi_status(sim, ppi: dict, infraenv) -> dict:
+def _ppi_status(sim, ppi: dict, infraenv, cooldown: bool = True) -> dict:
+    """preprovisioningimage_controller.go: not created -> WaitingForInfraEnvImageToBeCreated; created less than the
+    cool-down period ago -> WaitingForInfraEnvImageToCoolDown; else the InfraEnv's own reason and message."""
     meta = ppi["metadata"]
     fault = sim.fault("image-never-created", cluster=meta["namespace"], host=meta["name"])
-    created = infraenv is not None and condition(infraenv, "ImageCreated").get("status") == "True" and not fault
+    ie_cond = condition(infraenv, "ImageCreated") if infraenv is not None else {}
+    created = ie_cond.get("status") == "True" and not fault and (infraenv.get("status") or {}).get("createdTime")
     conds = (ppi.get("status") or {}).get("conditions") or []
+    if created and cooldown and sim.elapsed(infraenv["status"]["createdTime"]) < ISO_COOLDOWN:
+        message = "Waiting for InfraEnv image to cool down"
+        conds = set_condition(conds, "Ready", "False", "WaitingForInfraEnvImageToCoolDown", message)
+        conds = set_condition(conds, "Error", "False", "WaitingForInfraEnvImageToCoolDown", message)
+        return {"conditions": conds, "imageUrl": None, "format": None}
     if created:
-        conds = set_condition(conds, "Ready", "True", "ImageCreated", IMAGE_CREATED)
-        conds = set_condition(conds, "Error", "False", "ImageCreated", IMAGE_CREATED)
+        reason, message = ie_cond.get("reason") or "ImageCreated", ie_cond.get("message") or IMAGE_CREATED
+        conds = set_condition(conds, "Ready", "True", reason, message)
+        conds = set_condition(conds, "Error", "False", reason, message)
         return {"conditions": conds, "imageUrl": (infraenv.get("status") or {}).get("isoDownloadURL"), "format": "iso",
                 "architecture": "x86_64"}
     message = "Waiting for InfraEnv image to be created"
@@ -208,7 +262,7 @@ def mark_installed(sim, cluster: str, rendered_bmhs: list) -> None:
     """Day 1 is done for these hosts: BMH provisioned (detached), image created, Agent Done, node Ready."""
     for infraenv in sim.list(AI_API, "InfraEnv", cluster):
         if condition(infraenv, "ImageCreated").get("status") != "True":
-            sim.write_status(infraenv, _infraenv_ready_status(infraenv))
+            sim.write_status(infraenv, _infraenv_ready_status(infraenv, legacy_generation(sim, cluster), now_stamp(0)))
     for obj in rendered_bmhs:
         bmh = sim.get(BMH_API, "BareMetalHost", obj["metadata"]["name"], cluster)
         if bmh is None:
@@ -221,11 +275,35 @@ def mark_installed(sim, cluster: str, rendered_bmhs: list) -> None:
         ppi = ensure_ppi(sim, bmh)
         if ppi is not None:
             infraenv = sim.get(AI_API, "InfraEnv", (bmh["metadata"].get("labels") or {}).get(INFRAENV_LABEL, cluster), cluster)
-            sim.write_status(ppi, _ppi_status(sim, ppi, infraenv))
+            sim.write_status(ppi, _ppi_status(sim, ppi, infraenv, cooldown=False))
         agent = sim.create(_agent_body(bmh)) or sim.get(AI_API, "Agent", agent_name(bmh), cluster)
         role = _ann(bmh).get(ROLE_ANNOTATION) or "master"
         stages = MASTER_STAGES if role == "master" else DAY2_STAGES
         sim.write_status(agent, _agent_status(bmh, "Host", "installed", "Done", stages, "Done"))
+
+
+# BMC drivers that boot the PreprovisioningImage by virtual media; the ironic provisioner does not count them against
+# its capacity (baremetal-operator pkg/hardwareutils/bmc/*virtualmedia.go and redfish_https.go
+# SupportsISOPreprovisioningImage; pkg/provisioner/ironic/ironic.go HasCapacity, loadBusyHosts)
+ISO_DRIVERS = ("redfish-virtualmedia", "idrac-virtualmedia", "ilo5-virtualmedia", "ilo4-virtualmedia", "redfish-https")
+# states whose ironic node is busy (loadBusyHosts: Cleaning, Inspecting, Deploying, Deleting)
+BUSY_STATES = ("inspecting", "preparing", "provisioning", "deprovisioning")
+# states that need a free slot before the host enters them (host_state_machine.go updateHostStateFrom)
+CAPACITY_STATES = ("inspecting", "provisioning", "deprovisioning")
+ERROR_TYPES = {"registering": "registration error", "inspecting": "inspection error", "preparing": "preparation error",
+               "provisioning": "provisioning error", "provisioned": "power management error"}
+MAX_BACKOFF_COUNT = 9   # action_result.go maxBackOffCount
+
+
+def backoff(error_count: int) -> float:
+    """Simulated seconds before the next attempt after ``error_count`` failures: action_result.go calculateBackoff
+    (2^n minutes minus up to half of it at random; the simulator takes the middle of that range)."""
+    return 60.0 * (2 ** min(error_count, MAX_BACKOFF_COUNT)) * 0.75
+
+
+def uses_iso_driver(bmh: dict) -> bool:
+    address = (((bmh.get("spec") or {}).get("bmc") or {}).get("address") or "")
+    return address.split("://", 1)[0].split("+", 1)[0] in ISO_DRIVERS
 
 
 class BareMetalOperator:
@@ -235,13 +313,32 @@ class BareMetalOperator:
 
     def __init__(self, sim):
         self.sim = sim
+        self.busy = set()
+
+    def limit(self) -> int:
+        try:
+            return int(self.sim.config.get("provisioningLimit", 20))
+        except (TypeError, ValueError):
+            return 20
 
     def reconcile(self):
-        for bmh in self.sim.list(BMH_API, "BareMetalHost"):
+        hosts = self.sim.list(BMH_API, "BareMetalHost")
+        self.busy = {h["metadata"]["uid"] for h in hosts if _state(h) in BUSY_STATES and not uses_iso_driver(h)
+                     and (h.get("status") or {}).get("operationalStatus") != "delayed"}
+        for bmh in hosts:
             try:
                 self.reconcile_host(bmh)
             except Exception as exc:  # pylint: disable=broad-except
                 self.sim.log.warning("metal3: %s/%s: %s", bmh["metadata"].get("namespace"), bmh["metadata"]["name"], exc)
+
+    def has_capacity(self, bmh) -> bool:
+        """ironic HasCapacity: virtual-media hosts are not limited; a host already busy keeps its slot."""
+        meta = bmh["metadata"]
+        if self.sim.fault("provisioner-busy", cluster=meta["namespace"], host=meta["name"]):
+            return False
+        if uses_iso_driver(bmh) or meta["uid"] in self.busy:
+            return True
+        return len(self.busy) < self.limit()
 
     def _write(self, bmh, status):
         if not _same(bmh.get("status"), status):
@@ -250,10 +347,44 @@ class BareMetalOperator:
             self.sim.write_status(bmh, status)
             # the state starts now (saves the tick that would first notice it)
             uid = bmh["metadata"].get("uid")
-            if uid and not status.get("errorType"):
+            if uid and not status.get("errorType") and status["operationalStatus"] != "delayed":
                 self.sim.since(("bmh", uid), status["provisioning"]["state"])
                 if status["provisioning"]["state"] == "provisioned":
                     self.sim.since(("agent-discovery", uid), "booted")
+
+    def move(self, bmh, state, status):
+        """Enter ``state``; (de)provisioning and inspection wait for a free slot: ``operationalStatus: delayed``."""
+        if state in CAPACITY_STATES and not self.has_capacity(bmh):
+            if status.get("operationalStatus") != "delayed":
+                self._write(bmh, bmh_status(bmh, _state(bmh), "delayed", count=status.get("errorCount") or 0))
+            return
+        if not uses_iso_driver(bmh) and state in BUSY_STATES:
+            self.busy.add(bmh["metadata"]["uid"])
+        # every state change resets errorCount (host_state_machine.go handleRegistering/Inspecting/Preparing)
+        self._write(bmh, bmh_status(bmh, state))
+
+    def failing(self, bmh, status, state) -> bool:
+        """A BMC error while in ``state`` (fault ``bmc-error``): errorCount +1 per attempt with the operator's
+        backoff, cleared (count kept) once ``count`` attempts have failed. True while the host is failing."""
+        sim = self.sim
+        meta = bmh["metadata"]
+        fault = sim.fault("bmc-error", cluster=meta["namespace"], host=meta["name"])
+        if not fault or str(fault.get("state", "registering")) != state:
+            return False
+        count = status.get("errorCount") or 0
+        limit = fault.get("count")
+        if limit is not None and count >= int(limit):
+            if status.get("errorType"):
+                # the action succeeded: clearError keeps errorCount until the next state (baremetalhost_controller.go)
+                self._write(bmh, bmh_status(bmh, state, count=count))
+                sim.since(("bmh", meta["uid"]), f"{state}-recovered")
+            return False
+        address = ((bmh.get("spec") or {}).get("bmc") or {}).get("address") or ""
+        error = fault.get("message") or (f"Failed to get power state for node {agent_name(bmh)}. Error: Redfish exception "
+                                         f"occurred. Error: Failed to connect to Redfish controller at {address}")
+        if not status.get("errorType") or sim.since(("bmh-retry", meta["uid"]), count) >= backoff(count):
+            self._write(bmh, bmh_status(bmh, state, "error", ERROR_TYPES.get(state, "registration error"), error, count + 1))
+        return True
 
     def reconcile_host(self, bmh):
         sim = self.sim
@@ -263,28 +394,41 @@ class BareMetalOperator:
         state = _state(bmh)
         finalizers = meta.get("finalizers") or []
         if meta.get("deletionTimestamp"):
-            self.delete_host(bmh, state, finalizers)
+            self.delete_host(bmh, state, finalizers, status)
             return
         if FINALIZER not in finalizers:
             bmh = sim.patch(bmh, {"metadata": {"finalizers": finalizers + [FINALIZER]}}) or bmh
         ensure_ppi(sim, bmh)
         detached = DETACHED in _ann(bmh)
+        if status.get("operationalStatus") == "delayed":
+            # checkDelayedHost: retry the transition once a slot is free
+            nxt = {"registering": "inspecting", "preparing": "provisioning", "available": "provisioning",
+                   "provisioned": "deprovisioning"}.get(state, state)
+            if state == "registering" and _ann(bmh).get("inspect.metal3.io") == "disabled":
+                nxt = "preparing"
+            self.move(bmh, nxt, status)
+            return
         if state == "":
             self._write(bmh, bmh_status(bmh, "registering"))
         elif state == "registering":
             self.register(bmh, status)
         elif state == "inspecting":
-            if sim.since(("bmh", uid), state) >= sim.delay("bmh_inspecting"):
-                self._write(bmh, bmh_status(bmh, "available"))
+            if not self.failing(bmh, status, state) and sim.since(("bmh", uid), state) >= sim.delay("bmh_inspecting"):
+                self.move(bmh, "preparing", status)
+        elif state == "preparing":
+            if not self.failing(bmh, status, state) and sim.since(("bmh", uid), state) >= sim.delay("bmh_preparing"):
+                self.move(bmh, "available", status)
         elif state == "available":
             custom = ((bmh.get("spec") or {}).get("customDeploy") or {}).get("method")
             if custom and sim.since(("bmh", uid), state) >= sim.delay("bmh_available"):
-                self._write(bmh, bmh_status(bmh, "provisioning"))
+                self.move(bmh, "provisioning", status)
         elif state == "provisioning":
+            if self.failing(bmh, status, state):
+                return
             if not _ppi_ready(sim, bmh):
                 sim.since(("bmh", uid), "waiting-for-image")
             elif sim.since(("bmh", uid), state) >= sim.delay("bmh_provisioning_boot"):
-                self._write(bmh, bmh_status(bmh, "provisioned"))
+                self.move(bmh, "provisioned", status)
         elif state == "provisioned":
             operational = "detached" if detached else "OK"
             if status.get("operationalStatus") != operational:
@@ -293,42 +437,39 @@ class BareMetalOperator:
     def register(self, bmh, status):
         sim = self.sim
         meta = bmh["metadata"]
-        ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
+        ns, uid = meta["namespace"], meta["uid"]
         secret_name = ((bmh.get("spec") or {}).get("bmc") or {}).get("credentialsName") or ""
         error = None
         if not secret_name:
             error = "The BMC secret reference is empty"
         elif sim.get("v1", "Secret", secret_name, ns) is None:
             error = f"The BMC secret {ns}/{secret_name} does not exist"
-        else:
-            fault = sim.fault("bmc-error", cluster=ns, host=name)
-            if fault:
-                address = ((bmh.get("spec") or {}).get("bmc") or {}).get("address") or ""
-                error = fault.get("message") or (f"Failed to get power state for node {agent_name(bmh)}. Error: Redfish exception "
-                                                 f"occurred. Error: Failed to connect to Redfish controller at {address}")
         if error:
             count = status.get("errorCount") or 0
             if status.get("errorMessage") != error or status.get("operationalStatus") != "error":
                 self._write(bmh, bmh_status(bmh, "registering", "error", "registration error", error, count + 1))
-            elif sim.since(("bmh-retry", uid), count) >= sim.delay("bmh_error_retry"):
+            elif sim.since(("bmh-retry", uid), count) >= backoff(count):
                 self._write(bmh, bmh_status(bmh, "registering", "error", "registration error", error, count + 1))
             sim.since(("bmh", uid), "registering-error")
             return
+        if self.failing(bmh, status, "registering"):
+            sim.since(("bmh", uid), "registering-error")
+            return
         if status.get("errorType"):
-            self._write(bmh, bmh_status(bmh, "registering"))
+            self._write(bmh, bmh_status(bmh, "registering", count=status.get("errorCount") or 0))
             return
         if sim.since(("bmh", uid), "registering") >= sim.delay("bmh_registering"):
             inspect = _ann(bmh).get("inspect.metal3.io") == "disabled"
-            self._write(bmh, bmh_status(bmh, "available" if inspect else "inspecting"))
+            self.move(bmh, "preparing" if inspect else "inspecting", status)
 
-    def delete_host(self, bmh, state, finalizers):
+    def delete_host(self, bmh, state, finalizers, status):
         sim = self.sim
         meta = bmh["metadata"]
         ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
         if FINALIZER not in finalizers:
             return
         if state in ("provisioned", "provisioning", "externally provisioned"):
-            self._write(bmh, bmh_status(bmh, "deprovisioning"))
+            self.move(bmh, "deprovisioning", status)
             return
         if state == "deprovisioning" and sim.since(("bmh", uid), state) < sim.delay("bmh_deprovisioning"):
             return
@@ -347,13 +488,22 @@ class AssistedService:
 
     def __init__(self, sim):
         self.sim = sim
+        self.regenerated = set()
 
     def reconcile(self):
         sim = self.sim
         for infraenv in sim.list(AI_API, "InfraEnv"):
+            ns = infraenv["metadata"]["namespace"]
+            legacy = legacy_generation(sim, ns)
             if condition(infraenv, "ImageCreated").get("status") != "True":
                 if sim.since(("infraenv", infraenv["metadata"]["uid"]), "creating") >= sim.delay("ppi_image"):
-                    sim.write_status(infraenv, _infraenv_ready_status(infraenv))
+                    sim.write_status(infraenv, _infraenv_ready_status(infraenv, legacy))
+                continue
+            regen = sim.fault("iso-regenerated", cluster=ns)
+            if regen is not None and (ns, json.dumps(regen, sort_keys=True)) not in self.regenerated:
+                # the ISO is made again (e.g. an NMStateConfig changed): new createdTime, a new cool-down
+                self.regenerated.add((ns, json.dumps(regen, sort_keys=True)))
+                sim.write_status(infraenv, _infraenv_ready_status(infraenv, legacy))
         for ppi in sim.list(BMH_API, "PreprovisioningImage"):
             meta = ppi["metadata"]
             infraenv_name = (meta.get("labels") or {}).get(INFRAENV_LABEL)
@@ -385,13 +535,14 @@ class AssistedService:
             return
         state = _state(bmh)
         infraenv_name = (meta.get("labels") or {}).get(INFRAENV_LABEL)
-        if state in ("available", "inspecting") and not ((bmh.get("spec") or {}).get("customDeploy") or {}).get("method"):
+        if state in ("available", "inspecting", "preparing") and not ((bmh.get("spec") or {}).get("customDeploy") or {}).get("method"):
             if infraenv_name and sim.get(AI_API, "InfraEnv", infraenv_name, meta["namespace"]) is not None:
                 sim.patch(bmh, {"spec": {"customDeploy": {"method": CUSTOM_DEPLOY}, "online": True}})
             return
         if state == "provisioned" and agent is None:
             if sim.since(("agent-discovery", meta["uid"]), "booted") >= sim.delay("agent_discovery"):
-                created = sim.create(_agent_body(bmh))
+                infraenv = sim.get(AI_API, "InfraEnv", infraenv_name, meta["namespace"]) if infraenv_name else None
+                created = sim.create(_agent_body(bmh, ((infraenv or {}).get("spec") or {}).get("clusterRef")))
                 if created is not None:
                     sim.log.info("assisted-service: Agent %s registered for %s/%s", created["metadata"]["name"], meta["namespace"], meta["name"])
                     sim.write_status(created, _agent_status(bmh, "AddToExistingClusterHost", "known", "", DAY2_STAGES,
@@ -402,6 +553,9 @@ class AssistedService:
                 sim.patch(bmh, {"metadata": {"annotations": {DETACHED: "assisted-service-controller"}}})
 
     def progress(self, agent):
+        """A day-2 host: validations, the install stages, then the spoke side (agent_controller.go updateStatus,
+        UpdateDay2InstallPogress): Rebooting until the Node exists, Joined until it is Ready and its client and
+        serving CSRs are approved, then Done."""
         sim = self.sim
         meta = agent["metadata"]
         status = agent.get("status") or {}
@@ -416,11 +570,47 @@ class AssistedService:
         bmh = sim.get(BMH_API, "BareMetalHost", host, ns) or {"metadata": {"name": host, "namespace": ns, "annotations": annotations}, "spec": {}}
         bmh["metadata"]["uid"] = ""
         key = ("agent", meta["uid"])
-        delay = sim.delay("node_ready") if stage == "Joined" else sim.delay("agent_stage")
-        if sim.since(key, stage) < delay:
+
+        def write(new_state, new_stage, info, validation="", csr=None):
+            new = _agent_status(bmh, "AddToExistingClusterHost", new_state, new_stage, DAY2_STAGES, info, validation=validation)
+            if csr is not None or status.get("csrStatus"):
+                new["csrStatus"] = csr if csr is not None else status.get("csrStatus")
+            old = (state, stage, (status.get("debugInfo") or {}).get("stateInfo"), json.dumps(status.get("csrStatus"), sort_keys=True))
+            if old != (new_state, new_stage, info, json.dumps(new.get("csrStatus"), sort_keys=True)):
+                sim.log.info("assisted-service: Agent %s of %s/%s -> %s %s", meta["name"], ns, host, new_state, new_stage)
+                sim.write_status(agent, new)
+            return new
+
+        # the agent stops contacting the service: host status disconnected, Connected=False (agent_controller.go connected)
+        gone = sim.fault("agent-disconnected", cluster=ns, host=host)
+        if gone is not None and str(gone.get("stage", stage)) == stage and stage not in ("Rebooting", "Joined"):
+            write("disconnected", stage, "Host has stopped communicating with the installation service")
+            sim.since(key, ("disconnected", stage))
+            return
+        if not stage:
+            bad = sim.fault("agent-insufficient", cluster=ns, host=host)
+            if bad is not None:
+                which = str(bad.get("validation") or "ignition-downloadable")
+                validation = bad.get("message") or VALIDATION_MESSAGES.get(which, which)
+                write("insufficient", "", "Host cannot be installed due to following failing validation(s): " + validation, validation)
+                sim.since(key, "insufficient")
+                return
+            if state != "known":
+                write("known", "", "Host is ready to be installed")
+                sim.since(key, "")
+                return
+        elif state == "disconnected":
+            write("installing-in-progress", stage, stage)
             return
         stuck = sim.fault("agent-stuck", cluster=ns, host=host)
         if stuck and stage == stuck.get("stage", "Writing image to disk"):
+            sim.since(key, stage)
+            return
+        if stage in ("Rebooting", "Joined"):
+            self.spoke_side(agent, status, stage, key, write, ns, host)
+            return
+        delay = sim.delay("agent_writing_image") if stage == "Writing image to disk" else sim.delay("agent_stage")
+        if sim.since(key, stage) < delay:
             return
         failed = sim.fault("agent-failed", cluster=ns, host=host)
         if failed and stage == failed.get("stage", "Writing image to disk"):
@@ -431,17 +621,65 @@ class AssistedService:
             sim.log.info("assisted-service: Agent %s of %s/%s failed at %s", meta["name"], ns, host, stage)
             sim.write_status(agent, new)
             return
-        nxt = DAY2_STAGES[0] if not stage else DAY2_STAGES[min(DAY2_STAGES.index(stage) + 1, len(DAY2_STAGES) - 1)] \
-            if stage in DAY2_STAGES else DAY2_STAGES[0]
-        index = DAY2_STAGES.index(nxt)
-        if index < DAY2_STAGES.index("Rebooting"):
-            new_state, info = ("installing" if index == 0 else "installing-in-progress"), nxt
+        nxt = DAY2_STAGES[0] if stage not in DAY2_STAGES else DAY2_STAGES[DAY2_STAGES.index(stage) + 1]
+        if nxt == "Rebooting":
+            write("added-to-existing-cluster", nxt, REBOOTED_INFO)
         else:
-            new_state, info = "added-to-existing-cluster", REBOOTED_INFO
-        new = _agent_status(bmh, "AddToExistingClusterHost", new_state, nxt, DAY2_STAGES, info)
-        sim.log.info("assisted-service: Agent %s of %s/%s -> %s", meta["name"], ns, host, nxt)
-        sim.write_status(agent, new)
+            write("installing" if nxt == DAY2_STAGES[0] else "installing-in-progress", nxt, nxt)
         sim.since(key, nxt)
+
+    def spoke_side(self, agent, status, stage, key, write, ns, host):
+        """After the reboot: the kubelet asks for its client certificate, registers the Node once that CSR is approved,
+        asks for its serving certificate; assisted-service approves both for day-2 hosts with a BareMetalHost on its
+        next reconcile (agent_controller.go tryApproveDay2CSRs, requeue APPROVE_CSRS_REQUEUE_DURATION, cmd/main.go)."""
+        sim = self.sim
+        uid = agent["metadata"]["uid"]
+        rebooting = sim.since(key, "Rebooting-boot") if stage == "Rebooting" else sim.delay("node_boot")
+        pending_user = sim.fault("boot-order", cluster=ns, host=host)
+        if stage == "Rebooting" and pending_user is not None and rebooting >= sim.delay("node_boot"):
+            # the host booted the discovery ISO again instead of the disk (internal/host/transition.go)
+            write("installing-pending-user-action", "Rebooting", BOOT_ORDER_MESSAGE)
+            return
+        if stage == "Rebooting" and (status.get("debugInfo") or {}).get("state") == "installing-pending-user-action":
+            # boot order fixed and the host rebooted: start the reboot over
+            write("added-to-existing-cluster", "Rebooting", REBOOTED_INFO)
+            self.sim._timers.pop(key, None)  # pylint: disable=protected-access
+            return
+        if rebooting < sim.delay("node_boot"):
+            return
+        held = sim.fault("csr-pending", cluster=ns, host=host)
+        held_types = {"client", "serving"} if held is not None and str(held.get("type")) == "both" else \
+            ({str(held.get("type") or "serving")} if held is not None else set())
+        csr = dict(status.get("csrStatus") or {})
+        approved = list(csr.get("approvedCSRs") or [])
+        types = {c.get("type") for c in approved}
+        node_name = ((agent.get("spec") or {}).get("hostname")) or host
+        cluster = ((agent.get("spec") or {}).get("clusterDeploymentName") or {}).get("name") or ns
+        for kind in ("client", "serving"):
+            if kind in types or (kind == "serving" and "client" not in types):
+                continue
+            name = f"csr-{kind}-{uid[:8]}"
+            # the kubelet's request, pending on the spoke until approved
+            spoke_csr(sim, cluster, name, node_name, kind)
+            if kind in held_types:
+                continue
+            if sim.since(("csr", uid, kind), "pending") >= sim.delay("csr_approval"):
+                spoke_csr(sim, cluster, name, node_name, kind, approve=True)
+                approved.append({"name": name, "type": kind, "approvedAt": now_stamp()})
+                types.add(kind)
+                sim.log.info("assisted-service: approved the %s CSR of %s/%s", kind, ns, node_name)
+        csr = {"approvedCSRs": approved, "lastApprovalAttempt": now_stamp()} if approved else {}
+        if "client" not in types:
+            # no client certificate, no Node: the Agent stays at Rebooting (UpdateDay2InstallPogress, node == nil)
+            if csr != (status.get("csrStatus") or {}):
+                write("added-to-existing-cluster", "Rebooting", REBOOTED_INFO, csr=csr)
+            return
+        node_up = sim.since(("node", uid), "registered")
+        if node_up >= sim.delay("node_ready") and "serving" in types:
+            write("added-to-existing-cluster", "Done", "Done", csr=csr)
+            return
+        if stage != "Joined" or approved != list((status.get("csrStatus") or {}).get("approvedCSRs") or []):
+            write("added-to-existing-cluster", "Joined", REBOOTED_INFO, csr=csr)
 
 
 class ClusterInfo:
@@ -451,18 +689,26 @@ class ClusterInfo:
 
     def __init__(self, sim):
         self.sim = sim
+        self.refreshes = {}
 
     def reconcile(self):
         sim = self.sim
         agents = {}
         for agent in sim.list(AI_API, "Agent"):
-            agents.setdefault(agent["metadata"]["namespace"], []).append(agent)
+            ref = ((agent.get("spec") or {}).get("clusterDeploymentName") or {}).get("name") or agent["metadata"]["namespace"]
+            agents.setdefault(ref, []).append(agent)
         for cluster in sim.list(MC_API, "ManagedCluster"):
             name = cluster["metadata"]["name"]
             if cluster["metadata"].get("deletionTimestamp") or sim.get("v1", "Namespace", name) is None:
                 continue
-            self.managed_cluster_status(cluster)
+            offline = sim.fault("cluster-offline", cluster=name) is not None
+            self.managed_cluster_status(cluster, offline)
             mci = sim.get(MCI_API, "ManagedClusterInfo", name, name)
+            if mci is not None and (offline or sim.since(("mci-refresh", name), self.refreshes.get(name, 0)) < refresh_interval(sim, name)):
+                # the klusterlet's node collector reports every 30 s (+ up to 25 % jitter), and not at all while the
+                # cluster is offline (multicloud-operators-foundation pkg/klusterlet/nodecollector/nodecollecter.go)
+                continue
+            self.refreshes[name] = self.refreshes.get(name, 0) + 1
             if mci is None:
                 mci = sim.create({"apiVersion": MCI_API, "kind": "ManagedClusterInfo",
                                   "metadata": {"name": name, "namespace": name}, "spec": {}})
@@ -484,7 +730,7 @@ class ClusterInfo:
         nodes = []
         for agent in agents:
             spec = agent.get("spec") or {}
-            if agent["metadata"]["namespace"] != cluster or (spec.get("clusterDeploymentName") or {}).get("name") != cluster:
+            if (spec.get("clusterDeploymentName") or {}).get("name") != cluster:
                 continue
             stage = ((agent.get("status") or {}).get("progress") or {}).get("currentStage")
             if stage not in ("Joined", "Done"):
@@ -495,11 +741,28 @@ class ClusterInfo:
         nodes.sort(key=lambda n: ("node-role.kubernetes.io/master" not in n["labels"], n["name"]))
         return nodes
 
-    def managed_cluster_status(self, cluster):
-        if condition(cluster, "ManagedClusterConditionAvailable").get("status") == "True":
-            return
+    def managed_cluster_status(self, cluster, offline=False):
+        """Available True; Unknown once the klusterlet stops renewing its lease (an offline cluster)
+        (open-cluster-management-io/ocm pkg/registration/hub/lease/controller.go sync, updateClusterStatus)."""
+        current = condition(cluster, "ManagedClusterConditionAvailable")
         conds = (cluster.get("status") or {}).get("conditions") or []
+        # the hub marks it Unknown once the lease is 5 lease durations (5 x 60 s) old (controller.go sync, gracePeriod)
+        offline_for = self.sim.since(("offline", cluster["metadata"]["name"]), offline)
+        if offline:
+            if current.get("status") != "Unknown" and offline_for >= 5 * 60:
+                conds = set_condition(conds, "ManagedClusterConditionAvailable", "Unknown", "ManagedClusterLeaseUpdateStopped",
+                                      "Registration agent stopped updating its lease.")
+                self.sim.write_status(cluster, {"conditions": conds})
+            return
+        if current.get("status") == "True":
+            return
         conds = set_condition(conds, "HubAcceptedManagedCluster", "True", "HubClusterAdminAccepted", "Accepted by hub cluster admin")
         conds = set_condition(conds, "ManagedClusterJoined", "True", "ManagedClusterJoined", "Managed cluster joined")
         conds = set_condition(conds, "ManagedClusterConditionAvailable", "True", "ManagedClusterAvailable", "Managed cluster is available")
         self.sim.write_status(cluster, {"conditions": conds, "version": {"kubernetes": "v1.33.5"}})
+
+
+def refresh_interval(sim, cluster: str) -> float:
+    """The node collector's period: 30 s with up to 25 % jitter (a fixed share per cluster)."""
+    share = (uuid.uuid5(uuid.NAMESPACE_DNS, cluster).int % 1000) / 1000.0
+    return sim.delay("mci_refresh") * (1 + 0.25 * share)

@@ -18,10 +18,16 @@ Every failure raises :class:`RenderError` with the message the app status shows.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 
 import yaml
+
+try:
+    from .. import generators
+except ImportError:  # pragma: no cover - loaded as a top-level module
+    from testhub import generators
 
 WAVE = "ran.openshift.io/ztp-deploy-wave"
 POLICY_API = "policy.open-cluster-management.io/v1"
@@ -39,13 +45,18 @@ class RenderError(Exception):
 
 
 def shipped_source_crs_dirs():
-    """Source-CR folders of the simulated ztp-site-generate container, in lookup order."""
+    """Source-CR folders of the simulated ztp-site-generate container, in lookup order: the 4.20 container's tree
+    built by testhub/build-generators.sh (telco-reference with the legacy flat names) when it and the generator
+    sources of the shared folder exist, then the reference copies of the shared folder."""
     shared = os.environ.get("ZTP_SHARED_DIR")
     if not shared:
         repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         shared = os.path.join(os.path.dirname(repo), "shared")
     base = os.path.join(shared, "ztp-reference", "source-crs")
-    return [base, os.path.join(base, "telco-reference-main"), os.path.join(base, "telco-reference-release-4.20")]
+    container = os.path.join(generators.set_dir(), "source-crs")
+    use_container = generators.sources_present() and os.path.isdir(container)
+    return ([container] if use_container else []) + [
+        base, os.path.join(base, "telco-reference-main"), os.path.join(base, "telco-reference-release-4.20")]
 
 
 def read_source_cr(kdir, file_name):
@@ -84,12 +95,15 @@ def set_values(source, values):
         if isinstance(val, dict) and isinstance(user, dict):
             source[key] = set_values(val, user)
         elif isinstance(val, list) and val and isinstance(val[0], dict) and isinstance(user, list):
+            # merged by index; the user's items beyond the source's are appended (policyBuilder.go setValues,
+            # cnf-features-deploy release-4.20 ztp/policygenerator/policyGen/policyBuilder.go lines 348-373)
             merged = []
             for idx, item in enumerate(val):
                 if idx < len(user) and isinstance(item, dict) and isinstance(user[idx], dict):
                     merged.append(set_values(item, user[idx]))
                 else:
                     merged.append(item)
+            merged.extend(copy.deepcopy(item) for item in user[len(val):])
             source[key] = merged
         else:
             source[key] = copy.deepcopy(user)
@@ -272,9 +286,11 @@ def render_pgt(doc, kdir):
 # --------------------------------------------------------------------------- ACM PolicyGenerator
 
 def _strategic_merge(base, patch):
-    """A strategic-merge patch good enough for ZTP patches: maps merge, ``$patch: replace`` replaces,
-    lists of maps merge by ``name`` when both sides carry names (an item with ``$patch: delete`` removes its
-    namesake), other lists are replaced."""
+    """The kustomize strategic-merge patch the PolicyGenerator plugin applies (policy-generator-plugin
+    internal/patches.go ApplyPatches: krusty with the manifest as resource and the patch in ``patches``) for kinds
+    without an OpenAPI schema (every ZTP source CR kind): maps merge, ``$patch: replace`` replaces a map, ``null``
+    deletes a key, and lists are replaced as a whole (no merge key without a schema, so a ``$patch: delete`` item
+    stays in the list as it is)."""
     if not isinstance(base, dict) or not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":
@@ -285,20 +301,6 @@ def _strategic_merge(base, patch):
             out.pop(key, None)
         elif isinstance(val, dict) and isinstance(out.get(key), dict):
             out[key] = _strategic_merge(out[key], val)
-        elif (isinstance(val, list) and isinstance(out.get(key), list) and val and out[key]
-              and all(isinstance(i, dict) and "name" in i for i in val + out[key])):
-            merged = [copy.deepcopy(i) for i in out[key]]
-            for item in val:
-                if item.get("$patch") == "delete":
-                    merged = [cur for cur in merged if cur["name"] != item["name"]]
-                    continue
-                for idx, cur in enumerate(merged):
-                    if cur["name"] == item["name"]:
-                        merged[idx] = _strategic_merge(cur, item)
-                        break
-                else:
-                    merged.append(copy.deepcopy(item))
-            out[key] = merged
         else:
             out[key] = copy.deepcopy(val)
     return out
@@ -328,7 +330,7 @@ def render_pg(doc, kdir):
     if not namespace:
         raise RenderError("policyDefaults.namespace is empty but it must be set")
     objects = []
-    placements, bindings = {}, {}
+    placements, bindings, by_placement, cs_to_plc = {}, {}, {}, {}
     pbd_name = (doc.get("placementBindingDefaults") or {}).get("name")
     items = doc.get("policies") or []
     if not items:
@@ -349,6 +351,8 @@ def render_pg(doc, kdir):
         if opts.get("namespaceSelector"):
             cfg["namespaceselector"] = copy.deepcopy(opts["namespaceSelector"])
         policy["metadata"]["annotations"].update({k: str(v) for k, v in (opts.get("policyAnnotations") or {}).items()})
+        # plugin.go line 1444: the description annotation is always set (empty by default)
+        policy["metadata"]["annotations"]["policy.open-cluster-management.io/description"] = str(opts.get("description") or "")
         if opts.get("policyLabels"):
             policy["metadata"]["labels"] = {k: str(v) for k, v in opts["policyLabels"].items()}
         for manifest in item.get("manifests") or []:
@@ -364,39 +368,111 @@ def render_pg(doc, kdir):
                 cfg["object-templates"].append({"complianceType": manifest.get("complianceType") or opts.get("complianceType") or "musthave",
                                                 "objectDefinition": cr})
         objects.append(policy)
+        # placement names as policy-generator-plugin internal/plugin.go getPlcName (release-2.15, lines 1624-1657):
+        # the policy's placement name, else the default name (one per distinct selector, numbered from the second),
+        # else "placement-<policy>"
         placement = opts.get("placement") or {}
+        own = item.get("placement") or {}
+        default_name = (defaults.get("placement") or {}).get("name")
+        selector = placement.get("labelSelector") or placement.get("clusterSelectors") or {}
         if placement.get("placementName"):
             pl_name = placement["placementName"]
+        elif own.get("name"):
+            pl_name = own["name"]
+        elif default_name:
+            cs_key = json.dumps(selector, sort_keys=True, default=str)
+            if cs_key not in cs_to_plc:
+                cs_to_plc[cs_key] = default_name if not cs_to_plc else "%s%d" % (default_name, len(cs_to_plc) + 1)
+            pl_name = cs_to_plc[cs_key]
         else:
-            pl_name = placement.get("name") or "placement-" + (pname if not pbd_name and len(items) > 1 else name)
-            if pl_name not in placements:
-                selector = placement.get("labelSelector") or placement.get("clusterSelectors") or {}
-                if isinstance(selector, dict) and "matchExpressions" not in selector and "matchLabels" not in selector:
-                    selector = {"matchExpressions": [
-                        {"key": k, "operator": "Exists"} if str(v) == "" else {"key": k, "operator": "In", "values": [str(v)]}
-                        for k, v in sorted(selector.items())]}
-                placements[pl_name] = {
-                    "apiVersion": "cluster.open-cluster-management.io/v1beta1",
-                    "kind": "Placement",
-                    "metadata": {"name": pl_name, "namespace": namespace},
-                    "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": selector}}]},
-                }
-        bname = pbd_name or "binding-" + pname
-        binding = bindings.setdefault(bname, {
+            pl_name = "placement-" + pname
+        if not placement.get("placementName") and pl_name not in placements:
+            if isinstance(selector, dict) and "matchExpressions" not in selector and "matchLabels" not in selector:
+                selector = {"matchExpressions": [
+                    {"key": k, "operator": "Exists"} if str(v) == "" else {"key": k, "operator": "In", "values": [str(v)]}
+                    for k, v in sorted(selector.items())]}
+            placements[pl_name] = {
+                "apiVersion": "cluster.open-cluster-management.io/v1beta1",
+                "kind": "Placement",
+                "metadata": {"name": pl_name, "namespace": namespace},
+                "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": selector}}]},
+            }
+        by_placement.setdefault(pl_name, []).append(pname)
+    # bindings as plugin.go lines 184-250: per placement (sorted), "binding-<policy>" for a single policy, else
+    # placementBindingDefaults.name (numbered from the second)
+    count = 0
+    for pl_name in sorted(by_placement):
+        names = by_placement[pl_name]
+        if len(names) == 1:
+            bname = "binding-" + names[0]
+        elif not pbd_name:
+            raise RenderError("placementBindingDefaults.name must be set but is empty (multiple policies or policy sets were "
+                              "found for the PlacementBinding to placement %s)" % pl_name)
+        else:
+            count += 1
+            bname = pbd_name if count == 1 else "%s%d" % (pbd_name, count)
+        bindings[bname] = {
             "apiVersion": POLICY_API,
             "kind": "PlacementBinding",
             "metadata": {"name": bname, "namespace": namespace},
             "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": pl_name},
-            "subjects": [],
-        })
-        binding["subjects"].append({"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": pname})
+            "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": n} for n in names],
+        }
     return objects + list(placements.values()) + list(bindings.values())
 
 
 # --------------------------------------------------------------------------- kustomization
 
+def _use_real():
+    return generators.simulator_uses_real()
+
+
+def _kustomization_folders(kdir, found):
+    """Real paths of a kustomization folder and of the folders it lists, recursively."""
+    real = os.path.realpath(kdir)
+    if real in found:
+        return found
+    found.add(real)
+    for candidate in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        path = os.path.join(kdir, candidate)
+        if os.path.isfile(path):
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    kust = yaml.safe_load(handle) or {}
+            except (OSError, yaml.YAMLError):
+                return found
+            for field in ("generators", "resources"):
+                for entry in (kust.get(field) if isinstance(kust, dict) else None) or []:
+                    if os.path.isdir(os.path.join(kdir, str(entry))):
+                        _kustomization_folders(os.path.join(kdir, str(entry)), found)
+            break
+    return found
+
+
+def render_kustomization_real(kdir, seen=None):
+    """``render_kustomization`` with the real tools: ``kustomize build --enable-alpha-plugins`` with the PolicyGenTemplate
+    and ACM PolicyGenerator plugins laid out as in the ztp-site-generate container (source CRs from the folder's
+    ``source-crs/`` first, then the container's 4.20 tree). RenderError carries kustomize's message."""
+    seen = seen if seen is not None else set()
+    if os.path.realpath(kdir) in seen:
+        return []
+    seen.update(_kustomization_folders(kdir, set()))
+    try:
+        run = generators.kustomize_raw(kdir)
+    except generators.GeneratorUnavailable as exc:
+        raise RenderError("the real generators are not built: %s" % exc) from exc
+    if run.returncode != 0:
+        message = run.stderr.strip() or "kustomize exited %d" % run.returncode
+        raise RenderError(message[len("Error: "):] if message.startswith("Error: ") else message)
+    return run.documents
+
+
 def render_kustomization(kdir, seen=None):
-    """All objects of a kustomization folder: generators rendered, resources loaded."""
+    """All objects of a kustomization folder: generators rendered, resources loaded. With the real generators
+    (``generators.simulator_uses_real()``, switch ``ZTP_SIMULATOR_GENERATORS``) kustomize and the real plugins
+    render it (``render_kustomization_real``)."""
+    if _use_real():
+        return render_kustomization_real(kdir, seen)
     seen = seen if seen is not None else set()
     real = os.path.realpath(kdir)
     if real in seen:

@@ -107,6 +107,128 @@ class SpokeOperators:
                                         "allocatable": node.get("capacity") or {}}, "spoke")
 
 
+MCP_API = "machineconfiguration.openshift.io/v1"
+AI_API = "agent-install.openshift.io/v1beta1"
+BMH_LABEL = "agent-install.openshift.io/bmh"
+
+
+def worker_agents(sim, cluster: str) -> list:
+    """Day-2 worker Agents of ``cluster`` whose node is Ready (stage Done)."""
+    out = []
+    for agent in sim.list(AI_API, "Agent"):
+        if ((agent.get("spec") or {}).get("clusterDeploymentName") or {}).get("name") != cluster:
+            continue
+        status = agent.get("status") or {}
+        if status.get("kind") == "AddToExistingClusterHost" and (status.get("progress") or {}).get("currentStage") == "Done" \
+                and ((agent.get("spec") or {}).get("role") or status.get("role")) == "worker":
+            out.append(agent)
+    return out
+
+
+def worker_pool(sim, cluster: str) -> dict:
+    """The spoke's ``worker`` MachineConfigPool: each worker node that joins it gets the pool's rendered config (the
+    worker policies' MachineConfigs) rolled out, one more reboot, ``delays.mcp_rollout``; the pool is ``Updating``
+    until every machine is updated; fault ``mcp-degraded`` keeps one machine failing (``Degraded``)."""
+    machines = worker_agents(sim, cluster)
+    updated = 0
+    degraded = None
+    for agent in machines:
+        host = (agent["metadata"].get("labels") or {}).get(BMH_LABEL) or agent["metadata"]["name"]
+        fault = sim.fault("mcp-degraded", cluster=cluster, host=host)
+        if fault is not None:
+            degraded = fault.get("message") or (f"Node {(agent.get('spec') or {}).get('hostname') or host} is reporting: "
+                                                "\"failed to drain node: timed out waiting for the condition\"")
+            continue
+        if sim.since(("mcp-node", agent["metadata"]["uid"]), "joined") >= sim.delay("mcp_rollout"):
+            updated += 1
+    count = len(machines)
+    done = updated == count and degraded is None
+    conds = [{"type": "Updated", "status": "True" if done else "False", "reason": "",
+              "message": "All nodes are updated with rendered-worker" if done else ""},
+             {"type": "Updating", "status": "False" if done else "True", "reason": "",
+              "message": "" if done else "All nodes are updating to rendered-worker"},
+             {"type": "NodeDegraded", "status": "True" if degraded else "False",
+              "reason": "1 nodes are reporting degraded status on sync" if degraded else "", "message": degraded or ""},
+             {"type": "Degraded", "status": "True" if degraded else "False", "reason": "", "message": degraded or ""}]
+    return {"apiVersion": MCP_API, "kind": "MachineConfigPool",
+            "metadata": {"name": "worker", "uid": f"{cluster}-mcp-worker", "resourceVersion": "1", "generation": 2,
+                         "creationTimestamp": now_stamp(0)},
+            "spec": {"machineConfigSelector": {"matchLabels": {"machineconfiguration.openshift.io/role": "worker"}},
+                     "nodeSelector": {"matchLabels": {"node-role.kubernetes.io/worker": ""}}},
+            "status": {"machineCount": count, "updatedMachineCount": updated, "readyMachineCount": updated,
+                       "unavailableMachineCount": count - updated, "degradedMachineCount": 1 if degraded else 0,
+                       "observedGeneration": 2, "conditions": conds,
+                       "configuration": {"name": "rendered-worker-0123456789abcdef0123456789abcdef"}}}
+
+
+CSR_API = "certificates.k8s.io/v1"
+CSR_SIGNERS = {"client": ("kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"]),
+               "serving": ("kubernetes.io/kubelet-serving", ["digital signature", "server auth"])}
+
+
+def _csr_request(node: str) -> str:
+    """A PEM certificate request for ``system:node:<node>`` in ``system:nodes``, base64 (the kubelet's)."""
+    import base64  # pylint: disable=import-outside-toplevel
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:nodes"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"system:node:{node}")])).sign(key, hashes.SHA256())
+    return base64.b64encode(request.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+def spoke_csr(sim, cluster: str, name: str, node: str, kind: str, approve: bool = False) -> None:
+    """The kubelet's client or serving CertificateSigningRequest on the spoke API server (only the cluster it stands
+    for has one), pending until assisted-service approves it (condition Approved, reason AutoApproved)."""
+    if sim.spoke is None or cluster != spoke_cluster(sim) or sim.resource(CSR_API, "CertificateSigningRequest", "spoke") is None:
+        return
+    live = sim.get(CSR_API, "CertificateSigningRequest", name, where="spoke")
+    if live is None:
+        signer, usages = CSR_SIGNERS[kind]
+        live = sim.create({"apiVersion": CSR_API, "kind": "CertificateSigningRequest", "metadata": {"name": name},
+                           "spec": {"request": _csr_request(node), "signerName": signer, "usages": usages}}, "spoke")
+    if not approve or live is None or condition(live, "Approved"):
+        return
+    res = sim.resource(CSR_API, "CertificateSigningRequest", "spoke")
+    body = {"apiVersion": CSR_API, "kind": "CertificateSigningRequest", "metadata": {"name": name,
+                                                                                     "resourceVersion": live["metadata"]["resourceVersion"]},
+            "spec": live["spec"], "status": {"conditions": [{"type": "Approved", "status": "True", "reason": "AutoApproved",
+                                                             "message": "Approved by assisted-service for a day-2 host"}]}}
+    sim.client("spoke").request("PUT", res.path(name=name) + "/approval", body=body)
+
+
+class WorkerPools:
+    """The worker MachineConfigPool of the spoke API server's cluster, written there as a real object."""
+
+    name = "worker-pools"
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def reconcile(self):
+        sim = self.sim
+        if sim.spoke is None or sim.resource(MCP_API, "MachineConfigPool", "spoke") is None:
+            return
+        cluster = spoke_cluster(sim)
+        wanted = worker_pool(sim, cluster)
+        live = sim.get(MCP_API, "MachineConfigPool", "worker", where="spoke")
+        if live is None:
+            body = {k: v for k, v in wanted.items() if k != "status"}
+            body["metadata"] = {"name": "worker"}
+            live = sim.create(body, "spoke")
+            if live is None:
+                return
+        current = live.get("status") or {}
+        keys = ("machineCount", "updatedMachineCount", "degradedMachineCount")
+        if any(current.get(k) != wanted["status"][k] for k in keys) or \
+                [(c.get("type"), c.get("status")) for c in current.get("conditions") or []] != \
+                [(c["type"], c["status"]) for c in wanted["status"]["conditions"]]:
+            sim.write_status(live, wanted["status"], "spoke")
+
+
 class ManagedClusterViews:
     """The view agent: every ManagedClusterView in a cluster namespace gets ``status.result`` and ``Processing``."""
 
@@ -114,11 +236,20 @@ class ManagedClusterViews:
 
     def __init__(self, sim):
         self.sim = sim
+        self.rounds = {}
 
     def reconcile(self):
         sim = self.sim
         for view in sim.list(VIEW_API, "ManagedClusterView"):
             cluster = view["metadata"]["namespace"]
+            # the view agent runs on the managed cluster (work-manager add-on): nothing happens while the cluster is
+            # offline or without the add-on; it refreshes each view every 30 s (view_controller.go DefaultUpdateInterval)
+            if sim.fault("cluster-offline", cluster=cluster) or sim.fault("no-work-manager", cluster=cluster):
+                continue
+            uid = view["metadata"].get("uid")
+            if (view.get("status") or {}).get("conditions") and sim.since(("view", uid), self.rounds.get(uid, 0)) < sim.delay("view_refresh"):
+                continue
+            self.rounds[uid] = self.rounds.get(uid, 0) + 1
             scope = (view.get("spec") or {}).get("scope") or {}
             try:
                 result, error = self.lookup(cluster, scope)
@@ -126,7 +257,15 @@ class ManagedClusterViews:
                 result, error = None, str(exc)
             current = view.get("status") or {}
             if error:
-                conds = set_condition(current.get("conditions"), "Processing", "False", "GetResourceFailed",
+                # a kind the cluster does not serve: ResourceGVKInvalid (scope by kind) or ResourceTypeInvalid (scope by
+                # resource); a failed get: GetResourceFailed (view_controller.go)
+                reason = "GetResourceFailed"
+                if error.startswith("the server doesn't have a resource type"):
+                    reason = "ResourceTypeInvalid" if scope.get("resource") else "ResourceGVKInvalid"
+                    if reason == "ResourceGVKInvalid":
+                        error = (f"no matches for kind \"{scope.get('kind')}\" in version "
+                                 f"\"{scope.get('apiGroup') or ''}/{scope.get('version') or ''}\"")
+                conds = set_condition(current.get("conditions"), "Processing", "False", reason,
                                       f"failed to get resource with err: {error}")
                 status = {"conditions": conds, "result": None}
             else:
@@ -139,7 +278,8 @@ class ManagedClusterViews:
                 sim.write_status(view, status)
 
     def lookup(self, cluster, scope):
-        """(object, None) or (None, error text) for the scope of a view on ``cluster``."""
+        """(object, None) or (None, error text) for the scope of a view on ``cluster``; the worker MachineConfigPool of
+        clusters without an API server here comes from ``worker_pool``."""
         sim = self.sim
         name, namespace = scope.get("name"), scope.get("namespace") or None
         if not name:
@@ -155,6 +295,11 @@ class ManagedClusterViews:
             obj.get("metadata", {}).pop("managedFields", None)
             return obj, None
         wanted = (scope.get("kind") or scope.get("resource") or "").split(".")[0].lower()
+        if wanted in ("machineconfigpool", "machineconfigpools"):
+            pool = worker_pool(sim, cluster) if name == "worker" else None
+            if pool is None:
+                return None, f"machineconfigpools.machineconfiguration.openshift.io \"{name}\" not found"
+            return pool, None
         for which, info in OPERATOR_CONFIGS.items():
             if wanted in (info["kind"].lower(), info["plural"], info["plural"][:-1]):
                 sel = selector(sim, cluster, which)

@@ -18,6 +18,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+# Where the upstream generators are at hand (../shared, as in CI), the simulated ArgoCD renders every push of the
+# end-to-end runs with them (kustomize and the real plugins, built by testhub/build-generators.sh); a missing build
+# then fails the syncs, and the tests, instead of falling back to the Python models.
+if os.path.isdir(os.path.join(os.path.dirname(REPO), "shared", "generators")):
+    os.environ.setdefault("ZTP_SIMULATOR_GENERATORS", "real")
+
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
                    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)", re.M)
 

@@ -54,7 +54,9 @@ def test_ansible_runner_awx_layout_with_job_statistics_and_no_secrets_in_artifac
 
     stats = [e for e in run.events if e.get("event") == "playbook_on_stats"][-1]
     summary = stats["event_data"]["artifact_data"]["ztp_sno_expand"]["sno-b"]
-    assert summary[0]["host"] == "sno-b-worker-0.ran.example.com" and summary[0]["ready"] is True
+    assert summary["ok"] is True and summary["phase"] == "done", summary
+    assert summary["workers"][0]["host"] == "sno-b-worker-0.ran.example.com" and summary["workers"][0]["ready"] is True
+    assert summary["cgu"]["workers"]["succeeded"] is True
 
     artifacts = glob.glob(str(private / "artifacts" / "job1" / "**" / "*"), recursive=True)
     assert any(path.endswith(".json") for path in artifacts)

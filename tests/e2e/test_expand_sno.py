@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import yaml
@@ -76,7 +77,9 @@ def test_master_pinned_selectors_stop_without_the_opt_in(fleet):
     spoke_inventory = os.path.join(fleet.workdir, "spoke-a.yml")
     with open(spoke_inventory, "w", encoding="utf-8") as handle:
         yaml.safe_dump({"all": {"hosts": {"sno-a": {"ztp_spoke_kubeconfig": fleet.hub.spoke_kubeconfig}}}}, handle)
-    result = fleet.play("-i", spoke_inventory, "--limit", "sno-a,sno-b", extra_vars={"ztp_allow_ptp_sriov_disruption": False})
+    report = os.path.join(fleet.workdir, "report", "fleet.html")
+    result = fleet.play("-i", spoke_inventory, "--limit", "sno-a,sno-b", env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"},
+                        extra_vars={"ztp_allow_ptp_sriov_disruption": False, "ztp_report_path": report})
     assert result.rc != 0
     assert result.recap["sno-a"]["failed"] == 1 and result.recap["sno-b"]["failed"] == 0, result.output[-6000:]
     assert "sno-a: the PTP daemons (PtpOperatorConfig) and the SR-IOV config daemon (SriovOperatorConfig) still select" in result.output
@@ -86,6 +89,17 @@ def test_master_pinned_selectors_stop_without_the_opt_in(fleet):
     subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()[:-1]]  # the last one is the seed
     assert subjects == ["Add workers to sno-b", "Add worker policies for sno-b"], subjects
     assert fleet.remote_file("policygentemplates/group-du-sno-ranGen.yaml") == group
+    # The failed cluster stays in the summary, in the AWX statistics and in the report, with its phase and reason.
+    assert "sno-a: FAILED in selector_checks: sno-a: the PTP daemons" in result.output
+    assert "sno-b: done, 1 worker(s) ready" in result.output
+    stats = result.output.split("CUSTOM STATS:")[1]
+    assert "sno-a" in stats and "selector_checks" in stats and "sno-b" in stats, stats
+    with open(os.path.splitext(report)[0] + ".json", encoding="utf-8") as handle:
+        records = dict((r["cluster"], r) for r in json.load(handle)["clusters"])
+    assert records["sno-a"]["ok"] is False and records["sno-a"]["phase"] == "selector_checks"
+    assert records["sno-b"]["ok"] is True and records["sno-b"]["phase"] == "done"
+    assert [n["host"] for n in records["sno-b"]["nodes"] if n["ready"]] == [SNO_B_WORKER]
+    assert records["sno-b"]["cgu"]["workers"]["succeeded"] is True
 
 
 def test_bad_input_of_several_clusters_is_reported_together_before_any_change(fleet):

@@ -261,7 +261,7 @@ def test_day1_then_day2_worker(api, repo):
                           nodeLabels={"node-role.kubernetes.io/worker-du": ""},
                           crAnnotations={"add": {"BareMetalHost": {"example.com/owner": "ran"}}})
     seen = follow(api, cluster, worker, lambda a: (mci_node(a, cluster, worker) or {}).get("conditions") == [{"type": "Ready", "status": "True"}])
-    assert seen["bmh"] == ["registering", "available", "provisioning", "provisioned"], seen
+    assert seen["bmh"] == ["registering", "preparing", "available", "provisioning", "provisioned"], seen
     assert seen["agent"] == DAY2_STAGES, seen
 
     bmh = api.get(BMH, worker, cluster)
@@ -284,7 +284,9 @@ def test_day1_then_day2_worker(api, repo):
     assert ppi["metadata"]["labels"] == bmh["metadata"]["labels"]
     assert ppi["metadata"]["ownerReferences"][0]["kind"] == "BareMetalHost"
     assert ppi["metadata"]["ownerReferences"][0]["uid"] == bmh["metadata"]["uid"]
-    assert (cond(ppi, "Ready")["status"], cond(ppi, "Ready")["reason"], cond(ppi, "Ready")["message"]) == ("True", "ImageCreated", "Image has been created")
+    # current assisted-service copies the InfraEnv's reason into the image's Ready condition
+    assert (cond(ppi, "Ready")["status"], cond(ppi, "Ready")["reason"], cond(ppi, "Ready")["message"]) == (
+        "True", "InfraEnvAvailable", "InfraEnv is available: Image has been created")
     assert ppi["status"]["format"] == "iso" and ppi["status"]["imageUrl"]
     agent = agent_of(api, cluster, worker)
     assert agent["metadata"]["labels"] == {"agent-install.openshift.io/bmh": worker, "infraenvs.agent-install.openshift.io": cluster}
@@ -325,7 +327,7 @@ def test_inspecting_and_missing_bmc_secret(api, repo, shared):
     assert agent_of(api, shared, worker) is None
     api.secret(shared, f"{worker}-bmc")
     seen = follow(api, shared, worker, lambda a: (agent_of(a, shared, worker) or {}).get("status", {}).get("progress", {}).get("currentStage") == "Done")
-    assert seen["bmh"] == ["registering", "inspecting", "available", "provisioning", "provisioned"], seen
+    assert seen["bmh"] == ["registering", "inspecting", "preparing", "available", "provisioning", "provisioned"], seen
     status = api.get(BMH, worker, shared)["status"]
     assert status["operationalStatus"] in ("OK", "detached") and not status.get("errorType")
 
@@ -388,7 +390,8 @@ def test_fault_image_never_created(api, repo, shared, faults):
     assert api.get(BMH, worker, shared)["status"]["provisioning"]["state"] == "provisioning"
     assert agent_of(api, shared, worker) is None
     faults()
-    wait_for(lambda: cond(api.get(PPI, worker, shared), "Ready").get("reason") == "ImageCreated", what="image created")
+    wait_for(lambda: cond(api.get(PPI, worker, shared), "Ready").get("reason") in ("ImageCreated", "InfraEnvAvailable"),
+             what="image created")
     wait_for(lambda: api.get(BMH, worker, shared)["status"]["provisioning"]["state"] == "provisioned", what="provisioned")
 
 

@@ -232,11 +232,11 @@ def test_policygenerator_needs_managedclustersetbinding(sim):
     sim.git.commit()
     pol = run_until(sim, lambda: get(sim, "Policy", "pg-workers-config-policy", "ztp-pgtest"))
     assert pol["metadata"]["annotations"]["ran.openshift.io/ztp-deploy-wave"] == "10"
-    placement = get(sim, "Placement", "placement-pg-workers", "ztp-pgtest")
+    placement = get(sim, "Placement", "placement-pg-workers-config-policy", "ztp-pgtest")
     assert placement["apiVersion"] == "cluster.open-cluster-management.io/v1beta1"
     assert placement["spec"]["predicates"][0]["requiredClusterSelector"]["labelSelector"]["matchExpressions"] == [
         {"key": "sites", "operator": "In", "values": ["pg"]}]
-    assert get(sim, "PlacementBinding", "pg-workers-pb", "ztp-pgtest")["placementRef"]["kind"] == "Placement"
+    assert get(sim, "PlacementBinding", "binding-pg-workers-config-policy", "ztp-pgtest")["placementRef"]["kind"] == "Placement"
     for _attempt in range(5):
         sim.tick()
     assert get(sim, "Policy", "ztp-pgtest.pg-workers-config-policy", "sno-g1") is None

@@ -363,9 +363,9 @@ def test_ssh_key_is_passed_through_git_ssh_command(tmp_path):
                              tmp_path, env=env)
     assert result["failed"], raw
     args = record.read_text().splitlines()
-    assert args[:2] == ["-i", str(key)]
+    assert args[args.index("-i") + 1] == str(key)
     for option in ("IdentitiesOnly=yes", "BatchMode=yes", "UserKnownHostsFile=%s" % known,
-                   "StrictHostKeyChecking=yes"):
+                   "StrictHostKeyChecking=yes", "ConnectTimeout=30", "ServerAliveInterval=30"):
         assert args[args.index(option) - 1] == "-o"
     assert "git@127.0.0.1" in args
     assert "FAKEKEYMATERIAL" not in raw and "GIT_SSH_COMMAND" not in raw

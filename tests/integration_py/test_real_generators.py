@@ -1,17 +1,15 @@
-"""The collection's own GitOps output checked by the real upstream ZTP generators (or the documented fallback).
+"""The collection's own GitOps output checked by the real upstream ZTP generators.
 
 Inputs are what the collection writes: ``siteconfig.set_node`` applied to copies of the upstream SiteConfig and
-ClusterInstance examples, the worker PolicyGenTemplate/PolicyGenerator text of ``policygen`` for several hardware
-profiles, and ``policygen.selector_overrides`` applied to the upstream group templates. The upstream files are read
-at test time from ``<shared>/ztp-reference`` (see docs/generators.md), never copied into the repository.
+ClusterInstance examples, the worker PolicyGenTemplate/PolicyGenerator text of ``policygen.plan_worker`` for several
+hardware profiles on both source-CR layouts, and ``policygen.selector_overrides`` applied to the upstream group
+templates. The upstream files are read at test time from ``<shared>/ztp-reference`` and the generators are built by
+``testhub/build-generators.sh`` from ``<shared>/generators`` (see docs/generators.md), never copied into the
+repository. When the generator sources exist and the build fails, every test here fails with the build's error.
+Rendered objects are sent to a real kube-apiserver with the real CRDs (server-side dry run), and the hub
+simulator's pure rendering functions are compared with the real generators, field by field.
 
-Each generator test runs the real binary built by ``testhub/build-generators.sh`` when it exists. When a
-generator could not be built, the test runs the fallback of docs/generators.md instead and says so in the
-test output ("FALLBACK ..." lines and a GeneratorFallbackWarning); without generator and fallback data the
-test fails. Rendered objects are then sent to a real kube-apiserver with the real CRDs (server-side dry run),
-and the hub simulator's pure rendering functions are compared with the generator (or its model).
-
-Run: PYTHONPATH=.collections python -m pytest -q tests/integration_py/test_real_generators.py
+Run: python -m pytest -q tests/integration_py/test_real_generators.py
 """
 
 from __future__ import annotations
@@ -22,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-import warnings
 
 import pytest
 import yaml
@@ -40,7 +37,6 @@ cpuset = importlib.import_module(MU + ".cpuset")
 siteconfig = importlib.import_module(MU + ".siteconfig")
 policygen = importlib.import_module(MU + ".policygen")
 
-HUB_PORT_BASE = 21440
 V1, V2 = "ran.openshift.io/v1", "ran.openshift.io/v2"
 
 # upstream example files (relative to <shared>/ztp-reference/examples)
@@ -48,10 +44,13 @@ SITECONFIG_EXAMPLE = "siteconfig/example-sno.yaml"
 SITECONFIG_CLUSTER = "example-sno"
 CLUSTERINSTANCE_EXAMPLE = "clusterinstance/example-sno.yaml"
 CLUSTERINSTANCE_CLUSTER = "example-ai-sno"
+# source-CR sets a repository copies into source-crs/: the flat files of ztp-site-generate 4.19 and older, and the tree
+# of 4.20 (telco-reference, with the legacy flat names linked by the upstream script)
+SOURCE_SETS = ("flat-4.19", "tree-4.20")
 GROUP_TEMPLATES = {
-    "pgt-flat": "policygentemplates/group-du-sno-ranGen.yaml",
-    "pgt-directory": "policygentemplates/telco-reference-release-4.20/group-du-sno-ranGen.yaml",
-    "pg-flat": "acmpolicygenerator/acm-group-du-sno-ranGen.yaml",
+    "pgt-flat": ("policygentemplates/group-du-sno-ranGen.yaml", "flat-4.19"),
+    "pgt-directory": ("policygentemplates/telco-reference-release-4.20/group-du-sno-ranGen.yaml", "tree-4.20"),
+    "pg-flat": ("acmpolicygenerator/acm-group-du-sno-ranGen.yaml", "flat-4.19"),
 }
 
 # worker node entries given to siteconfig.set_node: one with every commonly used field, one minimal without nodeNetwork
@@ -92,86 +91,51 @@ PROFILES = {
 FORMATS = (policygen.PGT, policygen.PG)
 
 
-class GeneratorFallbackWarning(UserWarning):
-    """A real generator is unavailable and the documented fallback ran in its place."""
+# ------------------------------------------------------------------------------------------ generators
 
-
-# ------------------------------------------------------------------------------------------ backends
-
-def _announce(request, text: str) -> None:
-    line = "FALLBACK (docs/generators.md): " + text
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        reporter.write_line(line, yellow=True, bold=True)
-    warnings.warn(line, GeneratorFallbackWarning, stacklevel=2)
-
-
-def _source_dirs() -> list[str]:
-    """The source CRs the ztp-site-generate container ships: cnf-features-deploy names, then the telco-reference tree."""
-    ref = os.path.join(gen.reference_dir(), "source-crs")
-    if not os.path.isdir(ref):
-        pytest.fail(f"neither the real generators nor the fallback reference data are available ({ref} missing)")
-    return [ref, os.path.join(ref, "telco-reference-main")]
+@pytest.fixture(scope="session", name="generators_built")
+def fixture_generators_built():
+    """The real generators (testhub/build-generators.sh; a no-op when cached). Their build error fails the tests."""
+    if not gen.sources_present():
+        pytest.fail(f"the generator sources are missing: {gen.sources_dir()} (docs/generators.md)")
+    try:
+        return gen.ensure_built()
+    except gen.GeneratorUnavailable as err:
+        pytest.fail(f"building the real ZTP generators failed:\n{err}")
 
 
 @pytest.fixture(name="siteconfig_backend")
-def fixture_siteconfig_backend(request):
-    """('real'|'fallback', render(path) -> list[dict])."""
-    reason = gen.unavailable_reason("siteconfig-generator")
-    if reason is None:
-        return "real", lambda path: gen.run_siteconfig([path])
-    try:
-        gen.golden_siteconfig_outputs()
-    except FileNotFoundError as err:
-        pytest.fail(f"SiteConfig generator unavailable ({reason}) and no fallback data: {err}")
-    _announce(request, "SiteConfig generator not built: " + reason.splitlines()[0]
-              + " -- rendering with the reference model checked against the upstream golden outputs")
-
-    def render(path):
-        with open(path, encoding="utf-8") as handle:
-            return [obj for doc in yaml.safe_load_all(handle) if doc for obj in gen.model_siteconfig_nodes(doc)]
-    return "fallback", render
+def fixture_siteconfig_backend(generators_built):  # pylint: disable=unused-argument
+    """('real', render(path) -> list[dict])."""
+    return "real", lambda path: gen.run_siteconfig([path])
 
 
 @pytest.fixture(name="pgt_backend")
-def fixture_pgt_backend(request):
-    """('real'|'fallback', render(path, kustomize_dir) -> list[dict])."""
-    reason = gen.unavailable_reason("policygenerator")
-    if reason is None:
-        return "real", lambda path, kdir: gen.run_policygentemplate([path], _merged_source_dir(kdir))
-    dirs = _source_dirs()
-    _announce(request, "PolicyGenTemplate generator not built: " + reason.splitlines()[0]
-              + " -- rendering with the reference model of the documented PGT rules")
-
-    def render(path, kdir):
-        return gen.model_policygentemplate(_load(path), [os.path.join(kdir, "source-crs")] + dirs)
-    return "fallback", render
+def fixture_pgt_backend(generators_built):  # pylint: disable=unused-argument
+    """('real', render(path, kustomize_dir) -> list[dict]): the PolicyGenTemplate plugin of the container layout, run in
+    the kustomization folder (source CRs from its source-crs/ first, then from the container's 4.20 tree)."""
+    return "real", lambda path, kdir: gen.run_policygentemplate([path], cwd=kdir)
 
 
 @pytest.fixture(name="pg_backend")
-def fixture_pg_backend(request):
-    """('real'|'fallback', render(path, kustomize_dir) -> list[dict])."""
-    reason = gen.unavailable_reason("PolicyGenerator")
-    if reason is None:
-        return "real", gen.run_policygenerator
-    _source_dirs()
-    _announce(request, "ACM PolicyGenerator plugin not built: " + reason.splitlines()[0]
-              + " -- rendering with the reference model of the documented PolicyGenerator rules")
-
-    def render(path, kdir):
-        return gen.model_policygenerator(_load(path), kdir)
-    return "fallback", render
+def fixture_pg_backend(generators_built):  # pylint: disable=unused-argument
+    """('real', render(path, kustomize_dir) -> list[dict]): the ACM PolicyGenerator plugin."""
+    return "real", gen.run_policygenerator
 
 
-def _merged_source_dir(kdir: str) -> str:
-    """The real PGT CLI takes one -sourcePath: upstream source-crs overlaid with the repo's own source-crs/."""
-    out = tempfile.mkdtemp(prefix="ztp-srccrs-")
-    shutil.copytree(gen.data_dir("ztp/source-crs"), out, dirs_exist_ok=True)
-    own = os.path.join(kdir, "source-crs")
-    if os.path.isdir(own):
-        shutil.copytree(own, out, dirs_exist_ok=True)
-    return out
+def _source_set_dir(source_set: str) -> str:
+    """The folder a repository copies into source-crs/ for a source-CR set."""
+    if source_set == "flat-4.19":
+        ref = os.path.join(gen.reference_dir(), "source-crs")
+        if not os.path.isdir(ref):
+            pytest.fail(f"upstream reference source CRs missing: {ref}")
+        return ref
+    return gen.container_source_crs()
+
+
+def _copy_source_set(source_set: str, dest: str) -> None:
+    shutil.copytree(_source_set_dir(source_set), dest, symlinks=True, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("telco-reference-*"))
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -187,7 +151,7 @@ def _example_text(rel: str) -> str:
     """Text of an upstream example file (``<shared>/ztp-reference/examples/<rel>``); missing data fails the test."""
     path = os.path.join(gen.reference_dir(), "examples", rel)
     if not os.path.isfile(path):
-        pytest.fail(f"upstream reference file missing: {path} (docs/generators.md, fallback data)")
+        pytest.fail(f"upstream reference file missing: {path} (docs/generators.md)")
     with open(path, encoding="utf-8") as handle:
         return handle.read()
 
@@ -197,6 +161,16 @@ def _siteconfig_example(api_version: str) -> str:
     text = _example_text(SITECONFIG_EXAMPLE)
     assert text.count(f"apiVersion: {V1}\n") == 1
     return text.replace(f"apiVersion: {V1}\n", f"apiVersion: {api_version}\n")
+
+
+def _clusterinstance_example() -> str:
+    """The upstream SNO ClusterInstance example, with ``clusterType: SNO`` (the collection adds workers only to an SNO
+    ClusterInstance that says so; the example leaves the field out)."""
+    text = _example_text(CLUSTERINSTANCE_EXAMPLE)
+    if "\n  clusterType:" not in text:
+        assert text.count("\nspec:\n") == 1
+        text = text.replace("\nspec:\n", "\nspec:\n  clusterType: SNO\n")
+    return text
 
 
 def _with_workers(text: str, cluster: str, expected_format: str) -> tuple[str, list[dict]]:
@@ -211,22 +185,28 @@ def _with_workers(text: str, cluster: str, expected_format: str) -> tuple[str, l
     return text, entries
 
 
-def _worker_text(profile: str, fmt: str) -> tuple[dict, str]:
-    """(validated spec, file text) of the worker policy file ztp_policygen_worker writes for one profile."""
+def _layout(profile: str) -> str:
+    return PROFILES[profile].get("source_cr_layout", "flat")
+
+
+def _worker_text(profile: str, fmt: str, kdir: str | None = None) -> tuple[dict, str]:
+    """(validated spec, file text) of the worker policy file ztp_policygen_worker writes for one profile; with a
+    kustomization folder, as written there (the reference tuning read from its source-crs/)."""
     params = dict(WORKER_BASE, format=fmt, **copy.deepcopy(PROFILES[profile]))
-    spec = policygen.validate_worker(params)
-    return spec, policygen.render(policygen.worker_document(spec))
+    if kdir is None:
+        spec = policygen.validate_worker(params)
+        return spec, policygen.render(policygen.worker_document(spec))
+    params["path"] = os.path.join(kdir, "workers.yaml")
+    return policygen.plan_worker(params, "")
 
 
-def _kustomize_dir(files: dict[str, str], with_source_crs: bool) -> str:
-    """A temporary kustomization folder with the given file texts (and the upstream source CRs, both layouts, when asked)."""
+def _kustomize_dir(files: dict[str, str], source_set: str | None) -> str:
+    """A temporary kustomization folder with the given file texts and, when asked, a copy of a source-CR set."""
     files = dict(files)
     files["kustomization.yaml"] = yaml.safe_dump({"generators": sorted(files)})
     root = gen.write_temp_tree(files)
-    if with_source_crs:
-        dest = os.path.join(root, "source-crs")
-        for src in reversed(_source_dirs()):
-            shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("telco-reference-*"))
+    if source_set:
+        _copy_source_set(source_set, os.path.join(root, "source-crs"))
     return root
 
 
@@ -269,12 +249,12 @@ def _differences(got, want, path="") -> list[str]:
 
 # ------------------------------------------------------------------------------------------ hub
 
-@pytest.fixture(scope="module", name="hub_api")
+@pytest.fixture(scope="session", name="hub_api")
 def fixture_hub_api():
     """A real kube-apiserver with the real CRDs (testhub.hubctl.Hub on its own ports, no simulator)."""
     hubctl = importlib.import_module("testhub.hubctl")
     run_dir = tempfile.mkdtemp(prefix="ztp-gen-hub-")
-    hub = hubctl.Hub(run_dir, port_base=HUB_PORT_BASE, crds="upstream", simulator=False)
+    hub = hubctl.Hub(run_dir, port_base=hubctl.free_port_base(), crds="upstream", simulator=False)
     try:
         hub.start()
     except Exception:
@@ -401,7 +381,7 @@ def _golden_sites() -> list[tuple[str, dict, list[dict]]]:
 
 
 def test_reference_model_reproduces_upstream_golden_outputs():
-    """The fallback SiteConfig model renders exactly the BMH/NMStateConfig objects of the real generator's golden files."""
+    """The SiteConfig node model renders exactly the BMH/NMStateConfig objects of the real generator's golden files."""
     compared = 0
     for name, doc, docs in _golden_sites():
         got, want = _node_objects(gen.model_siteconfig_nodes(doc)), _node_objects(docs)
@@ -516,39 +496,66 @@ def _check_worker_policies(policies: list[dict], spec: dict) -> dict:
     assert pp["spec"]["machineConfigPoolSelector"] == {"pools.operator.machineconfiguration.openshift.io/worker": ""}
     assert pp["spec"]["hugepages"] == {"defaultHugepagesSize": spec["hugepages"]["default_size"], "pages": spec["hugepages"]["pages"]}
     assert pp["spec"]["realTimeKernel"] == {"enabled": spec["realtime_kernel"]}
-    tuned = tmpls["Tuned"][0]["objectDefinition"]
-    assert tuned["metadata"]["name"] == "performance-patch-worker"
-    profiles = {p["name"]: p for p in tuned["spec"]["profile"]}
-    assert len(profiles) == len(tuned["spec"]["profile"]), f"Tuned profile names repeat: {_tuned_profiles(tuned)}"
-    assert len(tuned["spec"]["recommend"]) == 1
-    recommend = tuned["spec"]["recommend"][0]
-    assert recommend["profile"] == "performance-patch-worker"
-    assert recommend["machineConfigLabels"] == {"machineconfiguration.openshift.io/role": "worker"}
-    data = profiles[recommend["profile"]]["data"]
-    assert data == policygen.tuned_profile_data(isolated, spec["realtime_kernel"], spec["extra_tuned"])
-    assert f"cmdline_crash=nohz_full={isolated}\n" in data
-    assert "include=openshift-node-performance-openshift-worker-node-performance-profile\n" in data
-    assert ("kernel.timer_migration=1" in data) == spec["realtime_kernel"]
+    _check_worker_tuned(tmpls["Tuned"][0]["objectDefinition"], spec)
     for tmpl in gen.object_templates(pols[0]):
         _no_placeholders(tmpl["objectDefinition"], tmpl["objectDefinition"]["kind"])
-    return tuned
+    return tmpls["Tuned"][0]["objectDefinition"]
+
+
+def _check_worker_tuned(tuned: dict, spec: dict, source_text: str | None = None) -> None:
+    """The rendered worker Tuned holds exactly the worker copies of the reference profiles (of ``source_text``, the
+    source CR the generator read, when given), recommended for the worker pool, and none of the master's."""
+    reference = spec["reference_tuning"]
+    if source_text is not None:
+        assert reference == policygen.reference_tuning(source_text), "the worker file was not written for the source CR in use"
+    want = policygen.worker_tuning(reference, spec["isolated"], spec["realtime_kernel"], spec["extra_tuned"])
+    assert tuned["metadata"]["name"] == "performance-patch-worker"
+    assert tuned["metadata"]["namespace"] == "openshift-cluster-node-tuning-operator"
+    assert [(p["name"], p["data"]) for p in tuned["spec"]["profile"]] == want["profiles"], f"profiles {_tuned_profiles(tuned)}"
+    assert tuned["spec"]["recommend"] == [{"machineConfigLabels": {"machineconfiguration.openshift.io/role": "worker"},
+                                          "priority": reference["priority"], "profile": want["recommend"]}]
+    master = [name for name, _data in reference["profiles"]]
+    assert not set(_tuned_profiles(tuned)) & set(master), "the worker Tuned carries profiles of the master"
+    assert _tuned_profiles(tuned) == [name + "-worker" for name in master]
+    data = dict(want["profiles"])
+    top = data[want["recommend"]]
+    assert f"cmdline_crash=nohz_full={spec['isolated']}\n" in top
+    assert "include=openshift-node-performance-openshift-worker-node-performance-profile" in top
+    assert ("kernel.timer_migration=1" in top) == spec["realtime_kernel"]
+    for name, text in data.items():
+        assert "openshift-node-performance-openshift-node-performance-profile" not in text, name
+        for line in text.splitlines():
+            if line.startswith("include="):
+                assert not set(line[len("include="):].split(",")) & set(master), f"{name} includes a master profile: {line}"
+    # every reference line is kept (only include lines are pointed at the worker's profiles)
+    for (name, ref_text), (_wname, text) in zip(reference["profiles"], want["profiles"]):
+        kept = [line for line in ref_text.splitlines() if not line.startswith("include=")]
+        assert all(line in text.splitlines() for line in kept), name
 
 
 def _render_worker(backends: dict, profile: str, fmt: str) -> tuple[dict, list[dict], str]:
-    spec, text = _worker_text(profile, fmt)
-    kdir = _kustomize_dir({"workers.yaml": text}, with_source_crs=fmt == policygen.PG)
+    """The worker file as the module writes it into a repository with a copy of the source CRs of its layout (flat:
+    the pre-4.20 files; directory: the 4.20 tree), rendered by the real generator."""
+    kdir = _kustomize_dir({}, "flat-4.19" if _layout(profile) == "flat" else "tree-4.20")
+    spec, text = _worker_text(profile, fmt, kdir)
+    _write(kdir, "workers.yaml", text)
     _mode, render = backends[fmt]
     return spec, render(os.path.join(kdir, "workers.yaml"), kdir), kdir
+
+
+def _write(kdir: str, name: str, text: str) -> None:
+    with open(os.path.join(kdir, name), "w", encoding="utf-8") as handle:
+        handle.write(text)
+    with open(os.path.join(kdir, "kustomization.yaml"), "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"generators": [name]}, handle)
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
 def test_worker_pgt(pgt_backend, profile, hub_api):
     """The worker PolicyGenTemplate of ztp_policygen_worker per profile: exact policy names, MachineConfig files,
-    PerformanceProfile and tuned CPU sets; one worker tuned profile (flat layout); the hub accepts everything."""
+    PerformanceProfile and tuned CPU sets; the worker Tuned of the layout's reference; the hub accepts everything."""
     spec, out, _kdir = _render_worker({policygen.PGT: pgt_backend}, profile, policygen.PGT)
-    tuned = _check_worker_policies(out, spec)
-    if spec["source_cr_layout"] == "flat":
-        assert _tuned_profiles(tuned) == ["performance-patch-worker"]
+    _check_worker_policies(out, spec)
     _dry_run_policies(hub_api, out)
 
 
@@ -560,13 +567,44 @@ def test_worker_policygenerator(pg_backend, profile, hub_api):
     _dry_run_policies(hub_api, out)
 
 
-@pytest.mark.parametrize("profile", ["contiguous-48", "split-64-directory"])
-def test_worker_policygenerator_single_tuned_profile(pg_backend, profile):
-    """The worker PolicyGenerator renders a Tuned with only the worker profile, as the PGT does: kustomize merges the
-    profile list by name, so the source profiles (the master's names) must be deleted by the patch."""
-    _spec, out, _kdir = _render_worker({policygen.PG: pg_backend}, profile, policygen.PG)
+# (source-CR set copied into the repository or None for the container's own, layout option of the worker file)
+TUNED_CASES = {
+    "flat-4.19": ("flat-4.19", "flat"),
+    "tree-4.20-legacy-names": ("tree-4.20", "flat"),
+    "tree-4.20-directory-names": ("tree-4.20", "directory"),
+    "container-4.20-directory-names": (None, "directory"),
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", sorted(TUNED_CASES))
+def test_worker_tuned_reference_tuning(pgt_backend, pg_backend, case, fmt, hub_api):
+    """The worker Tuned the real generator renders has exactly the worker copies of the source Tuned's profiles (one
+    performance-patch profile on the flat pre-4.20 files, the four ran-du-performance profiles at priority 18 on the
+    4.20 tree, also under its legacy flat name), the worker selector, and none of the master's profiles."""
+    source_set, layout = TUNED_CASES[case]
+    if source_set is None and fmt == policygen.PG:
+        source_set = "tree-4.20"  # the PolicyGenerator reads manifests from the repository only
+    kdir = _kustomize_dir({}, source_set)
+    params = dict(WORKER_BASE, format=fmt, reserved_cpus="0-1,32-33", isolated_cpus="2-31,34-63", source_cr_layout=layout,
+                  extra_tuned={"sysctl": ["kernel.sched_rt_runtime_us=-1"]},
+                  hugepages={"default_size": "1G", "pages": [{"size": "1G", "count": 8}]}, path=os.path.join(kdir, "workers.yaml"))
+    spec, text = policygen.plan_worker(params, "")
+    _write(kdir, "workers.yaml", text)
+    _mode, render = pgt_backend if fmt == policygen.PGT else pg_backend
+    out = render(os.path.join(kdir, "workers.yaml"), kdir)
+    tuned_file = policygen.SOURCE_CRS[layout]["tuned"]
+    source = os.path.join(kdir, "source-crs", tuned_file) if source_set else os.path.join(gen.container_source_crs(), tuned_file)
+    with open(source, encoding="utf-8") as handle:
+        source_text = handle.read()
     tuned = _templates_by_kind(_by_kind(out, "Policy"))["Tuned"][0]["objectDefinition"]
-    assert _tuned_profiles(tuned) == ["performance-patch-worker"]
+    _check_worker_tuned(tuned, spec, source_text)
+    expected = {"flat-4.19": ["performance-patch-worker"]}.get(
+        source_set, ["ran-du-performance-worker", "ran-du-performance-architecture-common-worker",
+                     "ran-du-common-aarch64-worker", "ran-du-common-x86-worker"])
+    assert _tuned_profiles(tuned) == expected
+    assert tuned["spec"]["recommend"][0]["priority"] == (19 if source_set == "flat-4.19" else 18)
+    _dry_run(hub_api, tuned)
 
 
 # ------------------------------------------------------------------------------------------ selector overrides
@@ -575,8 +613,9 @@ SELECTOR_FIELDS = {"PtpOperatorConfig": "daemonNodeSelector", "SriovOperatorConf
 
 
 def _source_available(entry: dict, fmt: str, kdir: str) -> bool:
+    """Whether the generator finds the entry's source CR (PGT: the repository's source-crs/, then the container's)."""
     if fmt == policygen.PGT:
-        return any(os.path.isfile(os.path.join(d, entry["fileName"])) for d in [os.path.join(kdir, "source-crs")] + _source_dirs())
+        return any(os.path.isfile(os.path.join(d, entry["fileName"])) for d in (os.path.join(kdir, "source-crs"), gen.container_source_crs()))
     return os.path.isfile(os.path.join(kdir, entry["path"]))
 
 
@@ -596,13 +635,14 @@ def _renderable(doc: dict, fmt: str, kdir: str) -> dict:
 def _group_with_selectors(template: str) -> tuple[str, dict, list[dict], str, set[str]]:
     """selector_overrides on an upstream group template: (format, renderable document, changes, kustomize dir,
     names of the policies the changed entries belong to, as the generator names them)."""
-    text = _example_text(GROUP_TEMPLATES[template])
+    rel, source_set = GROUP_TEMPLATES[template]
+    text = _example_text(rel)
     new_text, changes = policygen.selector_overrides(text)
     assert sorted({c["selector"] for c in changes}) == ["ptp", "sriov"], changes
     assert policygen.selector_overrides(new_text)[1] == [], "selector_overrides is not idempotent"
     doc = yaml.safe_load(new_text)
     fmt = policygen.PGT if doc["kind"] == "PolicyGenTemplate" else policygen.PG
-    kdir = _kustomize_dir({}, with_source_crs=fmt == policygen.PG)
+    kdir = _kustomize_dir({}, source_set)
     for change in changes:
         entry = {"fileName" if fmt == policygen.PGT else "path": change["source"]}
         assert _source_available(entry, fmt, kdir), f"the reference data lacks the source CR of changed entry {change}"
@@ -676,7 +716,7 @@ def test_differential_simulator_golden():
 def test_simulator_clusterinstance_workers(hub_api):
     """argocd_clusters.render_clusterinstance on the upstream SNO ClusterInstance with the collection's workers: per
     worker an InfraEnv <hostName>, the NMStateConfig and BMH labelled for it (ztp-formats §3); the hub accepts them."""
-    text, entries = _with_workers(_example_text(CLUSTERINSTANCE_EXAMPLE), CLUSTERINSTANCE_CLUSTER, siteconfig.FORMAT_CLUSTERINSTANCE)
+    text, entries = _with_workers(_clusterinstance_example(), CLUSTERINSTANCE_CLUSTER, siteconfig.FORMAT_CLUSTERINSTANCE)
     docs = [d for d in yaml.safe_load_all(text) if d]
     objs = [obj for doc in docs for obj in argocd_clusters.render_clusterinstance(doc)]
     cluster = CLUSTERINSTANCE_CLUSTER
@@ -743,3 +783,108 @@ def test_hub_dry_run_rejects_invalid_objects(hub_api):
         {"clusterName": SITECONFIG_CLUSTER, "nodes": [{"hostName": "bad-0", "role": "worker", "bootMode": "bios"}]}]}})[0]
     with pytest.raises(AssertionError, match="rejected BareMetalHost"):
         _dry_run(hub_api, bmh)
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+def test_siteconfig_generator_reports_bad_worker_in_its_output(generators_built):  # pylint: disable=unused-argument
+    """A worker entry the collection refuses (ironicInspect outside enabled/disabled) is also what the real generator
+    rejects: by default it prints a siteConfigError object in its output, logs the message on stderr and still exits 0
+    (so kustomize and ArgoCD succeed); with -stopOnError it exits 1. The good file renders without any error."""
+    bad_node = dict(copy.deepcopy(WORKERS[1]), ironicInspect="sometimes")
+    with pytest.raises(Exception, match="ironicInspect"):
+        siteconfig.set_node(_siteconfig_example(V2), SITECONFIG_CLUSTER, bad_node)
+    text, _entries = _with_workers(_siteconfig_example(V2), SITECONFIG_CLUSTER, siteconfig.FORMAT_SITECONFIG_V2)
+    assert text.count("ironicInspect: disabled") + text.count('ironicInspect: "disabled"') == 1
+    bad = text.replace('ironicInspect: "disabled"', 'ironicInspect: "sometimes"').replace("ironicInspect: disabled", "ironicInspect: sometimes")
+    root = gen.write_temp_tree({"good.yaml": text, "bad.yaml": bad})
+    good = gen.siteconfig_raw([os.path.join(root, "good.yaml")])
+    assert (good.returncode, good.stderr, gen.siteconfig_errors(good.documents)) == (0, "", [])
+    run = gen.siteconfig_raw([os.path.join(root, "bad.yaml")])
+    assert run.returncode == 0 and "ironicInspect must be either disabled or enabled" in run.stderr
+    errors = gen.siteconfig_errors(run.documents)
+    assert len(errors) == 1 and "ironicInspect must be either" in errors[0], errors
+    assert not _node_objects(run.documents), "a rejected SiteConfig renders no host"
+    with pytest.raises(gen.GeneratorError, match="ironicInspect must be either"):
+        gen.run_siteconfig([os.path.join(root, "bad.yaml")])
+    stop = gen.siteconfig_raw([os.path.join(root, "bad.yaml")], stop_on_error=True)
+    assert stop.returncode == 1 and "ironicInspect must be either" in stop.stderr
+
+
+def test_siteconfig_generator_rejects_a_cluster_without_name(generators_built):  # pylint: disable=unused-argument
+    """The generator's own check of the file the collection edits: a cluster without clusterName is a siteConfigError."""
+    text, _entries = _with_workers(_siteconfig_example(V1), SITECONFIG_CLUSTER, siteconfig.FORMAT_SITECONFIG_V1)
+    doc = yaml.safe_load(text)
+    del doc["spec"]["clusters"][0]["clusterName"]
+    root = gen.write_temp_tree({"bad.yaml": yaml.safe_dump(doc)})
+    run = gen.siteconfig_raw([os.path.join(root, "bad.yaml")])
+    assert run.returncode == 0
+    assert any("Missing cluster name" in e for e in gen.siteconfig_errors(run.documents)), run.stdout[:500]
+
+
+def test_pgt_generator_fails_on_a_missing_source_cr(generators_built):  # pylint: disable=unused-argument
+    """The PolicyGenTemplate plugin exits non-zero with the missing source CR on stderr and prints nothing; the worker
+    file as written renders."""
+    kdir = _kustomize_dir({}, "flat-4.19")
+    _spec, text = _worker_text("contiguous-48", policygen.PGT, kdir)
+    _write(kdir, "workers.yaml", text.replace("fileName: MachineConfigGeneric.yaml", "fileName: NoSuchFile.yaml"))
+    run = gen.policygentemplate_raw([os.path.join(kdir, "workers.yaml")], cwd=kdir)
+    assert run.returncode != 0 and run.stdout == ""
+    assert "NoSuchFile.yaml" in run.stderr and "Could not build the entire policy" in run.stderr, run.stderr
+    _write(kdir, "workers.yaml", text)
+    assert gen.policygentemplate_raw([os.path.join(kdir, "workers.yaml")], cwd=kdir).returncode == 0
+
+
+def test_pgt_generator_and_collection_refuse_long_names(generators_built):  # pylint: disable=unused-argument
+    """A policy whose namespace.name exceeds 63 characters: the collection refuses it before writing; the generator, given
+    the same file, exits non-zero with its 63-character message."""
+    name = "w" * 40
+    params = dict(WORKER_BASE, name=name, format=policygen.PGT, **copy.deepcopy(PROFILES["contiguous-48"]))
+    with pytest.raises(Exception, match="at most 63"):
+        policygen.validate_worker(params)
+    spec = policygen.validate_worker(dict(params, name="w"))
+    doc = policygen.worker_document(spec)
+    doc["metadata"]["name"] = name
+    kdir = _kustomize_dir({}, "flat-4.19")
+    _write(kdir, "workers.yaml", policygen.render(doc))
+    run = gen.policygentemplate_raw([os.path.join(kdir, "workers.yaml")], cwd=kdir)
+    assert run.returncode != 0 and "63 chars" in run.stderr, run.stderr
+
+
+def test_policygenerator_plugin_fails_on_a_missing_manifest(generators_built):  # pylint: disable=unused-argument
+    """The ACM PolicyGenerator plugin exits non-zero naming the missing manifest path; kustomize passes that on."""
+    kdir = _kustomize_dir({}, "flat-4.19")
+    _spec, text = _worker_text("contiguous-48", policygen.PG, kdir)
+    _write(kdir, "workers.yaml", text.replace("source-crs/MachineConfigGeneric.yaml", "source-crs/NoSuchFile.yaml"))
+    run = gen.policygenerator_raw(os.path.join(kdir, "workers.yaml"), kdir)
+    assert run.returncode != 0 and "NoSuchFile.yaml" in run.stderr, run.stderr
+    build = gen.kustomize_raw(kdir)
+    assert build.returncode != 0 and "NoSuchFile.yaml" in build.stderr
+    _write(kdir, "workers.yaml", text)
+    assert len(_by_kind(gen.kustomize_build(kdir), "Policy")) == 1
+
+
+# ------------------------------------------------------------------------------------------ models against the real generators
+
+@pytest.mark.parametrize("api_version", [V1, V2])
+def test_siteconfig_model_equals_real(siteconfig_backend, api_version):
+    """generators.model_siteconfig_nodes (the node model used by the dry-run checks) renders the collection's workers
+    and the example's master exactly as the real generator does, field by field."""
+    _mode, render = siteconfig_backend
+    text, _entries = _with_workers(_siteconfig_example(api_version), SITECONFIG_CLUSTER,
+                                   siteconfig.FORMAT_SITECONFIG_V1 if api_version == V1 else siteconfig.FORMAT_SITECONFIG_V2)
+    root = gen.write_temp_tree({"site.yaml": text})
+    want = render(os.path.join(root, "site.yaml"))
+    got = [obj for doc in yaml.safe_load_all(text) if doc for obj in gen.model_siteconfig_nodes(doc)]
+    _assert_same_node_objects(got, want, api_version)
+
+
+def test_golden_sites_render_as_golden_with_the_real_generator(siteconfig_backend):
+    """The SiteConfigs rebuilt from the upstream golden outputs render, with the real generator, to the golden hosts."""
+    _mode, render = siteconfig_backend
+    compared = 0
+    for name, doc, docs in _golden_sites():
+        root = gen.write_temp_tree({"site.yaml": yaml.safe_dump(doc)})
+        _assert_same_node_objects(render(os.path.join(root, "site.yaml")), docs, name)
+        compared += len(_by_kind(docs, "BareMetalHost"))
+    assert compared >= 8

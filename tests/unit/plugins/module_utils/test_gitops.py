@@ -148,8 +148,10 @@ def test_ssh_command(tmp_path):
     assert "StrictHostKeyChecking=accept-new" in gitops.ssh_command(str(key), accept_new_host_keys=True)
     assert gitops.ssh_command() is None
     env = Git(ssh_key_file=str(key), token=None).environment()
-    assert env["GIT_SSH_COMMAND"] == cmd.replace(" -o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes"
-                                                 % shlex.quote(str(known)), "")
+    assert env["GIT_SSH_COMMAND"] == gitops.ssh_command(str(key), connect_timeout=30)
+    assert shlex.split(env["GIT_SSH_COMMAND"]) == [
+        "ssh", "-o", "ConnectTimeout=30", "-o", "ServerAliveInterval=30", "-o", "ServerAliveCountMax=2",
+        "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"]
 
 
 def test_askpass_helper_is_private_and_token_only_in_child_environment(tmp_path):

@@ -12,7 +12,7 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watc
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import ObjectCache
 
-NODE = {"cluster": "sno-a", "host": "w0", "namespace": "sno-a"}
+NODE = {"cluster": "sno-a", "host": "w0", "namespace": "sno-a", "bmh": "w0"}
 
 
 def meta(name, ns="sno-a", labels=None):
@@ -40,25 +40,36 @@ def mci(ready):
         {"name": "w0.example.com", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}]}}
 
 
-def tracker(nodes=None):
+def tracker(nodes=None, **limits):
     nodes = nodes or [NODE]
-    streams = iw.plan_streams(nodes)
-    t = iw.InstallTracker(nodes, streams, 0)
+    streams = iw.plan_streams(nodes, mcp=limits.get("wait_for_mcp", False), run_id="r1")
+    t = iw.InstallTracker(nodes, streams, 0, limits=limits)
     t.apply([("SYNC", key, []) for key, _k, _n, _s in streams], 0)
     return t
 
 
-def test_plan_streams_per_namespace_and_all():
-    nodes = [{"cluster": "c%d" % i, "host": "h", "namespace": "c%d" % i} for i in range(3)]
-    keys = [s[0] for s in iw.plan_streams(nodes, per_namespace_limit=5)]
+def test_plan_streams_per_namespace_and_exact_selectors():
+    nodes = [{"cluster": "c%d" % i, "host": "h%d" % i, "namespace": "c%d" % i, "bmh": "h%d" % i} for i in range(3)]
+    streams = iw.plan_streams(nodes, per_namespace_limit=5)
+    keys = [s[0] for s in streams]
     assert len(keys) == 12 and "agent/c1" in keys and "mci/c2" in keys
-    streams = iw.plan_streams(nodes, per_namespace_limit=2)
-    assert [s[0] for s in streams] == ["ppi/*", "bmh/*", "agent/*", "mci/*"]
-    assert [s[3] for s in streams if s[1] == "agent"] == [iw.BMH_LABEL]
+    assert all(ns is not None for _k, _kind, ns, _sel in streams)
+    assert [s[3] for s in streams if s[0] == "agent/c1"] == ["agent-install.openshift.io/bmh in (h1)"]
+    streams = iw.plan_streams(nodes, per_namespace_limit=2, mcp=True, run_id="r1")
+    assert [s[0] for s in streams] == ["ppi/*", "bmh/*", "agent/*", "mcv/*"]
+    # no stream without a label selector that names exactly the batch's objects
+    selectors = dict((s[1], s[3]) for s in streams)
+    assert selectors["agent"] == "agent-install.openshift.io/bmh in (h0,h1,h2)"
+    assert selectors["bmh"] == "infraenvs.agent-install.openshift.io in (c0,c1,c2,h0,h1,h2)"
+    assert selectors["mcv"] == "ztp-sno-expand/install-view=r1"
 
 
 def test_validate_nodes():
-    assert iw.validate_nodes([{"cluster": "a", "host": "h"}]) == [{"cluster": "a", "host": "h", "namespace": "a"}]
+    assert iw.validate_nodes([{"cluster": "a", "host": "h"}]) == [{"cluster": "a", "host": "h", "namespace": "a", "bmh": "h"}]
+    # a ClusterInstance namespace, or a hostRef to a BareMetalHost of its own name and namespace
+    assert iw.validate_nodes([{"cluster": "a", "host": "h", "namespace": "ci-ns"}])[0]["namespace"] == "ci-ns"
+    assert iw.validate_nodes([{"cluster": "a", "host": "h", "host_ref": {"name": "bmh-7", "namespace": "hosts"}}]) == [
+        {"cluster": "a", "host": "h", "namespace": "hosts", "bmh": "bmh-7"}]
     with pytest.raises((ZtpInputError, ZtpInputErrors)):
         iw.validate_nodes([{"cluster": "a"}])
     with pytest.raises((ZtpInputError, ZtpInputErrors)):
@@ -83,7 +94,7 @@ def test_full_install_event_folding_and_durations():
     ]
     for now, etype, key, obj in steps:
         t.apply([(etype, key, obj)], now)
-        t.evaluate(now, stall_timeout=3600)
+        t.evaluate(now)
     assert t.done() and not t.failed()
     node = t.results()[0]
     assert node["ready"] and node["state"] == "ready" and node["agent"] == "uuid-1"
@@ -119,11 +130,6 @@ def test_already_installed_at_start_has_no_durations():
 
 
 @pytest.mark.parametrize("key,obj,text", [
-    ("bmh/sno-a", bmh("registering", operationalStatus="error", errorType="registration error",
-                      errorMessage="BMC unreachable"), "BareMetalHost sno-a/w0: registration error: BMC unreachable"),
-    ("bmh/sno-a", bmh("provisioning", errorType="provisioning error", errorMessage="boom"),
-     "BareMetalHost sno-a/w0: provisioning error: boom"),
-    ("ppi/sno-a", ppi("True", "ImageCreationError", ctype="Error"), "PreprovisioningImage sno-a/w0: ImageCreationError"),
     ("agent/sno-a", agent("Failed", 30), "Agent sno-a/uuid-1: installation failed (stage Failed)"),
     ("agent/sno-a", agent("Installing", 30, conditions=[{"type": "Installed", "status": "False",
                                                          "reason": "InstallationFailed", "message": "disk full"}]),
@@ -131,12 +137,236 @@ def test_already_installed_at_start_has_no_durations():
     ("agent/sno-a", agent("Installing", 30, debugInfo={"state": "error", "stateInfo": "Host failed to install"}),
      "Agent sno-a/uuid-1: Host failed to install"),
 ])
-def test_failures_name_object_and_text(key, obj, text):
+def test_agent_failures_are_final_and_name_object_and_text(key, obj, text):
     t = tracker()
     t.apply([("ADDED", key, obj)], 1)
     t.evaluate(1)
     assert t.failed() and text in t.nodes[0].error
     assert t.nodes[0].state == iw.FAILED
+
+
+@pytest.mark.parametrize("key,obj,text", [
+    ("bmh/sno-a", bmh("registering", operationalStatus="error", errorType="registration error", errorCount=1,
+                      errorMessage="BMC unreachable"), "BareMetalHost sno-a/w0: registration error: BMC unreachable"),
+    ("bmh/sno-a", bmh("provisioning", errorType="provisioning error", errorMessage="boom", errorCount=1),
+     "BareMetalHost sno-a/w0: provisioning error: boom"),
+    ("ppi/sno-a", ppi("True", "ImageCreationError", ctype="Error"), "PreprovisioningImage sno-a/w0: ImageCreationError"),
+])
+def test_hub_errors_end_a_node_only_when_they_persist(key, obj, text):
+    t = tracker(error_timeout=600)
+    t.apply([("ADDED", key, obj)], 1)
+    t.evaluate(1)
+    assert not t.failed()
+    assert t.nodes[0].cause and text in t.nodes[0].cause
+    t.evaluate(599)
+    assert not t.failed()
+    t.evaluate(601)
+    assert t.failed() and text in t.nodes[0].error and "(for 600 s)" in t.nodes[0].error
+    assert text in t.results()[0]["cause"]
+
+
+def test_transient_bmc_error_recovers_and_shows_in_the_progress():
+    t = tracker()
+    t.apply([("ADDED", "bmh/sno-a", bmh("registering"))], 1)
+    t.evaluate(1)
+    failing = bmh("registering", operationalStatus="error", errorType="registration error", errorCount=1,
+                  errorMessage="Failed to get power state for node x. Error: Redfish exception")
+    t.apply([("MODIFIED", "bmh/sno-a", failing)], 2)
+    t.evaluate(2)
+    failing2 = bmh("registering", operationalStatus="error", errorType="registration error", errorCount=2,
+                   errorMessage="Failed to get power state for node x. Error: Redfish exception")
+    t.apply([("MODIFIED", "bmh/sno-a", failing2)], 200)
+    t.evaluate(200)
+    assert not t.failed()
+    # the baremetal-operator clears the error and keeps the count until the next state
+    t.apply([("MODIFIED", "bmh/sno-a", bmh("registering", operationalStatus="OK", errorCount=2))], 400)
+    t.evaluate(400)
+    t.apply([("MODIFIED", "bmh/sno-a", bmh("inspecting", operationalStatus="OK", errorCount=0))], 410)
+    t.evaluate(410)
+    assert not t.failed()
+    node = t.results()[0]
+    assert node["cause"] == ""
+    labels = [s["stage"] for s in node["stages"]]
+    assert labels == ["BareMetalHost registering", "BareMetalHost registration error",
+                      "BareMetalHost registration error cleared", "BareMetalHost inspecting"], labels
+    recovered = [p for p in t.progress if p["stage"] == "recovered"]
+    assert len(recovered) == 1 and "cleared after 398 s" in recovered[0]["message"]
+    assert "recovered" in iw.progress_line(recovered[0])
+
+
+def test_bmh_error_count_limit_fails_at_once():
+    t = tracker(error_count_limit=3)
+    t.apply([("ADDED", "bmh/sno-a", bmh("registering", operationalStatus="error", errorType="registration error",
+                                        errorCount=2, errorMessage="BMC unreachable"))], 1)
+    t.evaluate(1)
+    assert not t.failed()
+    t.apply([("MODIFIED", "bmh/sno-a", bmh("registering", operationalStatus="error", errorType="registration error",
+                                           errorCount=3, errorMessage="BMC unreachable"))], 5)
+    t.evaluate(5)
+    assert t.failed() and "errorCount 3 reached the limit of 3" in t.nodes[0].error
+
+
+def test_delayed_is_waiting_not_stalling():
+    t = tracker(stage_timeouts={"available": 100})
+    t.apply([("ADDED", "bmh/sno-a", bmh("available", operationalStatus="delayed"))], 1)
+    for now in range(1, 1000, 50):
+        t.evaluate(now)
+    assert not t.failed()
+    assert t.nodes[0].state == "BareMetalHost available (delayed)"
+    t.apply([("MODIFIED", "bmh/sno-a", bmh("available", operationalStatus="OK"))], 1000)
+    t.evaluate(1000)
+    t.evaluate(1099)
+    assert not t.failed()
+    t.evaluate(1100)
+    assert t.failed() and "stalled in stage 'available' for 100 s (limit 100 s)" in t.nodes[0].error
+
+
+def test_delayed_is_not_a_stall_with_the_single_timer_either():
+    t = tracker()
+    t.apply([("ADDED", "bmh/sno-a", bmh("available", operationalStatus="delayed"))], 1)
+    for now in range(1, 1000, 50):
+        t.evaluate(now, stall_timeout=100)
+    assert not t.failed()
+
+
+def test_stage_limits_default_to_assisted_service_and_ignore_percentage():
+    assert iw.STAGE_TIMEOUTS["Writing image to disk"] == 1800
+    assert iw.STAGE_TIMEOUTS["Rebooting"] == 2400
+    assert iw.STAGE_TIMEOUTS["Joined"] == 3600
+    t = tracker()
+    t.apply([("ADDED", "agent/sno-a", agent("Rebooting", 70))], 0)
+    t.evaluate(0)
+    # a slow firmware start and the realtime-kernel reboot: 35 min at Rebooting is healthy
+    t.evaluate(2100)
+    assert not t.failed()
+    t.evaluate(2400)
+    assert t.failed() and "stalled in stage 'Rebooting' for 2400 s (limit 2400 s)" in t.nodes[0].error
+    t = tracker()
+    t.apply([("ADDED", "agent/sno-a", agent("Writing image to disk", 10))], 0)
+    t.evaluate(0)
+    for now in range(60, 1800, 60):
+        t.apply([("MODIFIED", "agent/sno-a", agent("Writing image to disk", 10 + now // 60))], now)
+        t.evaluate(now)
+    assert not t.failed()
+    t.evaluate(1800)
+    assert t.failed() and "'Writing image to disk'" in t.nodes[0].error
+
+
+@pytest.mark.parametrize("ready_reason", ["ImageCreated", "InfraEnvAvailable"])
+def test_both_preprovisioning_image_reasons(ready_reason):
+    t = tracker()
+    t.apply([("ADDED", "ppi/sno-a", ppi("True", ready_reason))], 3)
+    t.evaluate(3)
+    assert t.nodes[0].milestones.get("image") == 3
+    assert t.results()[0]["stages"][-1]["stage"] == "PreprovisioningImage ImageCreated"
+
+
+def condition(ctype, status, reason, message):
+    return {"type": ctype, "status": status, "reason": reason, "message": message}
+
+
+@pytest.mark.parametrize("status,cause", [
+    ({"debugInfo": {"state": "insufficient"}, "conditions": [condition(
+        "Validated", "False", "ValidationsFailing",
+        "The agent's validations are failing: This host has failed to download the ignition file from the cluster, "
+        "please ensure the host can reach the cluster")]}, "failed to download the ignition file"),
+    ({"debugInfo": {"state": "installing-pending-user-action", "stateInfo": "Expected the host to boot from disk, but "
+                    "it booted the installation image - please reboot and fix boot order to boot from disk"}},
+     "installing-pending-user-action: Expected the host to boot from disk"),
+    ({"debugInfo": {"state": "disconnected"}, "conditions": [condition(
+        "Connected", "False", "AgentIsDisconnected",
+        "The agent has not contacted the installation service in some time, user action should be taken")]},
+     "Connected=False AgentIsDisconnected"),
+])
+def test_agent_problems_are_named(status, cause):
+    t = tracker(error_timeout=900)
+    obj = {"metadata": meta("uuid-1", labels={iw.BMH_LABEL: "w0"}), "status": status}
+    t.apply([("ADDED", "bmh/sno-a", bmh("provisioned")), ("ADDED", "agent/sno-a", obj)], 0)
+    t.evaluate(0)
+    assert cause in t.results()[0]["cause"]
+    t.evaluate(900)
+    assert t.failed() and cause in t.nodes[0].error
+
+
+def test_long_at_joined_names_pending_csrs():
+    t = tracker()
+    joined = agent("Joined", 90, csrStatus={"approvedCSRs": [{"name": "csr-a", "type": "client"}]})
+    t.apply([("ADDED", "bmh/sno-a", bmh("provisioned")), ("ADDED", "agent/sno-a", joined)], 0)
+    t.evaluate(0)
+    assert "serving CSR(s) pending" in t.results()[0]["cause"]
+    t.evaluate(3600)
+    assert t.failed()
+    assert "stalled in stage 'Joined'" in t.nodes[0].error and "serving CSR(s) pending" in t.nodes[0].error
+
+
+def pool_view(updated, updating, machines=2, done=2, degraded=None, reason="GetResourceProcessing"):
+    conds = [condition("Updated", "True" if updated else "False", "", ""),
+             condition("Updating", "True" if updating else "False", "", "")]
+    if degraded:
+        conds.append(condition("Degraded", "True", "", degraded))
+    return {"metadata": meta("ztp-install-worker-mcp-r1"), "status": {
+        "conditions": [condition("Processing", "True" if reason == "GetResourceProcessing" else "False", reason, "x")],
+        "result": {"kind": "MachineConfigPool", "status": {
+            "machineCount": machines, "updatedMachineCount": done, "conditions": conds}}}}
+
+
+def installed_events():
+    return [("ADDED", "bmh/sno-a", bmh("provisioned")), ("ADDED", "agent/sno-a", agent("Done", 100)),
+            ("ADDED", "ppi/sno-a", ppi("True", "InfraEnvAvailable")), ("ADDED", "mci/sno-a", mci(True))]
+
+
+def test_worker_pool_updated_is_the_last_milestone():
+    t = tracker(wait_for_mcp=True)
+    t.apply([("ADDED", "agent/sno-a", agent("Rebooting", 70))], 0)
+    t.evaluate(0)
+    t.apply(installed_events(), 10)
+    t.evaluate(10)
+    assert not t.done() and t.nodes[0].state == "Node Ready"
+    # Updating and Updated fold into one round: the rollout was still seen
+    t.apply([("ADDED", "mcv/sno-a", pool_view(False, True, done=1)), ("MODIFIED", "mcv/sno-a", pool_view(True, False))], 20)
+    t.evaluate(20)
+    assert t.done() and not t.failed()
+    node = t.results()[0]
+    assert node["stages"][-1]["stage"] == "MachineConfigPool worker Updated"
+    assert node["durations"]["mcp"] == 10
+
+
+def test_worker_pool_not_updated_stalls_with_the_views_cause():
+    t = tracker(wait_for_mcp=True, stage_timeouts={"MachineConfigPool": 600})
+    t.apply(installed_events(), 0)
+    t.apply([("ADDED", "mcv/sno-a", pool_view(False, False, reason="ResourceGVKInvalid"))], 0)
+    t.evaluate(0)
+    assert "ResourceGVKInvalid" in t.results()[0]["cause"]
+    t.evaluate(600)
+    assert t.failed() and "ResourceGVKInvalid" in t.nodes[0].error
+
+
+def test_worker_pool_without_wait_is_ready_at_node_ready():
+    t = tracker(wait_for_mcp=False)
+    t.apply(installed_events(), 0)
+    t.evaluate(0)
+    assert t.done() and "mcp" not in t.results()[0]["durations"]
+
+
+def test_above_the_namespace_limit_agent_done_means_node_ready():
+    nodes = [{"cluster": "c%d" % i, "host": "h%d" % i, "namespace": "c%d" % i, "bmh": "h%d" % i} for i in range(7)]
+    t = iw.InstallTracker(nodes, iw.plan_streams(nodes), 0)
+    done = {"metadata": meta("u3", ns="c3", labels={iw.BMH_LABEL: "h3"}), "status": {
+        "progress": {"currentStage": "Done", "installationPercentage": 100}}}
+    host = {"metadata": meta("h3", ns="c3"), "status": {"provisioning": {"state": "provisioned"}}}
+    t.apply([("SYNC", "agent/*", [done]), ("SYNC", "bmh/*", [host]), ("SYNC", "ppi/*", [])], 0)
+    t.evaluate(0)
+    assert [n.ready for n in t.nodes] == [False, False, False, True, False, False, False]
+
+
+def test_denial_message_names_the_permission():
+    class Exc(Exception):
+        status = 403
+        body = ('{"message": "baremetalhosts.metal3.io is forbidden: User \\"system:serviceaccount:x:y\\" cannot '
+                'list resource \\"baremetalhosts\\" in API group \\"metal3.io\\" in the namespace \\"sno-a\\""}')
+    text = iw.denial_message(Exc(), "list", "metal3.io/v1alpha1", "BareMetalHost", "sno-a")
+    assert text.startswith("forbidden: the credentials lack permission (HTTP 403) to list BareMetalHost (API group metal3.io)")
+    assert "cannot list resource" in text and "in namespace sno-a" in text
 
 
 def test_stall():
@@ -186,3 +416,27 @@ def test_until_rendered_is_done_as_soon_as_the_bare_metal_host_exists():
     tracker.apply([("ADDED", bmh_stream, {"metadata": {"namespace": "sno-a", "name": "w0"}, "status": {}})], 2.0)
     tracker.evaluate(2.0)
     assert tracker.done() and tracker.results()[0]["state"] == iw.RENDERED
+
+
+def test_the_pool_view_is_wanted_once_the_install_began():
+    t = tracker(wait_for_mcp=True)
+    t.apply([("ADDED", "bmh/sno-a", bmh("provisioning"))], 0)
+    t.evaluate(0)
+    assert t.view_wanted == set()
+    t.apply([("ADDED", "agent/sno-a", agent("Starting installation", 5))], 1)
+    t.evaluate(1)
+    assert t.view_wanted == {"sno-a"}
+    assert iw.build_view("sno-a", "r1")["metadata"] == {
+        "name": "ztp-install-worker-mcp-r1", "namespace": "sno-a",
+        "labels": {"app.kubernetes.io/managed-by": "ztp.sno_expand", "ztp-sno-expand/install-view": "r1"}}
+
+
+def test_a_pool_updated_long_after_ready_counts_without_a_seen_rollout():
+    t = tracker(wait_for_mcp=True, mcp_settle=300)
+    t.apply(installed_events(), 0)
+    t.apply([("ADDED", "mcv/sno-a", pool_view(True, False))], 0)
+    t.evaluate(0)
+    t.evaluate(299)
+    assert not t.done()
+    t.evaluate(300)
+    assert t.done() and not t.failed()

@@ -265,10 +265,41 @@ def test_seed_namespace_rejected_without_opt_out():
     assert error.value.field == "namespace" and "policy-app-project" in str(error.value)
 
 
+def ini_sections(text):
+    """{section: [lines]} of a tuned profile."""
+    out, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("["):
+            current = line.strip("[]")
+            out.setdefault(current, [])
+        elif line:
+            out[current].append(line)
+    return out
+
+
+def split_tuned_data(seed, generated):
+    """Take the worker tuned profile text out of both documents; check that the generated one holds every line of the
+    documented one, in the same sections, plus exactly the lines the flat reference source CR has gained since
+    (the ice-gnss and ice-dplls scheduler groups)."""
+    path = ("spec", "sourceFiles", 2, "spec", "profile", 0)
+    want, got = seed, generated
+    for key in path:
+        want, got = want[key], got[key]
+    want_sections, got_sections = ini_sections(want.pop("data")), ini_sections(got.pop("data"))
+    assert sorted(want_sections) == sorted(got_sections)
+    extra = {}
+    for section, lines in got_sections.items():
+        assert [line for line in lines if line in want_sections[section]] == want_sections[section], section
+        extra[section] = [line for line in lines if line not in want_sections[section]]
+    assert extra == {"main": [], "bootloader": [], "sysctl": [], "service": [],
+                     "scheduler": ["group.ice-gnss=0:f:10:*:ice-gnss.*", "group.ice-dplls=0:f:10:*:ice-dplls.*"]}
+
+
 def test_seed_regeneration_field_by_field():
     seed = seed_worker_pgt()
     spec = policygen.validate_worker(params(allow_non_ztp_namespace=True, **SEED_PARAMS))
     generated = yaml.safe_load(policygen.render(policygen.worker_document(spec)))
+    split_tuned_data(seed, generated)
     assert compare(seed, generated) == []
     assert policygen.policy_names(spec["name"], spec["policy_name"]) == ["example-sno-workers-config-policy"]
 
@@ -279,4 +310,115 @@ def test_seed_regeneration_with_ztp_namespace_differs_only_in_namespace():
     seed_params["namespace"] = "ztp-site"
     spec = policygen.validate_worker(params(**seed_params))
     generated = yaml.safe_load(policygen.render(policygen.worker_document(spec)))
+    split_tuned_data(seed, generated)
     assert compare(seed, generated) == [".metadata.namespace: seed 'example-sno', generated 'ztp-site'"]
+
+
+# --- the worker Tuned carries the reference tuning of the source CR in use -------------------------------
+
+TUNED_420 = """apiVersion: tuned.openshift.io/v1
+kind: Tuned
+metadata:
+  name: ran-du-performance
+  namespace: openshift-cluster-node-tuning-operator
+spec:
+  profile:
+    - name: ran-du-performance
+      data: |
+        [main]
+        summary=Top-level ran-du performance tuning overrides
+        include=openshift-node-performance-openshift-node-performance-profile,ran-du-performance-architecture-common
+    - name: ran-du-performance-architecture-common
+      data: |
+        [main]
+        include=ran-du-common-${f:lscpu_check:Architecture\\:\\s*x86_64:x86:Architecture\\:\\s*aarch64:aarch64}
+        [service]
+        service.stalld=start,enable
+    - name: ran-du-common-aarch64
+      data: |
+        [main]
+        # nothing
+    - name: ran-du-common-x86
+      data: |
+        [main]
+        #include=ran-du-${f:lscpu_check:Vendor ID\\:\\s*GenuineIntel:intel}
+        [bootloader]
+        cmdline_x86_blacklist=module_blacklist=irdma,mgag200
+        [sysctl]
+        kernel.panic_on_unrecovered_nmi=1
+  recommend:
+    - machineConfigLabels:
+        machineconfiguration.openshift.io/role: $mcp
+      priority: 18
+      profile: ran-du-performance
+"""
+MASTER_PROFILES_420 = ["ran-du-performance", "ran-du-performance-architecture-common", "ran-du-common-aarch64", "ran-du-common-x86"]
+
+
+def test_reference_tuning_parses_the_source_tuned():
+    ref = policygen.reference_tuning(TUNED_420)
+    assert [name for name, _data in ref["profiles"]] == MASTER_PROFILES_420
+    assert (ref["recommend"], ref["priority"]) == ("ran-du-performance", 18)
+    for bad in ("kind: Tuned\nspec: {}\n", "kind: ConfigMap\n", "a: [\n", TUNED_420 + "---\n" + TUNED_420,
+                TUNED_420.replace("profile: ran-du-performance\n", "profile: other\n")):
+        assert policygen.reference_tuning(bad) is None
+
+
+def test_worker_tuning_renames_every_profile_and_points_includes_at_the_worker():
+    tuning = policygen.worker_tuning(policygen.reference_tuning(TUNED_420), "2-7", True, [("sysctl", ["kernel.foo=1"])])
+    names = [name for name, _data in tuning["profiles"]]
+    assert names == [name + "-worker" for name in MASTER_PROFILES_420]
+    assert (tuning["recommend"], tuning["priority"]) == ("ran-du-performance-worker", 18)
+    data = dict(tuning["profiles"])
+    top = data["ran-du-performance-worker"]
+    assert "include=openshift-node-performance-openshift-worker-node-performance-profile,ran-du-performance-architecture-common-worker\n" in top
+    assert "[bootloader]\ncmdline_crash=nohz_full=2-7\n" in top and "[sysctl]\nkernel.timer_migration=1\nkernel.foo=1\n" in top
+    common = data["ran-du-performance-architecture-common-worker"]
+    assert "include=ran-du-common-${f:lscpu_check:Architecture" in common and common.split("\n")[1].endswith("}-worker")
+    x86 = data["ran-du-common-x86-worker"]
+    # the reference tuning is kept line for line; a commented include is left alone
+    assert x86 == ("[main]\n#include=ran-du-${f:lscpu_check:Vendor ID\\:\\s*GenuineIntel:intel}\n"
+                   "[bootloader]\ncmdline_x86_blacklist=module_blacklist=irdma,mgag200\n[sysctl]\nkernel.panic_on_unrecovered_nmi=1\n")
+    assert "nohz_full" not in x86 and "nohz_full" not in common
+    assert not [line for text in data.values() for line in text.splitlines() if "openshift-node-performance-profile" in line]
+
+
+def test_builtin_reference_tuning_shapes():
+    assert policygen.TUNED_SOURCE_PROFILES == {"flat": ["performance-patch"], "directory": MASTER_PROFILES_420}
+    assert policygen.TUNED_PRIORITY == {"flat": 19, "directory": 18}
+    flat = policygen.worker_tuning(policygen.REFERENCE_TUNING["flat"], "4-47")
+    assert [name for name, _data in flat["profiles"]] == ["performance-patch-worker"] == [policygen.TUNED_NAME]
+    assert dict(flat["profiles"])["performance-patch-worker"] == policygen.tuned_profile_data("4-47")
+
+
+@pytest.mark.parametrize("fmt", ["policygentemplate", "policygenerator"])
+@pytest.mark.parametrize("layout", ["flat", "directory"])
+def test_worker_file_takes_the_tuning_of_the_repository_source_cr(tmp_path, fmt, layout):
+    """A copy of the source Tuned next to the worker file decides the worker's profiles, whatever the layout names."""
+    source = tmp_path / "source-crs" / policygen.SOURCE_CRS[layout]["tuned"]
+    source.parent.mkdir(parents=True)
+    source.write_text(TUNED_420)
+    spec, text = policygen.plan_worker(params(format=fmt, source_cr_layout=layout, path=str(tmp_path / "w.yaml")), "")
+    doc = yaml.safe_load(text)
+    if fmt == "policygentemplate":
+        tuned = doc["spec"]["sourceFiles"][2]["spec"]
+        assert tuned["recommend"] == [{"profile": "ran-du-performance-worker"}]
+    else:
+        tuned = doc["policies"][0]["manifests"][2]["patches"][0]["spec"]
+        assert tuned["recommend"] == [{"machineConfigLabels": {"machineconfiguration.openshift.io/role": "worker"},
+                                       "priority": 18, "profile": "ran-du-performance-worker"}]
+    assert [p["name"] for p in tuned["profile"]] == [name + "-worker" for name in MASTER_PROFILES_420]
+    assert "$patch" not in yaml.safe_dump(tuned), "the PolicyGenerator replaces the list: no $patch directives"
+    assert spec["reference_tuning"]["recommend"] == "ran-du-performance"
+
+
+@pytest.mark.parametrize("content", [None, "not: [yaml\n", "kind: Tuned\n"])
+def test_worker_file_without_a_usable_source_cr_takes_the_layout_reference(tmp_path, content):
+    if content is not None:
+        (tmp_path / "source-crs").mkdir()
+        (tmp_path / "source-crs" / "TunedPerformancePatch.yaml").write_text(content)
+    for layout in ("flat", "directory"):
+        tuning, where = policygen.detect_reference_tuning(str(tmp_path), layout)
+        assert tuning == policygen.REFERENCE_TUNING[layout] and where is None
+    spec, text = policygen.plan_worker(params(path=str(tmp_path / "w.yaml")), "")
+    assert [p["name"] for p in yaml.safe_load(text)["spec"]["sourceFiles"][2]["spec"]["profile"]] == ["performance-patch-worker"]

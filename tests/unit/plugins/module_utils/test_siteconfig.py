@@ -390,10 +390,15 @@ def test_update_is_idempotent_and_keeps_other_bytes():
     assert Y.load_documents(new)[0]['spec']['clusters'][1]['nodes'][1] == node
 
 
-def test_clusterinstance_update_warns_about_webhook():
+def test_clusterinstance_update_refused_like_the_webhook():
     new, _e, _f, _w = S.set_node(SNO_CLUSTERINSTANCE, 'ci-sno', worker())
-    _new, _e, _f, warnings = S.set_node(new, 'ci-sno', worker(bootMode='UEFISecureBoot'))
-    assert warnings and 'bootMode' in warnings[0]
+    with pytest.raises(ZtpInputError) as error:
+        S.set_node(new, 'ci-sno', worker(bootMode='UEFISecureBoot'), where='ci.yaml')
+    assert error.value.field == 'node.bootMode' and error.value.value == 'UEFISecureBoot'
+    assert 'ci.yaml' in str(error.value) and 'remove the worker (state: absent)' in str(error.value)
+    # the fields the webhook lets change after provisioning are changed without a word
+    changed, _e, _f, warnings = S.set_node(new, 'ci-sno', worker(extraLabels={'BareMetalHost': {'rack': '7'}}))
+    assert changed != new and warnings == []
 
 
 def test_remove_worker_and_absent_is_noop():
@@ -475,11 +480,15 @@ def test_example_round_trip(tmp_path, path, cluster):
     ref = S.find_cluster(docs, cluster)
     node = worker(hostName='added-worker-0.example.com', bootMACAddress='0C:42:A1:00:00:99')
     node['nodeNetwork']['interfaces'][0]['macAddress'] = '0C:42:A1:00:00:99'
+    networks = [n for n in S._machine_networks(ref.cluster) if n.version == 6]
+    if networks:  # the worker's address in the cluster's machine network
+        address = node['nodeNetwork']['config']['interfaces'][0]['ipv6']['address'][0]
+        address['ip'] = str(networks[0][0x99])
 
-    if S.sno_errors(ref):
+    if S.sno_errors(ref, adding=True):
         with pytest.raises((ZtpInputError, ZtpInputErrors)) as info:
             S.apply_node(str(target), cluster, node)
-        assert 'single-node OpenShift (SNO)' in str(info.value)
+        assert 'single-node OpenShift (SNO)' in str(info.value) or 'clusterType: SNO' in str(info.value)
         assert target.read_text() == original
         return
 

@@ -258,3 +258,64 @@ def test_lock_serialises_processes(tmp_path):
         assert proc.exitcode == 0
     names = Y.load_documents(open(path).read())[0]['names']
     assert sorted(names) == sorted(['start'] + ['p%d' % i for i in range(10)])
+
+
+# flow collections with comments: only the edited item is spliced
+
+FLOW_MAP = """\
+spec:
+  labels: {
+    a: "1",   # first
+    b: "2"    # second
+  }
+  list: [x, y]  # short
+"""
+
+
+def test_flow_map_add_and_remove_keep_comments():
+    added = Y.set_mapping_value(FLOW_MAP, [0, 'spec', 'labels'], 'c', '3')
+    assert '# first' in added and '# second' in added
+    assert Y.load_documents(added)[0]['spec']['labels'] == {'a': '1', 'b': '2', 'c': '3'}
+    removed = Y.remove_mapping_key(added, [0, 'spec', 'labels'], 'c')
+    assert removed == FLOW_MAP
+    first_gone = Y.remove_mapping_key(FLOW_MAP, [0, 'spec', 'labels'], 'a')
+    assert '# second' in first_gone and Y.load_documents(first_gone)[0]['spec']['labels'] == {'b': '2'}
+
+
+def test_flow_item_update_replaces_only_that_item():
+    new = Y.update_value(FLOW_MAP, [0, 'spec', 'labels', 'b'], 'two')
+    assert new == FLOW_MAP.replace('b: "2"', 'b: two')
+    new = Y.update_value(FLOW_MAP, [0, 'spec', 'list', 1], 'zz')
+    assert new == FLOW_MAP.replace('[x, y]', '[x, zz]')
+
+
+def test_flow_sequence_append_and_remove_on_one_line():
+    new = Y.append_sequence_item(FLOW_MAP, [0, 'spec', 'list'], 'z')
+    assert new == FLOW_MAP.replace('[x, y]', '[x, y, z]')
+    assert Y.remove_sequence_item(new, [0, 'spec', 'list'], 1) == FLOW_MAP.replace('[x, y]', '[x, z]')
+    assert Y.remove_sequence_item(new, [0, 'spec', 'list'], 2) == FLOW_MAP
+
+
+def test_append_to_sequences_in_one_pass_equals_one_by_one():
+    text = "a:\n- 1\nb:\n  # items of b\n  - x\nc: [p]\nd:\n"
+    items = [([0, 'a'], [2, 3]), ([0, 'b'], ['y']), ([0, 'c'], ['q']), ([0, 'd'], ['new'])]
+    one_by_one = text
+    for path, values in items:
+        one_by_one = Y.append_sequence_items(one_by_one, path, values)
+    assert Y.append_to_sequences(text, items) == one_by_one
+    assert Y.load_documents(one_by_one)[0] == {'a': [1, 2, 3], 'b': ['x', 'y'], 'c': ['p', 'q'], 'd': ['new']}
+
+
+def test_crlf_text_stays_crlf_for_every_edit():
+    text = "a:\r\n  b: 1\r\n  c: [1, 2]\r\nl:\r\n- x\r\n"
+    for new in (Y.set_mapping_value(text, [0, 'a'], 'd', {'e': 'f'}), Y.remove_mapping_key(text, [0, 'a'], 'b'),
+                Y.update_value(text, [0, 'a', 'b'], 2), Y.append_sequence_item(text, [0, 'l'], 'y'),
+                Y.remove_sequence_item(Y.append_sequence_item(text, [0, 'l'], 'y'), [0, 'l'], 0)):
+        assert new.count('\n') == new.count('\r\n') and new != text
+
+
+def test_anchored_mapping_gets_new_keys_at_its_key_column():
+    text = "spec:\n  creds: &c\n    name: a\n  other: *c\n"
+    new = Y.set_mapping_value(text, [0, 'spec', 'creds'], 'extra', 'b')
+    assert new == "spec:\n  creds: &c\n    name: a\n    extra: b\n  other: *c\n"
+    assert Y.alias_at(text, [0, 'spec', 'other']) == 'c' and Y.alias_at(text, [0, 'spec', 'creds']) is None

@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ztp_batch: plan a phase for the hosts of a batch, judge each cluster, and summarise the play (controller side)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils.validate import validate_against_docs
+
+VERDICT_VAR = batch.VERDICT_VAR
+
+
+# what the BMC Secrets of a node_addition request need: read apart, never registered
+SECRET_CHECK_FIELDS = ("cluster", "namespace", "workers", "bmc_credentials", "bmc_username", "bmc_password",
+                       "manage_bmc_secrets")
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = validate_against_docs(self, "ztp_batch")
+        step = args["step"]
+        if step in ("plan", "secrets", "verdict") and not args.get("phase"):
+            raise AnsibleActionFail("phase is required with step: %s" % step)
+        handler = getattr(self, "_" + step)
+        result.update(handler(args, task_vars or {}))
+        result.setdefault("changed", False)
+        return result
+
+    def _plan(self, args, task_vars):
+        phase = args["phase"]
+        earlier = batch.failed_earlier(task_vars, phase)
+        hosts = [h for h in args["hosts"] if h not in earlier]
+        requests, invalid = batch.read_requests(self, task_vars, phase, hosts)
+        out = {"requests": dict((h, dict(r)) for h, r in requests.items()), "invalid": invalid,
+               "hosts": [h for h in hosts if h in requests], "left_out": earlier}
+        if phase == "selector_checks":
+            out["through_hub"] = [r["cluster"] for r in requests.values() if not r["spoke_kubeconfig"]]
+            out["through_spokes"] = [{"cluster": r["cluster"], "spoke_kubeconfig": r["spoke_kubeconfig"]}
+                                     for r in requests.values() if r["spoke_kubeconfig"]]
+            findings = plain((args.get("results") or {}).get("findings"))
+            if findings is not None:
+                out["decision"] = batch.decide_selectors([requests[h] for h in out["hosts"]], findings)
+        elif phase == "policy_creation":
+            out["cgu_name"] = batch.change_name("ztp-workers", sorted(
+                [requests[h]["cluster"], requests[h]["worker_policy"], requests[h]["policies_before"],
+                 requests[h]["policies_after"]] for h in out["hosts"]))
+        elif phase == "node_addition":
+            secrets, dummy = batch.BatchVars(self, task_vars).requests(phase, out["hosts"], fields=SECRET_CHECK_FIELDS)
+            for host, request in requests.items():
+                out["requests"][host]["worker_policies"] = batch.worker_policy_names(request)
+                missing = batch.missing_bmc_credentials(secrets.get(host) or request)
+                if missing:
+                    invalid[host] = (
+                        "%s: no BMC credentials for %s. Give ztp_bmc_credentials['<hostName>'] (username, password) or "
+                        "ztp_bmc_username/ztp_bmc_password, for example from Ansible Vault or an AWX credential, or set "
+                        "node_addition_manage_bmc_secrets=false if the Secrets exist already"
+                        % (request["cluster"], ", ".join(str(m) for m in missing)))
+            out["hosts"] = [h for h in out["hosts"] if h not in invalid]
+            out["policy_namespaces"] = sorted(set(
+                (r.get("worker_policy") or {}).get("namespace") for h, r in requests.items()
+                if h in out["hosts"] and not r["skip_policy_check"] and (r.get("worker_policy") or {}).get("namespace")))
+            out["nodes"] = [dict({"cluster": r["cluster"], "host": w.get("hostName")},
+                                 **({"namespace": r["namespace"]} if r.get("namespace") else {}))
+                            for h, r in requests.items() if h in out["hosts"] for w in r["workers"]]
+        elif phase == "install_verification":
+            out["nodes"] = []
+            for host in out["hosts"]:
+                request = requests[host]
+                for name in request["hosts"]:
+                    node = {"cluster": request["cluster"], "host": name}
+                    if request.get("namespace"):
+                        node["namespace"] = request["namespace"]
+                    out["nodes"].append(node)
+        return out
+
+    def _secrets(self, args, task_vars):
+        requests, dummy = batch.BatchVars(self, task_vars).requests(args["phase"], args["hosts"], fields=SECRET_CHECK_FIELDS)
+        secrets = []
+        for request in requests.values():
+            if request.get("manage_bmc_secrets"):
+                secrets.extend(batch.bmc_secrets(request, request.get("namespace")))
+        return {"secrets": secrets}
+
+    def _verdict(self, args, task_vars):
+        phase = args["phase"]
+        results = plain(args.get("results") or {})
+        plan = results.get("plan") or {}
+        results["check_mode"] = bool(self._task.check_mode)
+        verdicts = {}
+        for host, msg in (plan.get("invalid") or {}).items():
+            verdicts[host] = batch.failed(phase, msg)
+        # clusters stopped by an earlier step of the same phase keep that verdict
+        for host, verdict in ((results.get("precheck") or {}).get("verdicts") or {}).items():
+            if not verdict.get("ok"):
+                verdicts[host] = verdict
+        judge = getattr(batch, "judge_" + phase)
+        step_failure = batch.step_failure(results)
+        for host in plan.get("hosts") or []:
+            if host in verdicts:
+                continue
+            request = (plan.get("requests") or {}).get(host) or {}
+            verdict = judge(request, results)
+            if verdict["ok"] and step_failure:
+                verdict = batch.failed(phase, "%s: %s" % (request.get("cluster"), step_failure))
+            verdict["cluster"] = request.get("cluster")
+            verdicts[host] = verdict
+        return {"verdicts": verdicts, "passed": [h for h in plan.get("hosts") or [] if verdicts.get(h, {}).get("ok")],
+                "failed_hosts": dict((h, v["msg"]) for h, v in verdicts.items() if not v["ok"])}
+
+    def _start(self, args, task_vars):
+        """The hosts and number of the batch, and every phase's requests, read once for the batch."""
+        variables = batch.BatchVars(self, task_vars)
+        requests = {}
+        for phase in batch.PHASES:
+            planned, invalid = variables.requests(phase, args["hosts"])
+            requests[phase] = {"requests": dict((h, batch.public(r)) for h, r in planned.items()), "invalid": invalid}
+        return {"hosts": args["hosts"], "requests": requests,
+                "batch": batch.batch_number(self._task, args["hosts"], task_vars.get("ansible_play_hosts_all") or [])}
+
+    def _summary(self, args, task_vars):
+        hosts = args["hosts"]
+        results = plain(args.get("results") or {})
+        active = set(results.get("active") or hosts)
+        validation = results.get("validation") or {}
+        own = dict((phase, (task_vars.get(VERDICT_VAR % phase) or {}).get("verdicts") or {}) for phase in batch.PHASES)
+        hostvars = task_vars.get("hostvars") or {}
+        records = []
+        for host in hosts:
+            verdicts = {}
+            for phase in batch.PHASES:
+                verdict = own[phase].get(host)
+                if verdict is None and host in hostvars:
+                    # this host's own registration: the run_once host may have left the batch before that phase
+                    registered = hostvars[host].get(VERDICT_VAR % phase) or {}
+                    verdict = plain((registered.get("verdicts") or {}).get(host))
+                if verdict:
+                    verdicts[phase] = verdict
+            record = batch.cluster_record(host, verdicts, args.get("batch"))
+            if host not in active and record["ok"]:
+                record.update(batch.unjudged_failure(host, record, validation))
+            records.append(record)
+        totals = {"clusters": len(records), "ok": sum(1 for r in records if r["ok"]),
+                  "failed": sum(1 for r in records if not r["ok"])}
+        return {"clusters": records, "totals": totals, "lines": [batch.summary_line(r) for r in records],
+                "failed_hosts": dict((r["inventory_host"], r["msg"]) for r in records if not r["ok"]),
+                "stats": dict((r["cluster"], {"ok": r["ok"], "phase": r["phase"], "msg": r["msg"],
+                                              "cgu": r["cgu"],
+                                              "workers": [batch.node_summary(n) for n in r["nodes"]]}) for r in records)}

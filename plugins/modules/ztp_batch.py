@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ztp_batch
+short_description: Plan a phase of the SNO expansion for a batch of clusters, judge each cluster, summarise the play
+version_added: 0.2.0
+description:
+  - The batch layer of the phase roles, run once per batch on the controller (C(run_once)).
+  - O(step=start) notes the hosts of the batch and its number, for the summary.
+  - O(step=plan) reads, for every host of O(hosts), the variables the O(phase) role's own tasks would see for it
+    (inventory variables, the role's defaults, the role's C(vars) and parameters, extra variables) and returns one
+    request per cluster, so that every task of the phase and the batch-wide validation plan from the same values.
+    Hosts whose variables are wrong are returned in C(invalid) with the variable, the value and the fix.
+  - O(step=secrets) returns the BMC credentials Secrets of the O(phase=node_addition) requests; use it with
+    C(no_log).
+  - O(step=verdict) judges every cluster of the batch from the results of the phase's steps given in O(results),
+    and returns the hosts to fail with the reason; the roles fail them with one generic task.
+  - O(step=summary) builds one record per cluster of O(hosts) (failed clusters included, with the phase and the
+    reason) from the verdicts registered by the phase roles, with each cluster's ClusterGroupUpgrade outcomes and
+    each worker's install outcome.
+  - Runs on the controller (action plugin); the module file only documents it.
+author:
+  - ztp.sno_expand maintainers (@ztp)
+options:
+  step:
+    description: What to do.
+    type: str
+    choices: [start, plan, secrets, verdict, summary]
+    required: true
+  phase:
+    description: The phase (role) to plan or judge; required except with O(step=summary).
+    type: str
+    choices: [selector_checks, policy_creation, node_addition, install_verification]
+  hosts:
+    description: Inventory hosts of the batch, usually C(ansible_play_batch); for O(step=summary) every host to report.
+    type: list
+    elements: str
+    default: []
+  results:
+    description:
+      - With O(step=verdict), the registered results of the phase's steps by name, C(plan) (the registered result of
+        O(step=plan)) always. C(decide), C(edits), C(publish), C(cgu) (selector_checks); C(written), C(publish), C(cgu)
+        (policy_creation); C(policies) (the worker Policy objects, for the check before writing), C(precheck) (the
+        verdict of that check), C(written), C(publish), C(rendered) (node_addition); C(wait) (install_verification).
+      - With O(step=summary), C(active) (the hosts that have not failed, C(ansible_play_hosts)) and C(validation)
+        (the registered result of the batch-wide M(ztp.sno_expand.ztp_gitops_batch) check).
+      - With O(step=plan) and O(phase=selector_checks), C(findings) (cluster to the result of
+        M(ztp.sno_expand.ztp_daemon_selectors_info)) makes the plan also decide the selector edits.
+    type: dict
+    default: {}
+  batch:
+    description: Number of the batch, for the summary records.
+    type: int
+attributes:
+  check_mode:
+    description: Plans and judges in check mode as in a real run (it changes nothing either way).
+    support: full
+  diff_mode:
+    description: Nothing to show.
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Plan the worker policies of the batch
+  ztp.sno_expand.ztp_batch:
+    step: plan
+    phase: policy_creation
+    hosts: "{{ ansible_play_batch }}"
+  run_once: true
+  register: policy_creation_plan
+
+- name: Summary of the play so far
+  ztp.sno_expand.ztp_batch:
+    step: summary
+    hosts: "{{ ansible_play_hosts_all }}"
+  run_once: true
+  register: ztp_summary
+'''
+
+RETURN = r'''
+requests:
+  description: O(step=plan) - per host, the cluster's request for the phase (never a credential).
+  returned: step is plan
+  type: dict
+invalid:
+  description: O(step=plan) - per host, why its variables cannot be used.
+  returned: step is plan
+  type: dict
+hosts:
+  description: O(step=plan) - the hosts of the batch with a valid request, in batch order; O(step=start) - the hosts of the batch.
+  returned: step is plan or step is start
+  type: list
+  elements: str
+decision:
+  description: O(step=plan) of selector_checks with C(findings) - C(stops), C(edits), C(clusters), C(policies).
+  returned: step is plan and phase is selector_checks and results.findings is given
+  type: dict
+secrets:
+  description: O(step=secrets) - the BMC Secrets to create.
+  returned: step is secrets
+  type: list
+  elements: dict
+verdicts:
+  description: O(step=verdict) - per host, C(ok), C(msg), C(phase), C(cluster), and where they apply C(cgu), C(nodes), C(paths), C(policies).
+  returned: step is verdict
+  type: dict
+failed_hosts:
+  description: O(step=verdict) - per host to fail, the reason.
+  returned: step is verdict
+  type: dict
+clusters:
+  description:
+    - O(step=summary) - one record per cluster, C(cluster), C(inventory_host), C(batch), C(ok), C(phase) (the last
+      phase reached, C(done) when installed), C(msg), C(cgu) (C(selectors), C(workers)), C(nodes) (the install
+      results of its workers), C(paths), C(policies).
+  returned: step is summary
+  type: list
+  elements: dict
+lines:
+  description: O(step=summary) - one line per cluster for people.
+  returned: step is summary
+  type: list
+  elements: str
+batch:
+  description: O(step=start) - the number of the batch (1 for the first).
+  returned: step is start
+  type: int
+totals:
+  description: O(step=summary) - C(clusters), C(ok), C(failed).
+  returned: step is summary
+  type: dict
+stats:
+  description: O(step=summary) - per cluster, the compact summary handed to AWX with set_stats.
+  returned: step is summary
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    # The action plugin validates its arguments against DOCUMENTATION; this copy is what ansible-test checks it with.
+    module = AnsibleModule(argument_spec=dict(
+        step=dict(type='str', choices=['start', 'plan', 'secrets', 'verdict', 'summary'], required=True),
+        phase=dict(type='str', choices=['selector_checks', 'policy_creation', 'node_addition', 'install_verification']),
+        hosts=dict(type='list', elements='str', default=[]),
+        results=dict(type='dict', default={}),
+        batch=dict(type='int'),
+    ), supports_check_mode=True)
+    module.fail_json(msg="ztp_batch reads the play's variables and runs on the controller as an action plugin; "
+                         "it cannot run as a module")
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,583 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The batch layer: the one mapping from the inventory to per-cluster requests, and the per-cluster verdicts.
+
+A phase role runs its work once per batch (``run_once``). What each cluster asks of a phase is read here, in
+Python, from the variables the phase role's own tasks would see for that cluster's host: inventory variables,
+the role's defaults (``node_addition_workers: "{{ ztp_workers }}"``), and whatever the play sets on the role
+(``vars:`` of ``import_role``, role parameters, extra variables). Ansible's variable manager computes them, as it
+does for a task of the role, so the batch-wide validation at the start of the play and the phase that writes
+later plan from the same values.
+
+Each phase ends with a verdict per cluster (``{ok, msg, phase, ...}``) computed here; the roles fail a host from
+it with one generic task, and the summary of the play is built from the verdicts of every host of the play,
+failed ones included.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import hashlib
+import json
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible.template import Templar
+from ansible.utils.vars import combine_vars
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import redact
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+
+PHASES = ("selector_checks", "policy_creation", "node_addition", "install_verification")
+
+# request field -> (role variable, argument spec of the field). The role variables default to the ztp_* inventory
+# variables in roles/<phase>/defaults/main.yml; this table is the only place that reads them.
+REQUEST_VARS = {
+    "selector_checks": {
+        "cluster": ("selector_checks_cluster", dict(type="str", required=True)),
+        "group_policy_path": ("selector_checks_group_policy_path", dict(type="str")),
+        "policies": ("selector_checks_group_policies", dict(type="list", elements="str", default=[])),
+        "allow_disruption": ("selector_checks_allow_disruption", dict(type="bool", default=False)),
+        "spoke_kubeconfig": ("selector_checks_spoke_kubeconfig", dict(type="path", default="")),
+    },
+    "policy_creation": {
+        "cluster": ("policy_creation_cluster", dict(type="str", required=True)),
+        "worker_policy": ("policy_creation_worker_policy", dict(type="dict", required=True)),
+        "policies_before": ("policy_creation_policies_before", dict(type="list", elements="str", default=[])),
+        "policies_after": ("policy_creation_policies_after", dict(type="list", elements="str", default=[])),
+    },
+    "node_addition": {
+        "cluster": ("node_addition_cluster", dict(type="str", required=True)),
+        "cluster_file": ("node_addition_cluster_file", dict(type="str", required=True)),
+        "namespace": ("node_addition_cluster_namespace", dict(type="str")),
+        "workers": ("node_addition_workers", dict(type="list", elements="dict", required=True)),
+        "default_template_refs": ("node_addition_default_template_refs", dict(type="list", elements="dict")),
+        "worker_policy": ("node_addition_worker_policy", dict(type="dict")),
+        "worker_policies": ("node_addition_worker_policies", dict(type="list", elements="str")),
+        "bmc_credentials": ("node_addition_bmc_credentials", dict(type="dict", default={}, no_log=True)),
+        "bmc_username": ("node_addition_bmc_username", dict(type="str", default="")),
+        "bmc_password": ("node_addition_bmc_password", dict(type="str", default="", no_log=True)),
+        "manage_bmc_secrets": ("node_addition_manage_bmc_secrets", dict(type="bool", default=True)),
+        "skip_policy_check": ("node_addition_skip_policy_check", dict(type="bool", default=False)),
+    },
+    "install_verification": {
+        "cluster": ("install_verification_cluster", dict(type="str", required=True)),
+        "hosts": ("install_verification_hosts", dict(type="list", elements="str", default=[])),
+        "namespace": ("install_verification_namespace", dict(type="str")),
+    },
+}
+SECRET_FIELDS = ("bmc_credentials", "bmc_username", "bmc_password")
+
+ROLE_PREFIX = "ztp.sno_expand."
+DEFAULTS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+
+
+class Request(dict):
+    """What one cluster asks of one phase: the fields of ``REQUEST_VARS[phase]`` plus ``host``."""
+
+
+def _play(task):
+    parent = task
+    while parent is not None:
+        play = getattr(parent, "_play", None)
+        if play is not None:
+            return play
+        parent = getattr(parent, "_parent", None)
+    return None
+
+
+def _role_task(play, phase):
+    """A task of the phase role as the play imported it (so that its vars, params and defaults apply)."""
+    for role in play.get_roles() if play is not None else []:
+        name = role.get_name()
+        if name not in (phase, ROLE_PREFIX + phase):
+            continue
+        for block in role.get_task_blocks():
+            for task in block.block:
+                return task
+    return None
+
+
+def _role_defaults(phase, loader):
+    path = os.path.join(DEFAULTS_DIR, phase, "defaults", "main.yml")
+    return loader.load_from_file(path) or {}
+
+
+class BatchVars(object):
+    """Per-host variables of the phase roles, for the hosts of a batch, read from a ``run_once`` action.
+
+    What a task of the role would see for a host, computed with the cost of one variable-manager call per host
+    (``get_vars`` with a task costs ten times more): the role's defaults, under the host's variables (inventory,
+    play, facts, extra variables), under what the play sets on the role (role vars, the ``vars:`` of the import,
+    role and include parameters), under the extra variables. The role layers are the same for every host and are
+    read once per phase."""
+
+    def __init__(self, action, task_vars):
+        self.action = action
+        self.task_vars = task_vars or {}
+        self.vm = action._task.get_variable_manager()
+        self.play = _play(action._task)
+        self.loader = action._loader
+        self._host_cache = {}
+        self._layers = {}
+
+    def _role_layers(self, phase):
+        if phase not in self._layers:
+            task = _role_task(self.play, phase)
+            if task is None:
+                # the phase role is not part of this play (a play of the user's own): its defaults, then the
+                # variables of the calling task
+                low, high = _role_defaults(phase, self.loader), dict(self.action._task.get_vars())
+            else:
+                chain = task.get_dep_chain()
+                low = task._role.get_default_vars(dep_chain=chain)
+                high = combine_vars(task._role.get_vars(chain, include_params=False, only_exports=False), task.get_vars())
+                high = combine_vars(high, task._role.get_role_params(chain))
+                high = combine_vars(high, task.get_include_params())
+            self._layers[phase] = (low, high)
+        return self._layers[phase]
+
+    def _host(self, host):
+        if host not in self._host_cache:
+            inventory_host = self.vm._inventory.get_host(host) if self.vm is not None else None
+            if inventory_host is None:
+                raise AnsibleActionFail("host %s is not in the inventory" % host)
+            self._host_cache[host] = self.vm.get_vars(play=self.play, host=inventory_host, include_hostvars=False)
+        return self._host_cache[host]
+
+    def host_vars(self, host, phase):
+        low, high = self._role_layers(phase)
+        variables = combine_vars(low, self._host(host))
+        variables = combine_vars(variables, high)
+        return combine_vars(variables, self.vm._extra_vars)
+
+    def requests(self, phase, hosts, fields=None):
+        """``(requests, errors)``: per host, its validated request for ``phase`` (only ``fields`` when given), or
+        why its variables are wrong."""
+        fields = dict((k, v) for k, v in REQUEST_VARS[phase].items() if fields is None or k in fields or k == "cluster")
+        validator = ArgumentSpecValidator(dict((field, spec) for field, (dummy, spec) in fields.items()))
+        requests, errors = {}, {}
+        for host in hosts:
+            variables = self.host_vars(host, phase)
+            templar = Templar(loader=self.loader, variables=variables)
+            raw = {}
+            problems = []
+            for field, (var, dummy) in fields.items():
+                if var not in variables:
+                    continue
+                try:
+                    raw[field] = plain(templar.template(variables[var]))
+                except Exception as exc:  # pylint: disable=broad-except
+                    if field in SECRET_FIELDS:  # the message of a template error quotes the template: the secret
+                        problems.append("%s: cannot be templated (%s). A secret holding '{{' or '{%%' must be marked "
+                                        "!unsafe, or come from Ansible Vault or an AWX credential" % (var, exc.__class__.__name__))
+                    else:
+                        problems.append("%s: cannot be templated: %s (value %r)"
+                                        % (var, redact(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__),
+                                           redact(variables[var], var)))
+            checked = validator.validate(dict((k, v) for k, v in raw.items() if v is not None))
+            problems.extend(_name_vars(m, fields) for m in checked.error_messages)
+            if problems:
+                errors[host] = "%s: %s" % (raw.get("cluster") or host, "; ".join(problems))
+                continue
+            request = Request(checked.validated_parameters)
+            request["host"] = host
+            requests[host] = request
+        return requests, errors
+
+
+START_VAR = "ztp_batch_start"
+VERDICT_VAR = "%s_verdict"
+
+
+def read_requests(action, task_vars, phase, hosts):
+    """``(requests, errors)`` of ``phase`` for ``hosts``: those read at the start of the batch (``ztp_batch
+    step=start`` registers them as ``ztp_batch_start``), else read now. Requests carry no secrets either way."""
+    start = (task_vars.get(START_VAR) or {}).get("requests") or {}
+    if phase in start and all(h in start[phase]["requests"] or h in start[phase]["invalid"] for h in hosts):
+        return (dict((h, Request(plain(start[phase]["requests"][h]))) for h in hosts if h in start[phase]["requests"]),
+                dict((h, start[phase]["invalid"][h]) for h in hosts if h in start[phase]["invalid"]))
+    requests, errors = BatchVars(action, task_vars).requests(phase, hosts)
+    return dict((h, Request(public(r))) for h, r in requests.items()), errors
+
+
+def failed_earlier(task_vars, phase):
+    """Hosts judged failed by a phase before ``phase`` in this batch: the later phases leave them out."""
+    out = {}
+    for earlier in PHASES[:PHASES.index(phase)]:
+        for host, verdict in ((task_vars.get(VERDICT_VAR % earlier) or {}).get("verdicts") or {}).items():
+            if not verdict.get("ok"):
+                out.setdefault(host, earlier)
+    return out
+
+
+def _name_vars(message, fields):
+    """Argument-spec messages name the request field; users know the role variable."""
+    for field, (var, dummy) in sorted(fields.items(), key=lambda item: -len(item[0])):
+        message = message.replace("'%s'" % field, var).replace(" %s" % field, " %s" % var)
+    return message
+
+
+def public(request):
+    """A request without its secrets, safe to return and show."""
+    return dict((k, v) for k, v in request.items() if k not in SECRET_FIELDS)
+
+
+def change_name(prefix, change):
+    """A ClusterGroupUpgrade name that carries the change it remediates: a new change (other clusters, policies or
+    content) gets a new CGU, and a rerun of the same change finds its own."""
+    digest = hashlib.sha1(json.dumps(change, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    return "%s-%s" % (prefix, digest[:10])
+
+
+def worker_policy_names(request):
+    """The policies the worker policy template of a request generates (``worker_policies`` wins)."""
+    if request.get("worker_policies"):
+        return list(request["worker_policies"])
+    policy = request.get("worker_policy") or {}
+    if not policy.get("name"):
+        return []
+    return policygen.policy_names(policy["name"], policy.get("policy_name") or "config-policy")
+
+
+def missing_bmc_credentials(request):
+    """Worker host names of a node_addition request that have no BMC credentials to create their Secret from."""
+    if not request.get("manage_bmc_secrets"):
+        return []
+    if request.get("bmc_username") and request.get("bmc_password"):
+        return []
+    credentials = request.get("bmc_credentials") or {}
+    return [w.get("hostName") for w in request.get("workers") or [] if w.get("hostName") not in credentials]
+
+
+def bmc_secrets(request, namespace=None):
+    """The BMC credentials Secrets of a node_addition request (per-host credentials first, else the shared pair)."""
+    credentials = request.get("bmc_credentials") or {}
+    shared = ({"username": request["bmc_username"], "password": request["bmc_password"]}
+              if request.get("bmc_username") and request.get("bmc_password") else None)
+    secrets = []
+    for worker in request.get("workers") or []:
+        own = credentials.get(worker.get("hostName")) or shared
+        name = (worker.get("bmcCredentialsName") or {}).get("name")
+        if not own or not name:
+            continue
+        secrets.append({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace or request["cluster"],
+                         "labels": {"app.kubernetes.io/managed-by": "ztp.sno_expand"}},
+            "data": dict((key, base64.b64encode(to_bytes(own[key], errors="surrogate_or_strict")).decode("ascii"))
+                         for key in ("username", "password")),
+        })
+    return secrets
+
+
+# ---- verdicts ----------------------------------------------------------------------------------------------
+
+def ok(phase, **more):
+    out = {"ok": True, "phase": phase, "msg": ""}
+    out.update(more)
+    return out
+
+
+def failed(phase, msg, **more):
+    out = {"ok": False, "phase": phase, "msg": msg}
+    out.update(more)
+    return out
+
+
+def cgu_outcome(result):
+    """The batch-wide part of a registered ztp_cgu result, kept for the summary."""
+    if not result or result.get("skipped"):
+        return None
+    cgu = result.get("cgu") or {}
+    meta = cgu.get("metadata") or {}
+    return {"name": meta.get("name") or result.get("name"), "namespace": meta.get("namespace"),
+            "state": result.get("state"), "succeeded": bool(result.get("succeeded")), "msg": result.get("msg") or ""}
+
+
+def cgu_cluster_verdict(phase, cluster, result, check_mode=False):
+    """Whether TALM remediated ``cluster`` in the CGU of a registered ztp_cgu result (in check mode the CGU was
+    only validated by the API server)."""
+    outcome = cgu_outcome(result)
+    if outcome is None:
+        return ok(phase)
+    state = ((result.get("clusters") or {}).get(cluster) or {}).get("state")
+    outcome["cluster_state"] = state
+    if result.get("succeeded") or state in ("complete", "Completed") or (check_mode and not result.get("failed")):
+        return ok(phase, cgu=outcome)
+    reason = result.get("msg") or "the ClusterGroupUpgrade %s did not complete" % outcome.get("name")
+    return failed(phase, "%s: %s (cluster state: %s)" % (cluster, reason, state or "not reached"), cgu=outcome)
+
+
+def step_failure(results):
+    """The message of the first step of the batch that failed for the whole batch (a run_once task that failed
+    fails every host of the batch, and the phase's verdict then runs with what it had), or ''."""
+    for name in sorted(results):
+        result = results[name]
+        if name in ("plan", "precheck") or not isinstance(result, dict) or not result.get("failed"):
+            continue
+        items = [r for r in result.get("results") or [] if isinstance(r, dict) and r.get("failed")]
+        msg = (items[0].get("msg") if items else None) or result.get("msg") or "failed"
+        return "%s: %s" % (name, redact(str(msg)))
+    return ""
+
+
+def gitops_failure(result):
+    """The message of a failed ztp_gitops_batch or ztp_gitops_publish result, or ''."""
+    if result and result.get("failed"):
+        return result.get("msg") or "the Git step failed"
+    return ""
+
+
+def policy_compliance(policies):
+    """Root Policy objects -> {cluster: {policy name: compliance}} (from ``status.status``)."""
+    table = {}
+    for policy in policies or []:
+        name = str((policy.get("metadata") or {}).get("name"))
+        for entry in ((policy.get("status") or {}).get("status") or []):
+            table.setdefault(str(entry.get("clustername")), {})[name] = str(entry.get("compliant") or "Pending")
+    return table
+
+
+def node_verdicts(phase, cluster, nodes, batch_msg=""):
+    """Verdict of one cluster from the ztp_install_wait results of its nodes; a node not done is named with its own
+    error and the hub's cause, or where it stood when the wait ended (``batch_msg``: the wait's message)."""
+    mine = [n for n in nodes or [] if n.get("cluster") == cluster]
+    problems = []
+    for node in mine:
+        if node.get("ready"):
+            continue
+        where = "%s/%s" % (cluster, node.get("host"))
+        cause = node.get("cause") or ""
+        if node.get("error"):
+            text = node["error"] + ("" if not cause or cause in node["error"] else " (%s)" % cause)
+            problems.append("%s: %s" % (where, text))
+        else:
+            problems.append("%s: not %s, last state '%s'%s%s" % (
+                where, "rendered" if phase == "node_addition" else "ready", node.get("state"),
+                "; %s" % cause if cause else "", " (%s)" % batch_msg if batch_msg else ""))
+    if problems:
+        return failed(phase, "; ".join(problems), nodes=mine)
+    return ok(phase, nodes=mine)
+
+
+def cluster_record(host, verdicts, batch=None):
+    """The summary of one cluster of the play, from the verdicts of the phases it went through.
+
+    ``verdicts``: phase -> verdict (absent phases did not run for it). The record is the shape of the fleet
+    report and of the data handed to AWX."""
+    record = {"cluster": None, "inventory_host": host, "batch": batch, "ok": True, "phase": None, "msg": "",
+              "cgu": {}, "nodes": [], "paths": [], "policies": []}
+    for phase in PHASES:
+        verdict = verdicts.get(phase)
+        if not verdict:
+            continue
+        record["phase"] = phase
+        record["cluster"] = verdict.get("cluster") or record["cluster"]
+        for key in ("paths", "policies"):
+            for item in verdict.get(key) or []:
+                if item not in record[key]:
+                    record[key].append(item)
+        if verdict.get("cgu"):
+            record["cgu"]["selectors" if phase == "selector_checks" else "workers"] = verdict["cgu"]
+        if verdict.get("nodes"):
+            record["nodes"] = verdict["nodes"]
+        if not verdict.get("ok"):
+            record["ok"] = False
+            record["msg"] = verdict.get("msg") or "%s failed" % phase
+            break
+    else:
+        if record["phase"] == "install_verification":
+            record["phase"] = "done"
+    record["cluster"] = record["cluster"] or host
+    return record
+
+
+def node_summary(node):
+    """One ztp_install_wait node result -> cluster, host, state, ready and seconds per stage."""
+    return {"cluster": node.get("cluster"), "host": node.get("host"), "state": node.get("state"),
+            "ready": bool(node.get("ready")), "cause": node.get("cause") or node.get("error") or "",
+            "seconds": node.get("durations") or {}}
+
+
+# ---- the selector decision -----------------------------------------------------------------------------------
+
+PINNED = (("ptp", "the PTP daemons (PtpOperatorConfig)"), ("sriov", "the SR-IOV config daemon (SriovOperatorConfig)"))
+
+
+def decide_selectors(requests, findings):
+    """Selector requests of a batch + what ztp_daemon_selectors_info found -> what the selector phase does.
+
+    ``stops``: cluster -> what is pinned to master, for clusters without the disruption opt-in (they stop);
+    ``edits``: one ``{path, ptp, sriov}`` per group template (what any cluster bound to it needs);
+    ``clusters`` to remediate and the group ``policies`` to remediate them with."""
+    stops, needing, missing = {}, [], []
+    for request in requests:
+        cluster = request["cluster"]
+        if cluster not in findings:
+            missing.append(cluster)
+            continue
+        needs = findings[cluster].get("needs_override") or {}
+        pinned = [name for key, name in PINNED if needs.get(key)]
+        if not pinned:
+            continue
+        if not request.get("allow_disruption"):
+            stops[cluster] = pinned
+            continue
+        needing.append((request, needs))
+    edits, policies, problems = {}, [], {}
+    for request, needs in needing:
+        path = request.get("group_policy_path")
+        if not path:
+            problems[request["cluster"]] = ("%s: needs a PTP/SR-IOV selector override but has no group policy template: set "
+                                            "ztp_group_policy_path (the group PolicyGenTemplate or PolicyGenerator file, "
+                                            "relative to the GitOps repository)" % request["cluster"])
+            continue
+        edit = edits.setdefault(path, {"path": path, "ptp": False, "sriov": False})
+        edit["ptp"] = edit["ptp"] or bool(needs.get("ptp"))
+        edit["sriov"] = edit["sriov"] or bool(needs.get("sriov"))
+        policies.extend(p for p in request.get("policies") or [] if p not in policies)
+    decision = {"stops": stops, "problems": problems, "missing": missing,
+                "edits": [edits[p] for p in sorted(edits)],
+                "clusters": [r["cluster"] for r, dummy in needing if r["cluster"] not in problems],
+                "policies": policies}
+    decision["cgu_name"] = change_name("ztp-selectors", [sorted(decision["clusters"]), decision["edits"], policies])
+    return decision
+
+
+# ---- per-phase judges: (request, results of the phase's steps) -> verdict ------------------------------------
+
+def judge_selector_checks(request, results):
+    phase, cluster = "selector_checks", request["cluster"]
+    decision = results.get("decide") or {}
+    if cluster in (decision.get("stops") or {}):
+        return failed(phase, "%s: %s still select node-role.kubernetes.io/master, so they would never run on the new "
+                             "worker. Moving them to worker nodes briefly drops PTP synchronisation and SR-IOV links on "
+                             "this cluster. Plan a window and set selector_checks_allow_disruption=true (or "
+                             "ztp_allow_ptp_sriov_disruption=true) to let this run make the change."
+                      % (cluster, " and ".join(decision["stops"][cluster])))
+    if cluster in (decision.get("problems") or {}):
+        return failed(phase, decision["problems"][cluster])
+    if cluster in (decision.get("missing") or []):
+        return failed(phase, "%s: its PTP and SR-IOV daemon selectors could not be read" % cluster)
+    if cluster not in (decision.get("clusters") or []):
+        return ok(phase)
+    paths = [e["path"] for e in decision.get("edits") or [] if e["path"] == request.get("group_policy_path")]
+    problem = gitops_failure(results.get("edits")) or gitops_failure(results.get("publish"))
+    if problem:
+        return failed(phase, "%s: %s" % (cluster, problem), paths=paths)
+    verdict = cgu_cluster_verdict(phase, cluster, results.get("cgu"), results.get("check_mode"))
+    verdict["paths"] = paths
+    return verdict
+
+
+def judge_policy_creation(request, results):
+    phase, cluster = "policy_creation", request["cluster"]
+    written = results.get("written") or {}
+    mine = (written.get("clusters") or {}).get(cluster) or {}
+    more = {"paths": mine.get("paths") or [], "policies": mine.get("policies") or worker_policy_names(request)}
+    problem = gitops_failure(written) or gitops_failure(results.get("publish"))
+    if problem:
+        return failed(phase, "%s: %s" % (cluster, problem), **more)
+    verdict = cgu_cluster_verdict(phase, cluster, results.get("cgu"), results.get("check_mode"))
+    verdict.update(more)
+    return verdict
+
+
+def judge_node_addition(request, results):
+    phase, cluster = "node_addition", request["cluster"]
+    if "policies" in results:  # the check before anything is written
+        if request.get("skip_policy_check") or results.get("check_mode"):
+            return ok(phase)
+        compliance = policy_compliance(results.get("policies") or []).get(cluster, {})
+        behind = [p for p in request.get("worker_policies") or [] if compliance.get(p) != "Compliant"]
+        if behind:
+            return failed(phase, "%s: worker policies not compliant yet: %s. A worker installed now would come up "
+                                 "without workload partitioning and need a manual drain. Run the policy_creation role "
+                                 "first (it remediates them with TALM), or set node_addition_skip_policy_check=true."
+                          % (cluster, ", ".join("%s (%s)" % (p, compliance.get(p, "not bound")) for p in behind)))
+        return ok(phase)
+    written = results.get("written") or {}
+    mine = (written.get("clusters") or {}).get(cluster) or {}
+    more = {"paths": mine.get("paths") or []}
+    problem = gitops_failure(written) or gitops_failure(results.get("publish"))
+    if problem:
+        return failed(phase, "%s: %s" % (cluster, problem), **more)
+    rendered = results.get("rendered") or {}
+    if rendered.get("skipped") or not rendered:
+        return ok(phase, **more)
+    if not rendered.get("nodes"):
+        return failed(phase, "%s: %s" % (cluster, rendered.get("msg") or "the render wait failed"), **more)
+    verdict = node_verdicts(phase, cluster, rendered["nodes"], rendered.get("msg", ""))
+    verdict.pop("nodes", None)  # the install phase reports the nodes
+    verdict.update(more)
+    return verdict
+
+
+def judge_install_verification(request, results):
+    phase, cluster = "install_verification", request["cluster"]
+    wait = results.get("wait") or {}
+    if wait.get("skipped"):
+        return ok(phase)
+    if not wait.get("nodes"):
+        return failed(phase, "%s: %s" % (cluster, wait.get("msg") or "the install wait failed"))
+    return node_verdicts(phase, cluster, wait["nodes"], wait.get("msg", ""))
+
+
+# ---- the summary ---------------------------------------------------------------------------------------------
+
+def batch_number(task, batch_hosts, all_hosts):
+    """1-based number of the batch holding ``batch_hosts``, from the play's ``serial`` as Ansible cuts batches."""
+    if not batch_hosts or batch_hosts[0] not in all_hosts:
+        return 1
+    start = all_hosts.index(batch_hosts[0])
+    play = _play(task)
+    serial = getattr(play, "serial", None) or [len(all_hosts)]
+    if not isinstance(serial, list):
+        serial = [serial]
+    number, position, index = 1, 0, 0
+    while position < start:
+        size = _batch_size(serial[min(index, len(serial) - 1)], len(all_hosts))
+        position += size
+        index += 1
+        number += 1
+    return number
+
+
+def _batch_size(value, total):
+    value = str(value).strip()
+    if value.endswith("%"):
+        size = int(float(value[:-1]) / 100.0 * total)
+    else:
+        size = int(value)
+    return max(1, size)
+
+
+def unjudged_failure(host, record, validation):
+    """A host that failed although every verdict it got is ok: a step of the whole batch failed before the clusters
+    were judged (the batch-wide validation, the checkout)."""
+    if validation.get("failed"):
+        lines = [line for line in (validation.get("errors") or []) if host in line or (record["cluster"] or "") in line]
+        return {"ok": False, "phase": "validation",
+                "msg": "; ".join(lines) or validation.get("msg") or "the batch-wide validation failed"}
+    if record["phase"] in PHASES[:-1]:
+        following = PHASES[PHASES.index(record["phase"]) + 1]
+    else:
+        following = record["phase"] or "checkout"
+    return {"ok": False, "phase": following,
+            "msg": "a step of the batch failed before this cluster was judged; see the task output above"}
+
+
+def summary_line(record):
+    """One line per cluster for people: ``sno-a  done  2 worker(s) ready`` or the phase and the reason."""
+    if record["ok"]:
+        ready = sum(1 for n in record["nodes"] if n.get("ready"))
+        what = "%d worker(s) ready" % ready if record["nodes"] else "ok"
+        return "%s: %s, %s" % (record["cluster"], record["phase"], what)
+    return "%s: FAILED in %s: %s" % (record["cluster"], record["phase"], record["msg"])

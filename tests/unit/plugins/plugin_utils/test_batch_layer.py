@@ -1,0 +1,183 @@
+"""Tests of the batch layer's verdicts and summary (the mapping from the inventory runs in
+tests/integration_py/test_batch_layer.py, through ansible-playbook)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+import pytest
+
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
+
+
+def _cgu(succeeded, states, msg=""):
+    return {"cgu": {"metadata": {"name": "ztp-workers-1", "namespace": "default"}}, "state": "Completed" if succeeded else "TimedOut",
+            "succeeded": succeeded, "clusters": dict((c, {"state": s}) for c, s in states.items()), "msg": msg}
+
+
+def test_cgu_verdict_per_cluster_when_the_cgu_timed_out():
+    result = _cgu(False, {"a": "complete", "b": "timedout"}, "ClusterGroupUpgrade default/ztp-workers-1 timed out")
+    good = batch.cgu_cluster_verdict("policy_creation", "a", result)
+    bad = batch.cgu_cluster_verdict("policy_creation", "b", result)
+    assert good["ok"] and good["cgu"]["cluster_state"] == "complete"
+    assert not bad["ok"] and "timed out" in bad["msg"] and "timedout" in bad["msg"] and bad["msg"].startswith("b: ")
+    assert bad["cgu"]["name"] == "ztp-workers-1" and bad["cgu"]["succeeded"] is False
+
+
+def test_cgu_verdict_in_check_mode_and_when_skipped():
+    assert batch.cgu_cluster_verdict("policy_creation", "a", _cgu(False, {"a": "Pending"}), check_mode=True)["ok"]
+    assert not batch.cgu_cluster_verdict("policy_creation", "a", _cgu(False, {"a": "Pending"}))["ok"]
+    assert batch.cgu_cluster_verdict("policy_creation", "a", {"skipped": True}) == {"ok": True, "phase": "policy_creation", "msg": ""}
+
+
+def test_decide_selectors_stops_edits_and_policies():
+    requests = [
+        {"cluster": "a", "group_policy_path": "g/du.yaml", "policies": ["du-ptp"], "allow_disruption": True},
+        {"cluster": "b", "group_policy_path": "g/du.yaml", "policies": ["du-ptp", "du-sriov"], "allow_disruption": True},
+        {"cluster": "c", "group_policy_path": "g/du.yaml", "policies": ["du-ptp"], "allow_disruption": False},
+        {"cluster": "d", "group_policy_path": None, "policies": [], "allow_disruption": True},
+        {"cluster": "e", "group_policy_path": "g/x.yaml", "policies": ["x"], "allow_disruption": True},
+        {"cluster": "f", "group_policy_path": "g/x.yaml", "policies": ["x"], "allow_disruption": True},
+    ]
+    findings = {"a": {"needs_override": {"ptp": True}}, "b": {"needs_override": {"sriov": True}},
+                "c": {"needs_override": {"ptp": True, "sriov": True}}, "d": {"needs_override": {"ptp": True}},
+                "e": {"needs_override": {}}}
+    decision = batch.decide_selectors(requests, findings)
+    assert decision["stops"] == {"c": ["the PTP daemons (PtpOperatorConfig)", "the SR-IOV config daemon (SriovOperatorConfig)"]}
+    assert decision["edits"] == [{"path": "g/du.yaml", "ptp": True, "sriov": True}]
+    assert decision["clusters"] == ["a", "b"]
+    assert decision["policies"] == ["du-ptp", "du-sriov"]
+    assert "ztp_group_policy_path" in decision["problems"]["d"]
+    assert decision["missing"] == ["f"]
+
+
+def test_selector_verdicts_name_the_opt_in_and_unreadable_selectors():
+    decision = batch.decide_selectors(
+        [{"cluster": "c", "group_policy_path": "g.yaml", "policies": [], "allow_disruption": False},
+         {"cluster": "f", "group_policy_path": "g.yaml", "policies": [], "allow_disruption": False}],
+        {"c": {"needs_override": {"ptp": True}}})
+    stopped = batch.judge_selector_checks({"cluster": "c"}, {"decide": decision})
+    assert not stopped["ok"] and "ztp_allow_ptp_sriov_disruption=true" in stopped["msg"]
+    assert "could not be read" in batch.judge_selector_checks({"cluster": "f"}, {"decide": decision})["msg"]
+
+
+def test_policy_verdict_carries_paths_and_policies_and_git_failures():
+    written = {"clusters": {"a": {"paths": ["policies/a-workers.yaml"], "policies": ["a-workers-config-policy"]}}}
+    verdict = batch.judge_policy_creation({"cluster": "a"}, {"written": written, "cgu": _cgu(True, {"a": "complete"})})
+    assert verdict["ok"] and verdict["paths"] == ["policies/a-workers.yaml"] and verdict["policies"] == ["a-workers-config-policy"]
+    pushed = batch.judge_policy_creation({"cluster": "a"}, {"written": written, "publish": {"failed": True, "msg": "push refused"}})
+    assert not pushed["ok"] and pushed["msg"] == "a: push refused"
+
+
+def test_node_addition_precheck_names_the_policies_behind():
+    request = {"cluster": "a", "worker_policies": ["a-workers-config-policy"], "skip_policy_check": False}
+    policies = [{"metadata": {"name": "a-workers-config-policy"},
+                 "status": {"status": [{"clustername": "a", "compliant": "NonCompliant"}]}}]
+    verdict = batch.judge_node_addition(request, {"policies": policies})
+    assert not verdict["ok"] and "a-workers-config-policy (NonCompliant)" in verdict["msg"]
+    assert batch.judge_node_addition(dict(request, skip_policy_check=True), {"policies": policies})["ok"]
+    assert batch.judge_node_addition(request, {"policies": policies, "check_mode": True})["ok"]
+    missing = batch.judge_node_addition(request, {"policies": []})
+    assert "a-workers-config-policy (not bound)" in missing["msg"]
+
+
+def test_install_verdict_per_cluster():
+    nodes = [{"cluster": "a", "host": "a-w0", "ready": True, "state": "ready"},
+             {"cluster": "b", "host": "b-w0", "ready": False, "state": "Agent Rebooting"},
+             {"cluster": "c", "host": "c-w0", "ready": False, "failed": True, "error": "BareMetalHost c-w0: power off failed"}]
+    wait = {"nodes": nodes, "failed": True, "msg": "timed out after 60 s"}
+    assert batch.judge_install_verification({"cluster": "a"}, {"wait": wait})["ok"]
+    b = batch.judge_install_verification({"cluster": "b"}, {"wait": wait})
+    assert not b["ok"] and "b/b-w0: not ready, last state 'Agent Rebooting' (timed out after 60 s)" == b["msg"]
+    c = batch.judge_install_verification({"cluster": "c"}, {"wait": wait})
+    assert c["msg"] == "c/c-w0: BareMetalHost c-w0: power off failed" and c["nodes"] == [nodes[2]]
+    broken = batch.judge_install_verification({"cluster": "a"}, {"wait": {"failed": True, "msg": "401 Unauthorized"}})
+    assert not broken["ok"] and "401" in broken["msg"]
+
+
+def test_cluster_record_stops_at_the_failed_phase():
+    verdicts = {
+        "selector_checks": batch.ok("selector_checks", cluster="a"),
+        "policy_creation": batch.failed("policy_creation", "a: timed out", cluster="a", cgu={"name": "x"}, paths=["p.yaml"]),
+        "node_addition": batch.ok("node_addition", cluster="a"),  # cannot happen, and must not hide the failure
+    }
+    record = batch.cluster_record("host-a", verdicts, batch=2)
+    assert record["ok"] is False and record["phase"] == "policy_creation" and record["msg"] == "a: timed out"
+    assert record["cgu"] == {"workers": {"name": "x"}} and record["paths"] == ["p.yaml"] and record["batch"] == 2
+    done = batch.cluster_record("host-b", dict((p, batch.ok(p, cluster="b")) for p in batch.PHASES))
+    assert done["ok"] and done["phase"] == "done" and done["cluster"] == "b"
+
+
+def test_unjudged_failure_uses_the_validation_lines_of_the_host():
+    record = batch.cluster_record("h1", {})
+    validation = {"failed": True, "errors": ["h1: node_addition_workers: ...", "h2: bad"], "msg": "2 problem(s)"}
+    out = batch.unjudged_failure("h1", record, validation)
+    assert out == {"ok": False, "phase": "validation", "msg": "h1: node_addition_workers: ..."}
+    after = batch.unjudged_failure("h1", batch.cluster_record("h1", {"selector_checks": batch.ok("selector_checks")}), {})
+    assert after["phase"] == "policy_creation" and not after["ok"]
+
+
+def test_bmc_secrets_and_missing_credentials():
+    request = {"cluster": "a", "manage_bmc_secrets": True, "bmc_username": "", "bmc_password": "",
+               "bmc_credentials": {"w0": {"username": "root", "password": "pässword"}},
+               "workers": [{"hostName": "w0", "bmcCredentialsName": {"name": "w0-bmc"}},
+                           {"hostName": "w1", "bmcCredentialsName": {"name": "w1-bmc"}}]}
+    assert batch.missing_bmc_credentials(request) == ["w1"]
+    secrets = batch.bmc_secrets(request)
+    assert [s["metadata"]["name"] for s in secrets] == ["w0-bmc"]
+    assert base64.b64decode(secrets[0]["data"]["password"]).decode("utf-8") == "pässword"
+    shared = dict(request, bmc_username="admin", bmc_password="s3cret")
+    assert batch.missing_bmc_credentials(shared) == [] and len(batch.bmc_secrets(shared, namespace="ns")) == 2
+    assert batch.bmc_secrets(shared, namespace="ns")[1]["metadata"]["namespace"] == "ns"
+    assert "bmc_password" not in batch.public(shared) and "bmc_credentials" not in batch.public(shared)
+
+
+@pytest.mark.parametrize("serial,first,expected", [
+    ([2], "h0", 1), ([2], "h2", 2), ([2], "h4", 3), (["40%"], "h4", 3), ([1, 3], "h1", 2), ([1, 3], "h4", 3)])
+def test_batch_number_follows_serial(serial, first, expected):
+    class Play(object):
+        def __init__(self):
+            self.serial = serial
+
+    class Task(object):
+        _play = Play()
+
+    hosts = ["h%d" % i for i in range(5)]
+    assert batch.batch_number(Task(), [first], hosts) == expected
+
+
+def test_summary_lines():
+    nodes = [{"ready": True}, {"ready": True}]
+    ok = batch.cluster_record("a", {"install_verification": batch.ok("install_verification", cluster="a", nodes=nodes)})
+    assert batch.summary_line(ok) == "a: done, 2 worker(s) ready"
+    bad = batch.cluster_record("b", {"policy_creation": batch.failed("policy_creation", "b: timed out", cluster="b")})
+    assert batch.summary_line(bad) == "b: FAILED in policy_creation: b: timed out"
+
+
+def test_step_failure_names_the_first_failed_step_and_its_item():
+    assert batch.step_failure({"plan": {"failed": True}, "cgu": {"failed": False}}) == ""
+    loop = {"failed": True, "msg": "One or more items failed",
+            "results": [{"failed": False}, {"failed": True, "msg": "https://u:secret@h/x unreachable"}]}
+    assert batch.step_failure({"read_spokes": loop, "cgu": {}}) == "read_spokes: https://u:********@h/x unreachable"
+    assert batch.step_failure({"read": {"failed": True, "msg": "401 Unauthorized"}}) == "read: 401 Unauthorized"
+
+
+@pytest.mark.parametrize("phase", batch.PHASES)
+def test_request_types_are_the_role_argument_specs(phase):
+    """The playbook validates each cluster's variables once, in the batch layer: its types must be the roles' own."""
+    import os
+    import yaml
+    path = os.path.join(batch.DEFAULTS_DIR, phase, "meta", "argument_specs.yml")
+    with open(path) as handle:
+        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+    with open(os.path.join(batch.DEFAULTS_DIR, phase, "defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    for field, (var, spec) in batch.REQUEST_VARS[phase].items():
+        assert var in options, "%s is not in the argument spec of %s" % (var, phase)
+        assert var in defaults, "%s has no default in %s" % (var, phase)
+        documented = options[var]
+        assert documented.get("type", "str") == spec["type"], var
+        assert documented.get("elements") == spec.get("elements"), var
+        assert bool(documented.get("no_log")) == bool(spec.get("no_log")), var
