@@ -9,6 +9,7 @@ the others still run. Status is written through the ``/status`` subresource wher
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import importlib
 import json
 import logging
@@ -469,12 +470,14 @@ class Simulator:
 
     def fault(self, kind: str, cluster: str | None = None, host: str | None = None, **match):
         """The first fault entry of ``kind`` not contradicting the given keys (entry keys absent from the query are
-        parameters such as ``stage``), or None. Keys given as None are not compared."""
+        parameters such as ``stage``), or None. Keys given as None are not compared; an entry's value may be a
+        shell-style pattern (``cgu: ztp-workers-*``)."""
         query = dict(match, cluster=cluster, host=host)
         for entry in self.config.faults:
             if entry.get("kind") != kind:
                 continue
-            if all(value is None or key not in entry or str(entry[key]) == str(value) for key, value in query.items()):
+            if all(value is None or key not in entry or fnmatch.fnmatchcase(str(value), str(entry[key]))
+                   for key, value in query.items()):
                 return entry
         return None
 
