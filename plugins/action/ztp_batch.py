@@ -156,6 +156,7 @@ class ActionModule(ActionBase):
                   "failed": sum(1 for r in records if not r["ok"])}
         return {"clusters": records, "totals": totals, "lines": [batch.summary_line(r) for r in records],
                 "failed_hosts": dict((r["inventory_host"], r["msg"]) for r in records if not r["ok"]),
+                "line_of": dict((r["inventory_host"], batch.summary_line(r)) for r in records),
                 "stats": dict((r["cluster"], {"ok": r["ok"], "phase": r["phase"], "msg": r["msg"],
                                               "cgu": r["cgu"],
                                               "workers": [batch.node_summary(n) for n in r["nodes"]]}) for r in records)}

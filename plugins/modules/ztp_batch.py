@@ -112,10 +112,6 @@ verdicts:
   description: O(step=verdict) - per host, C(ok), C(msg), C(phase), C(cluster), and where they apply C(cgu), C(nodes), C(paths), C(policies).
   returned: step is verdict
   type: dict
-failed_hosts:
-  description: O(step=verdict) - per host to fail, the reason.
-  returned: step is verdict
-  type: dict
 clusters:
   description:
     - O(step=summary) - one record per cluster, C(cluster), C(inventory_host), C(batch), C(ok), C(phase) (the last
@@ -129,6 +125,21 @@ lines:
   returned: step is summary
   type: list
   elements: str
+passed:
+  description: O(step=verdict) - the hosts of the plan whose cluster the phase judged ok, in batch order.
+  returned: step is verdict
+  type: list
+  elements: str
+line_of:
+  description: O(step=summary) - per host, the line of C(lines) for its cluster.
+  returned: step is summary
+  type: dict
+failed_hosts:
+  description:
+    - O(step=verdict) - per host whose cluster the phase judged failed, the reason.
+    - O(step=summary) - per host of a cluster that failed, the reason (with the phase in C(clusters)).
+  returned: step is verdict or step is summary
+  type: dict
 batch:
   description: O(step=start) - the number of the batch (1 for the first).
   returned: step is start
