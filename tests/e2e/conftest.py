@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,12 +18,6 @@ import yaml
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-
-# Where the upstream generators are at hand (../shared, as in CI), the simulated ArgoCD renders every push of the
-# end-to-end runs with them (kustomize and the real plugins, built by testhub/build-generators.sh); a missing build
-# then fails the syncs, and the tests, instead of falling back to the Python models.
-if os.path.isdir(os.path.join(os.path.dirname(REPO), "shared", "generators")):
-    os.environ.setdefault("ZTP_SIMULATOR_GENERATORS", "real")
 
 RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
                    r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)", re.M)
@@ -125,13 +120,29 @@ class Fleet:
         configmaps.patch(name="hub-simulator", namespace="ztp-simulator", body={"data": {"config.yaml": yaml.safe_dump(config)}})
 
 
+@contextmanager
+def real_generators():
+    """Where the upstream generators are at hand (../shared, as in CI), the simulator started inside renders every
+    push with them (kustomize and the real plugins, built by testhub/build-generators.sh); a missing build then fails
+    the syncs, and the tests, instead of falling back to the Python models. Only the processes started inside see it."""
+    if not os.path.isdir(os.path.join(os.path.dirname(REPO), "shared", "generators")) or "ZTP_SIMULATOR_GENERATORS" in os.environ:
+        yield
+        return
+    os.environ["ZTP_SIMULATOR_GENERATORS"] = "real"
+    try:
+        yield
+    finally:
+        del os.environ["ZTP_SIMULATOR_GENERATORS"]
+
+
 @pytest.fixture
 def fleet(tmp_path):
     """A fresh hub (etcd, hub and spoke API servers, simulator, seeded Git remote) for one test."""
     from testhub.hubctl import Hub, free_port_base  # pylint: disable=import-outside-toplevel
 
     hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600)
-    hub.start()
+    with real_generators():
+        hub.start()
     try:
         fleet_ = Fleet(hub, str(tmp_path))
         fleet_.wait_for_seeded_clusters()
