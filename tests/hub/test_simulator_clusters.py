@@ -448,7 +448,7 @@ def test_siteconfig_error(api, repo):
 
     def failed():
         app = api.get(APP, "clusters", "openshift-gitops")
-        state = app["status"].get("operationState") or {}
+        state = (app.get("status") or {}).get("operationState") or {}
         return app if state.get("phase") == "Failed" and state.get("syncResult", {}).get("revision") == revision else None
     app = wait_for(failed, what="sync failure")
     assert "siteConfigError" in app["status"]["operationState"]["message"] and "ironicInspect" in app["status"]["operationState"]["message"]
