@@ -272,6 +272,19 @@ def mcp_signal(view):
     return None, "MachineConfigPool worker: no Updated condition yet"
 
 
+def pool_counts_workers(view, mci, batch_workers):
+    """True when the worker pool of ``view`` counts every worker the cluster's ManagedClusterInfo lists (nodes with
+    the worker role and without the master role, which the master pool keeps), and at least ``batch_workers``; None
+    when the node list carries no role labels, so the count cannot be known."""
+    listed = [entry for entry in _status(mci).get("nodeList") or [] if isinstance(entry, dict)]
+    if not any(entry.get("labels") for entry in listed):
+        return None
+    workers = [entry for entry in listed if "node-role.kubernetes.io/worker" in (entry.get("labels") or {})
+               and "node-role.kubernetes.io/master" not in (entry.get("labels") or {})]
+    pstatus = (_status(view).get("result") or {}).get("status") or {}
+    return (pstatus.get("machineCount") or 0) >= max(len(workers), batch_workers)
+
+
 def build_view(cluster, run_id):
     """The ManagedClusterView of a cluster's worker MachineConfigPool."""
     return {
@@ -422,7 +435,8 @@ class InstallTracker(object):
         if not node.stages or node.stages[-1]["stage"] != label:
             node.stages.append(entry)
         else:
-            node.stages[-1] = entry
+            # the same stage with a new percentage: it still began when it was first seen
+            node.stages[-1] = dict(entry, at=node.stages[-1]["at"])
         node.state = label
         events.append(self._event(node, now, source, stage, pct, message))
 
@@ -522,10 +536,15 @@ class InstallTracker(object):
             mcp_state, mcp_cause = mcp_signal(self.find_view(node.cluster))
             if mcp_state:
                 self._record(node, "MachineConfigPool", "worker %s" % mcp_state, None, now, events)
-            # the pool rolls the worker policies out to the new node (one more reboot): Updated counts once it was
-            # seen Updating after the install began, or when it stayed Updated long after the node became Ready
-            if self.updating_at.get(node.cluster, -1) >= node.milestones.get("install", now) or (
-                    mcp_state == "Updated" and now - node.milestones.get("ready", now) >= self.mcp_settle):
+            # the pool rolls the worker policies out to the new node (one more reboot). Updated counts once the pool
+            # counts every worker node the cluster lists (a rerun sees that at once); without role labels in the
+            # node list, once it was seen Updating after the install began, or when it stayed Updated long after the
+            # node became Ready
+            view = self.find_view(node.cluster)
+            counted = mcp_state == "Updated" and pool_counts_workers(
+                view, mci, sum(1 for other in self.nodes if other.cluster == node.cluster))
+            if counted or self.updating_at.get(node.cluster, -1) >= node.milestones.get("install", now) or (
+                    counted is None and mcp_state == "Updated" and now - node.milestones.get("ready", now) >= self.mcp_settle):
                 node.mcp_updating_seen = True
             if mcp_state == "Degraded":
                 problems["MachineConfigPool degraded"] = mcp_cause

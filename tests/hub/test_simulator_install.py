@@ -177,13 +177,16 @@ def test_view_of_a_kind_the_cluster_does_not_serve(api, settings):
 
 def test_offline_cluster_answers_no_view_and_keeps_its_node_list(api, settings):
     settings(faults=[{"kind": "cluster-offline", "cluster": CLUSTER}])
+    # the fault reaches the simulator through its ConfigMap informer: create the view once the cluster is seen offline
+    waiting.wait_for(lambda: cond(get(api, MC, CLUSTER), "ManagedClusterConditionAvailable").get("status") == "Unknown",
+                     timeout=30, what="cluster Available Unknown")
+    assert cond(get(api, MC, CLUSTER), "ManagedClusterConditionAvailable")["reason"] == "ManagedClusterLeaseUpdateStopped"
     name = "v-" + uuid.uuid4().hex[:6]
     res(api, MCV).create(namespace=CLUSTER, body={"apiVersion": MCV[0], "kind": MCV[1], "metadata": {"name": name, "namespace": CLUSTER},
                                                   "spec": {"scope": {"apiGroup": "machineconfiguration.openshift.io", "version": "v1",
                                                                      "kind": "MachineConfigPool", "name": "worker"}}})
-    waiting.wait_for(lambda: cond(get(api, MC, CLUSTER), "ManagedClusterConditionAvailable").get("status") == "Unknown",
-                     timeout=30, what="cluster Available Unknown")
-    assert cond(get(api, MC, CLUSTER), "ManagedClusterConditionAvailable")["reason"] == "ManagedClusterLeaseUpdateStopped"
+    # several view refresh rounds (30 s simulated each) pass without an answer
+    time.sleep(3 * 30 / SPEED + 1)
     assert not cond(get(api, MCV, name, CLUSTER), "Processing")
     settings()
     view = waiting.wait_for(lambda: cond(get(api, MCV, name, CLUSTER), "Processing") and get(api, MCV, name, CLUSTER), timeout=30,

@@ -440,3 +440,43 @@ def test_a_pool_updated_long_after_ready_counts_without_a_seen_rollout():
     assert not t.done()
     t.evaluate(300)
     assert t.done() and not t.failed()
+
+
+def labelled_mci():
+    return {"metadata": meta("sno-a"), "status": {"nodeList": [
+        {"name": "sno-a", "labels": {"node-role.kubernetes.io/master": "", "node-role.kubernetes.io/worker": ""},
+         "conditions": [{"type": "Ready", "status": "True"}]},
+        {"name": "w0.example.com", "labels": {"node-role.kubernetes.io/worker": ""},
+         "conditions": [{"type": "Ready", "status": "True"}]}]}}
+
+
+def test_a_rerun_is_done_at_once_when_the_updated_pool_counts_every_listed_worker():
+    t = tracker(wait_for_mcp=True, mcp_settle=300)
+    t.apply(installed_events() + [("MODIFIED", "mci/sno-a", labelled_mci()),
+                                  ("ADDED", "mcv/sno-a", pool_view(True, False, machines=1, done=1))], 0)
+    t.evaluate(0)
+    assert t.done() and not t.failed()
+    assert t.results()[0]["stages"][-1]["stage"] == "MachineConfigPool worker Updated"
+
+
+def test_an_updated_pool_that_does_not_count_the_new_worker_yet_is_waited_for():
+    t = tracker(wait_for_mcp=True, mcp_settle=300)
+    # the single-node master is in the master pool; the worker pool still has no machine
+    t.apply(installed_events() + [("MODIFIED", "mci/sno-a", labelled_mci()),
+                                  ("ADDED", "mcv/sno-a", pool_view(True, False, machines=0, done=0))], 0)
+    t.evaluate(0)
+    t.evaluate(400)
+    assert not t.done()
+    t.apply([("MODIFIED", "mcv/sno-a", pool_view(True, False, machines=1, done=1))], 401)
+    t.evaluate(401)
+    assert t.done() and not t.failed()
+
+
+def test_a_stage_keeps_its_start_when_only_the_percentage_moves():
+    t = tracker()
+    t.apply([("ADDED", "agent/sno-a", agent("Writing image to disk", 10))], 5)
+    t.evaluate(5)
+    t.apply([("MODIFIED", "agent/sno-a", agent("Writing image to disk", 60))], 50)
+    t.evaluate(50)
+    entry = [s for s in t.results()[0]["stages"] if s["stage"] == "Agent Writing image to disk"]
+    assert len(entry) == 1 and entry[0]["percentage"] == 60 and entry[0]["at"] == iw.now_iso(5)
