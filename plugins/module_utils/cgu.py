@@ -34,8 +34,10 @@ HINTS = {
         "example-sno-workers-config-policy), and that the policies reached the hub (ArgoCD policies app)"),
     "AmbiguousManagedPoliciesNames": (
         "a policy of that name exists in several namespaces; rename one of them"),
-    "ClusterNotFound": "check the cluster names and labels: each must be a ManagedCluster on the hub",
-    "MissingBlockingCR": "create the blocking ClusterGroupUpgrade or remove it from blocking_crs",
+    "ClusterNotFound": ("check the cluster names and labels: each must be a ManagedCluster on the hub; TALM looks "
+                        "again every 5 minutes"),
+    "MissingBlockingCR": ("create the blocking ClusterGroupUpgrade or remove it from blocking_crs; TALM looks again "
+                          "every minute"),
     "IncompleteBlockingCR": "the blocking ClusterGroupUpgrade has not completed yet",
     "WaitingForPlacement": (
         "TALM's Placement selects no cluster; usually the ManagedClusterSetBinding that binds the "
@@ -217,6 +219,10 @@ def interpret(cgu):
         return out
     selected = conds.get("ClustersSelected")
     if selected and selected.get("status") == "False":
+        if selected.get("reason") == "ClusterNotFound":
+            # TALM selects again every 5 minutes (requeueWithLongInterval): the ManagedCluster may still come
+            out.update(reason=selected.get("reason"), message=selected.get("message"), hint=HINTS["ClusterNotFound"])
+            return out
         return verdict(FAILED, selected, False)
     validated = conds.get("Validated")
     if validated and validated.get("status") == "False":
@@ -228,7 +234,7 @@ def interpret(cgu):
     progressing = conds.get("Progressing")
     if progressing:
         reason = progressing.get("reason")
-        if reason in ("NotEnabled", "MissingBlockingCR"):
+        if reason == "NotEnabled":
             return verdict(FAILED, progressing, False)
         if progressing.get("status") == "False" and reason == "TimedOut":
             verdict(FAILED, progressing, False)

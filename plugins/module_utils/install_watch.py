@@ -403,6 +403,11 @@ class InstallTracker(object):
                 return agent
         return None
 
+    def judged_clusters(self):
+        """Clusters whose every node of the wait is ready or failed."""
+        open_clusters = set(n.cluster for n in self.nodes if not (n.ready or n.failed))
+        return set(n.cluster for n in self.nodes) - open_clusters
+
     def find_view(self, cluster):
         for (ns, _name), view in sorted(self.objects["mcv"].items()):
             if ns == cluster:
@@ -769,12 +774,18 @@ class Views(object):
                 if api_status(exc) != 409:
                     self.errors[cluster] = api_message(exc)
 
-    def cleanup(self):
-        for cluster in self.created:
+    def release(self, clusters):
+        """Delete the views of ``clusters`` (each once): a view is let go as soon as its cluster is judged, which
+        spreads the deletes over the wait instead of one burst at its end."""
+        for cluster in sorted(set(clusters) & set(self.created)):
+            self.created.remove(cluster)
             try:
                 self.hub.delete(MCV[0], MCV[1], "%s-%s" % (MCP_VIEW_NAME, self.run_id), cluster)
             except HubError:
                 pass
+
+    def cleanup(self):
+        self.release(list(self.created))
 
 
 def wait(hub, streams, tracker, params, on_events=None, views=None):
@@ -801,8 +812,11 @@ def wait(hub, streams, tracker, params, on_events=None, views=None):
             # judge only once every stream has listed, so that a node is never judged on half the objects
             if tracker.all_synced() or now - start > 60:
                 tracker.evaluate(now, params.get("stall_timeout"))
-            if views is not None and tracker.view_wanted - views.asked:
-                views.ensure(tracker.view_wanted)
+            if views is not None:
+                if tracker.view_wanted - views.asked:
+                    views.ensure(tracker.view_wanted)
+                if views.created:
+                    views.release(tracker.judged_clusters())
             if on_events and len(tracker.progress) > seen:
                 on_events(tracker.progress[seen:])
             if tracker.done() or (params["fail_fast"] and tracker.failed()):

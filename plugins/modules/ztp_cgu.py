@@ -31,9 +31,11 @@ description:
     state and current policy, as it happens; the changes are also in the returned RV(progress) list. Hub credentials
     resolve as for kubernetes.core modules, from the options (and C(module_defaults)), then the E(K8S_AUTH_*) variables
     of the task's and play's C(environment) keyword and of the controller.
-  - C(Progressing) C(IncompleteBlockingCR) (a blocking ClusterGroupUpgrade still running) and
-    C(WaitingForPlacement) are waits, not failures; C(WaitingForPlacement) fails after
-    O(placement_timeout). C(MissingBlockingCR), C(NotEnabled), C(ClusterNotFound) and the C(Validated)
+  - C(Progressing) C(IncompleteBlockingCR) (a blocking ClusterGroupUpgrade still running), C(MissingBlockingCR)
+    (TALM looks for it again every minute), C(ClustersSelected) C(ClusterNotFound) (TALM selects again every
+    5 minutes) and C(WaitingForPlacement) are waits, not failures; the live progress names the blocking
+    ClusterGroupUpgrade or the missing cluster, and the wait ends at O(wait_timeout). C(WaitingForPlacement) and
+    C(NotAllManagedPoliciesExist) fail after O(placement_timeout). C(NotEnabled) and the other C(Validated)
     failures fail at once, because TALM does not leave them by itself.
 extends_documentation_fragment:
   - ztp.sno_expand.hub_auth

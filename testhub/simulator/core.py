@@ -68,6 +68,8 @@ DEFAULT_DELAYS = {
     "mcp_rollout": 900,            # the worker pool renders and rolls out the worker policies' MachineConfigs (drain, reboot)
     "mci_refresh": 30,             # ManagedClusterInfo node list period (nodecollecter.go updateInterval)
     "view_refresh": 30,            # ManagedClusterView period (view_controller.go DefaultUpdateInterval)
+    "talm_requeue_medium": 60,     # TALM requeueWithMediumInterval: missing policies, missing or running blocking CGUs
+    "talm_requeue_long": 300,      # TALM requeueWithLongInterval: clusters that are not ManagedClusters
 }
 
 log = logging.getLogger("testhub.simulator")

@@ -11,6 +11,11 @@ and a PlacementBinding per policy (``<cgu>-<policy>-placement`` in the policy na
 compliant. The batch Placement only selects clusters when the policy namespace has a ManagedClusterSetBinding;
 otherwise ``Progressing`` is ``True``/``WaitingForPlacement``. Timeouts run in simulated time. A finished CGU is
 never run again. Fault ``cgu-timeout`` (``cgu: <name>``) keeps its policies from ever becoming compliant.
+
+A CGU that cannot start is looked at again only after TALM's requeue interval, or when its spec changes (the
+controller's predicate reacts to generation changes only; clustergroupupgrade_controller.go SetupWithManager):
+``ClusterNotFound`` after 5 minutes (requeueWithLongInterval), missing policies and missing or unfinished blocking
+CGUs after 1 minute (requeueWithMediumInterval).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class Talm:
         self.sim = sim
         self.kube = common.Kube(sim)
         self.ctx = {}
+        self.requeue = {}
 
     # ------------------------------------------------------------------ context
     def _load(self):
@@ -79,11 +85,24 @@ class Talm:
         if not cgus:
             return
         self._load()
+        now = common.sim_seconds(self.sim)
+        live = set()
         for cgu in cgus:
+            meta = cgu["metadata"]
+            key = (meta["namespace"], meta["name"])
+            live.add(key)
+            held = self.requeue.pop(key, None)
+            if held and held[0] == (meta.get("uid"), meta.get("generation")) and now < held[1]:
+                self.requeue[key] = held
+                continue
             try:
-                self.reconcile_cgu(cgu)
+                interval = self.reconcile_cgu(cgu)
             except ConflictError:
                 continue
+            if interval:
+                self.requeue[key] = ((meta.get("uid"), meta.get("generation")), now + interval)
+        for key in set(self.requeue) - live:
+            del self.requeue[key]
 
     # ------------------------------------------------------------------ helpers
     def compliance(self, cluster, policy_name, namespace):
@@ -240,11 +259,12 @@ class Talm:
             status["conditions"] = common.set_condition(status.get("conditions"), ctype, cstatus, reason, message, now, generation=gen)
 
         st = status.setdefault("status", {})
+        requeue = None
         succeeded = common.find_condition(conds, "Succeeded")
         progressing = common.find_condition(conds, "Progressing")
         if succeeded:
             if st.get("completedAt"):
-                return
+                return None
             delete = ((spec.get("actions") or {}).get("afterCompletion") or {}).get("deleteObjects")
             if delete is None or delete:
                 self._delete_objects(cgu)
@@ -254,7 +274,7 @@ class Talm:
             for key in ("currentBatch", "currentBatchStartedAt", "currentBatchRemediationProgress"):
                 st.pop(key, None)
         elif progressing is None or progressing.get("status") == "False":
-            self._start(spec, status, st, setc, stamp)
+            requeue = self._start(spec, status, st, setc, stamp)
         else:
             self._progress(cgu, spec, status, st, setc, stamp)
         if not st:
@@ -262,30 +282,33 @@ class Talm:
         if status != before:
             cgu["status"] = status
             self.kube.replace_status(cgu)
+        return requeue
 
     def _start(self, spec, status, st, setc, stamp):
+        """Validate and start a CGU; returns the simulated seconds until TALM looks again when it cannot start."""
+        medium = common.sim_delay(self.sim, "talm_requeue_medium", 60)
         clusters, err = self._select_clusters(spec)
         if err:
             setc("ClustersSelected", "False", "ClusterNotFound", "Unable to select clusters: %s" % err)
-            return
+            return common.sim_delay(self.sim, "talm_requeue_long", 300)
         setc("ClustersSelected", "True", "ClusterSelectionCompleted", "All selected clusters are valid")
         ok, reason, message = self._managed_policies(spec, status, clusters)
         if not ok:
             setc("Validated", "False", reason, message)
-            return
+            return medium
         setc("Validated", "True", "ValidationCompleted", "Completed validation")
         self._build_plan(spec, status, clusters)
         if spec.get("enable") is False:
             setc("Progressing", "False", "NotEnabled", "Not enabled")
-            return
+            return None
         st.setdefault("startedAt", stamp)
         missing, incomplete = self._blocking(spec)
         if missing:
             setc("Progressing", "False", "MissingBlockingCR", "Missing blocking CRs: %s" % go_list(missing))
-            return
+            return medium
         if incomplete:
             setc("Progressing", "False", "IncompleteBlockingCR", "Blocking CRs that are not completed: %s" % go_list(incomplete))
-            return
+            return medium
         plan = self._build_plan(spec, status, clusters)
         self._cluster_actions(clusters, (spec.get("actions") or {}).get("beforeEnable"))
         if not plan:
@@ -293,6 +316,7 @@ class Talm:
             setc("Succeeded", "True", "Completed", "All clusters already compliant with the specified managed policies")
         else:
             setc("Progressing", "True", "InProgress", IN_PROGRESS_MSG)
+        return None
 
     def _progress(self, cgu, spec, status, st, setc, stamp):
         plan = status.get("remediationPlan") or []

@@ -377,6 +377,21 @@ def test_cgu_missing_blocking_cr(sim):
     assert conditions(sim, "cgu-blocked")[-1]["message"] == "Blocking CRs that are not completed: [cgu-first]"
 
 
+def test_cgu_that_cannot_start_is_looked_at_again_after_talms_requeue_or_a_spec_change(sim):
+    setup_day1_then_worker(sim, ["sno-k2"])
+    set_config(sim, {"delays": {"policy_remediation": 60, "argocd_resync": 100000, "talm_requeue_medium": 100000}})
+    make_cgu(sim, "cgu-held", ["sno-k2"], ["cnfdf15-workers-config-policy"], blockingCRs=[{"name": "cgu-before", "namespace": "default"}])
+    run_until(sim, lambda: last(conditions(sim, "cgu-held")) == ("Progressing", "False", "MissingBlockingCR"))
+    make_cgu(sim, "cgu-before", ["sno-k2"], ["cnfdf15-workers-config-policy"], enable=False)
+    for _attempt in range(5):
+        sim.tick()
+    # the blocking CGU exists now, but TALM only looks again after requeueWithMediumInterval ...
+    assert last(conditions(sim, "cgu-held")) == ("Progressing", "False", "MissingBlockingCR")
+    # ... or when the CGU's spec changes (its generation)
+    sim.patch(get(sim, "ClusterGroupUpgrade", "cgu-held", "default"), {"spec": {"remediationStrategy": {"maxConcurrency": 2}}})
+    run_until(sim, lambda: last(conditions(sim, "cgu-held")) == ("Progressing", "False", "IncompleteBlockingCR"))
+
+
 def test_cgu_unknown_cluster(sim):
     setup_day1_then_worker(sim, ["sno-u1"])
     make_cgu(sim, "cgu-nocluster", ["sno-u1", "sno-absent"], ["cnfdf15-workers-config-policy"])

@@ -415,6 +415,41 @@ def test_cgu_missing_policy(hub, kube):
     assert "<policyName>" in res["msg"]
 
 
+def test_cgu_waits_out_a_missing_blocking_cgu_and_a_missing_cluster(hub, kube):
+    """TALM looks again for a missing blocking CGU every minute and selects the clusters again every 5 minutes
+    (clustergroupupgrade_controller.go requeueWithMediumInterval / requeueWithLongInterval): both are waits."""
+    ns = kube.namespace()
+    args = cgu_args("c6", ns, managed_policies=["p1"], wait=True, wait_timeout=60,
+                    blocking_crs=[{"name": "c6-first", "namespace": ns}])
+    proc = run_module(hub, "ztp_cgu", args, background=True)
+    wait_for(lambda: kube.get(*CGU, name="c6", namespace=ns), what="CGU created")
+    policies = {"managedPoliciesForUpgrade": [{"name": "p1", "namespace": "ztp-site"}], "remediationPlan": [["sno-a"]]}
+    base = [cond("ClustersSelected", "True", "ClusterSelectionCompleted"), cond("Validated", "True", "ValidationCompleted")]
+    not_found = {"conditions": [cond("ClustersSelected", "False", "ClusterNotFound",
+                                     "Unable to select clusters: cluster sno-a is not a ManagedCluster")]}
+    missing = dict(policies, conditions=base + [cond("Progressing", "False", "MissingBlockingCR",
+                                                     "Missing blocking CRs: [c6-first]")])
+    incomplete = dict(policies, conditions=base + [cond("Progressing", "False", "IncompleteBlockingCR",
+                                                        "Blocking CRs that are not completed: [c6-first]")])
+    done = dict(policies, conditions=base + [cond("Progressing", "False", "Completed"), cond("Succeeded", "True", "Completed")],
+                clusters=[{"name": "sno-a", "state": "complete"}])
+    _talm(kube, "c6", ns, [not_found, missing, incomplete, done], delay=1.5)
+    res = finish(proc)
+    assert not res.get("failed"), res
+    assert res["succeeded"] is True
+    messages = [e.get("message") for e in res["progress"] if e["cluster"] is None]
+    assert "Unable to select clusters: cluster sno-a is not a ManagedCluster" in messages, res["progress"]
+    assert "Missing blocking CRs: [c6-first]" in messages, res["progress"]
+
+    # still missing at the end of the wait: the timeout names the blocking CGU
+    proc = run_module(hub, "ztp_cgu", dict(args, name="c7", wait_timeout=5), background=True)
+    wait_for(lambda: kube.get(*CGU, name="c7", namespace=ns), what="CGU created")
+    _talm(kube, "c7", ns, [missing], delay=0.5)
+    res = finish(proc)
+    assert res["failed"] and "timed out after 5 s" in res["msg"], res
+    assert "MissingBlockingCR: Missing blocking CRs: [c6-first]" in res["msg"], res["msg"]
+
+
 def test_cgu_enable_false_with_wait_rejected(hub, kube):
     res = run_module(hub, "ztp_cgu", cgu_args("c5", "default", enable=False, wait=True))
     assert res["failed"] and "enable: false" in res["msg"]

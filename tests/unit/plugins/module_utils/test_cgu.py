@@ -31,12 +31,13 @@ VAL = c("Validated", "True", "ValidationCompleted")
     ([SEL, VAL, c("Progressing", "False", "Completed"), c("Succeeded", "True", "Completed")], cgu.SUCCEEDED, "Completed", True),
     ([SEL, VAL, c("Progressing", "False", "TimedOut"), c("Succeeded", "False", "TimedOut")], cgu.FAILED, "TimedOut", True),
     ([SEL, VAL, c("Succeeded", "False", "Failed")], cgu.FAILED, "Failed", True),
-    ([c("ClustersSelected", "False", "ClusterNotFound", "Unable to select clusters: x")], cgu.FAILED, "ClusterNotFound", False),
+    # TALM selects again every 5 minutes and looks for a missing blocking CGU every minute: waits
+    ([c("ClustersSelected", "False", "ClusterNotFound", "Unable to select clusters: x")], cgu.WAITING, "ClusterNotFound", False),
     ([SEL, c("Validated", "False", "NotAllManagedPoliciesExist", "Missing managed policies: [p2]")], cgu.FAILED,
      "NotAllManagedPoliciesExist", False),
     ([SEL, c("Validated", "False", "AmbiguousManagedPoliciesNames")], cgu.FAILED, "AmbiguousManagedPoliciesNames", False),
     ([SEL, VAL, c("Progressing", "False", "NotEnabled")], cgu.FAILED, "NotEnabled", False),
-    ([SEL, VAL, c("Progressing", "False", "MissingBlockingCR")], cgu.FAILED, "MissingBlockingCR", False),
+    ([SEL, VAL, c("Progressing", "False", "MissingBlockingCR")], cgu.WAITING, "MissingBlockingCR", False),
     ([SEL, VAL, c("Progressing", "False", "IncompleteBlockingCR")], cgu.WAITING, "IncompleteBlockingCR", False),
     ([SEL, VAL, c("Progressing", "True", "WaitingForPlacement")], cgu.WAITING, "WaitingForPlacement", False),
     # the misspelt precaching condition of TALM

@@ -480,3 +480,39 @@ def test_a_stage_keeps_its_start_when_only_the_percentage_moves():
     t.evaluate(50)
     entry = [s for s in t.results()[0]["stages"] if s["stage"] == "Agent Writing image to disk"]
     assert len(entry) == 1 and entry[0]["percentage"] == 60 and entry[0]["at"] == iw.now_iso(5)
+
+
+class RecordingHub(object):
+    """Records the view requests of ``Views`` (a unit test of the bookkeeping; the e2e tests use a real API server)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def resource(self, api_version, kind):
+        hub = self
+
+        class Res(object):
+            def create(self, body, namespace):
+                hub.calls.append(("create", namespace, body["metadata"]["name"]))
+        return Res()
+
+    def delete(self, api_version, kind, name, namespace):
+        self.calls.append(("delete", namespace, name))
+
+
+def test_a_view_is_deleted_once_its_cluster_is_judged_and_only_once():
+    nodes = iw.validate_nodes([{"cluster": "sno-a", "host": "w0"}, {"cluster": "sno-a", "host": "w1"},
+                               {"cluster": "sno-b", "host": "w0"}])
+    t = iw.InstallTracker(nodes, iw.plan_streams(nodes, mcp=True, run_id="r1"), 0, limits={"wait_for_mcp": True})
+    views = iw.Views(RecordingHub(), "r1")
+    views.ensure({"sno-a", "sno-b"})
+    t.nodes[0].ready = True
+    assert t.judged_clusters() == set()
+    t.nodes[1].failed = True
+    t.nodes[2].ready = True
+    assert t.judged_clusters() == {"sno-a", "sno-b"}
+    views.release({"sno-a"})
+    views.release({"sno-a"})
+    views.cleanup()
+    assert [c for c in views.hub.calls if c[0] == "delete"] == [
+        ("delete", "sno-a", "ztp-install-worker-mcp-r1"), ("delete", "sno-b", "ztp-install-worker-mcp-r1")]
