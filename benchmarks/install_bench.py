@@ -8,7 +8,9 @@ provisioning capacity limit (20) holds them back (``operationalStatus: delayed``
 BMC error (two failed attempts, then the operator's backoff clears it). One ``ztp.sno_expand.ztp_install_wait`` task
 (the default verdict rules, the worker MachineConfigPool wait on) waits for all of them. Reported: every verdict (no
 false failure, no false stall), the delayed and recovered hosts seen, the wait's wall time and the requests of the
-collection's user in the hub audit log while it waited.
+collection's user in the hub audit log while it waited: per second at the simulator's pace, the most in one minute, and
+per simulated second (the requests over the simulated duration, plus the watches' timed reopening), which is what a
+real hub would see when the simulator kept pace with its clock (at a low enough speed for the machine).
 """
 
 from __future__ import annotations
@@ -149,17 +151,37 @@ def main(argv=None) -> int:
         mcp = sum(1 for n in rows if n["stages"] and n["stages"][-1]["stage"] == "MachineConfigPool worker Updated")
         mcp = mcp if not args.no_mcp else "not waited for"
         wall = ended - started
+        # The wait's requests follow the installs' events, not a timer, so at the hub's real pace the same requests
+        # spread over the simulated duration; only the watches' reopening is timed (every 290 s, a watch and at
+        # worst a list per stream), which the projection adds on top.
+        watches = sum(v for k, v in by_verb.items() if k.startswith("watch "))
+        simulated = wall * args.speed
+        projected = requests / simulated + 2.0 * watches / 290 if simulated else None
         summary = {"clusters": args.clusters, "ready": ready, "failed": len(failed), "delayed": delayed, "recovered": recovered,
                    "erring_seen": erring_seen, "erring": len(erring), "mcp_last": mcp, "wall": round(wall, 1),
                    "requests": requests, "rate": round(requests / wall, 3) if wall else None, "by_verb": by_verb,
+                   "simulated": round(simulated), "projected": round(projected, 3) if projected is not None else None,
+                   "peak_minute": peak_per_minute(events, started, ended, args.speed),
                    "first_failures": [n["error"] for n in failed[:3]]}
         print(json.dumps(summary, indent=1), flush=True)
         append(args, summary)
-        return 0 if ready == args.clusters and not failed and (summary["rate"] or 0) <= 2 else 1
+        return 0 if ready == args.clusters and not failed and (summary["projected"] or 0) <= 2 else 1
     finally:
         hub.stop()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def peak_per_minute(events, started, ended, speed):
+    """The most requests of the collection received in any simulated minute of the wait (60 / speed s of wall time)."""
+    stamps = sorted(set((e["received"], e["id"]) for e in events
+                        if e["user"] == COLLECTION_USER and started <= e["received"] <= ended))
+    peak = first = 0
+    for last, (stamp, _id) in enumerate(stamps):
+        while stamps[first][0] < stamp - 60.0 / speed:
+            first += 1
+        peak = max(peak, last - first + 1)
+    return peak
 
 
 def append(args, s):
@@ -174,16 +196,19 @@ def append(args, s):
                  args.clusters, args.speed, args.error_share, " --no-mcp" if args.no_mcp else "", args.clusters, s["erring"],
                  100 * args.error_share, "" if args.no_mcp else " and the worker MachineConfigPool wait"), "",
              "| clusters | ready | failed | seen delayed | seen with a BMC error / recovered | pool Updated last | wait (s) | "
-             "requests of `testhub-admin` | requests/s |",
-             "|---|---|---|---|---|---|---|---|---|",
-             "| %d | %d | %d | %d | %d / %d | %s | %.1f | %d | %.3f |" % (
+             "requests of `testhub-admin` | requests/s at %gx | most in one simulated minute | simulated wait (s) | "
+             "requests/s per simulated second |" % args.speed,
+             "|---|---|---|---|---|---|---|---|---|---|---|---|",
+             "| %d | %d | %d | %d | %d / %d | %s | %.1f | %d | %.3f | %d | %d | %.3f |" % (
                  s["clusters"], s["ready"], s["failed"], s["delayed"], s["erring_seen"], s["recovered"], s["mcp_last"], s["wall"],
-                 s["requests"], s["rate"] or 0), "",
+                 s["requests"], s["rate"] or 0, s["peak_minute"], s["simulated"], s["projected"] or 0), "",
              "Requests by verb and resource: %s. Load average at the end: %.2f %.2f %.2f." % (
                  ", ".join("%s %d" % (k, v) for k, v in sorted(s["by_verb"].items())) or "none", load[0], load[1], load[2]), "",
-             "Targets: every verdict right (no false failure, no false stall): %s; hub load while waiting <= 2 requests/s: %s." % (
+             "Targets: every verdict right (no false failure, no false stall): %s; hub load while waiting <= 2 requests/s "
+             "per simulated second: %s (%.3f/s; per second of wall time at %gx: %.3f/s). The simulated figures hold for a "
+             "real hub only when the simulator kept pace (the simulated wait close to the install wave's modelled length)." % (
                  "met" if s["ready"] == s["clusters"] and not s["failed"] else "NOT met: %s" % "; ".join(s["first_failures"]),
-                 "met" if (s["rate"] or 0) <= 2 else "NOT met"), ""]
+                 "met" if (s["projected"] or 0) <= 2 else "NOT met", s["projected"] or 0, args.speed, s["rate"] or 0), ""]
     with open(args.out, "a", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
 
