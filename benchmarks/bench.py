@@ -124,7 +124,7 @@ def git(*args, cwd):
 
 # ------------------------------------------------------------------------------------------------ 1. Git phase
 
-def floor_run(git_url: str, workdir: str, names: list[str], inventory_dir: str) -> float:
+def floor_run(git_url: str, workdir: str, names: list[str]) -> float:
     """Plain Python: ruamel.yaml round-trip edits of the same files, one commit (no Ansible)."""
     from ruamel.yaml import YAML  # pylint: disable=import-outside-toplevel
     sys.path.insert(0, os.path.join(REPO, ".collections"))
@@ -136,8 +136,7 @@ def floor_run(git_url: str, workdir: str, names: list[str], inventory_dir: str) 
     kust = os.path.join(workdir, "policygentemplates", "kustomization.yaml")
     entries = []
     for name in names:
-        with open(os.path.join(inventory_dir, "host_vars", name + ".yml"), encoding="utf-8") as handle:
-            hv = yaml.safe_load(handle)
+        hv = fleet.host_vars(name)  # the values the inventory plugin derives for the cluster
         path = os.path.join(workdir, hv["ztp_cluster_file"])
         with open(path, encoding="utf-8") as handle:
             docs = list(rt.load_all(handle.read()))
@@ -174,10 +173,10 @@ def git_phase(root: str, sizes: list[int], env: dict) -> list[dict]:
             os.makedirs(base)
             names = fleet.push_fleet(hub.git_url, os.path.join(base, "fleet"), n)
             inv = os.path.join(base, "inventory")
-            fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
-            floor = floor_run(hub.git_url, os.path.join(base, "floor"), names, inv)
+            config = fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
+            floor = floor_run(hub.git_url, os.path.join(base, "floor"), names)
             run_env = dict(env, **hub.env)
-            res = run_playbook(["-i", os.path.join(inv, "hosts.yml"), "benchmarks/playbooks/git_phase.yml"], run_env,
+            res = run_playbook(["-i", config, "benchmarks/playbooks/git_phase.yml"], run_env,
                                os.path.join(base, "times.json"), os.path.join(base, "playbook.log"))
             log = git("log", "--format=%s", "-3", cwd=os.path.join(base, "checkout"))
             rows.append({"n": n, "floor": floor, "wall": res["wall"], "rc": res["rc"], "ratio": res["wall"] / floor,
@@ -299,11 +298,11 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
         cm.patch(name="hub-simulator", namespace="ztp-simulator", body={"data": {"config.yaml": yaml.safe_dump(conf)}})
         settled = settle(hub, n)
         inv = os.path.join(base, "inventory")
-        fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
+        config = fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
         run_env = dict(env, **hub.env)
         results = []
         for r in range(runs):
-            res = run_playbook(["-i", os.path.join(inv, "hosts.yml"), "playbooks/expand_sno.yml"], run_env,
+            res = run_playbook(["-i", config, "playbooks/expand_sno.yml"], run_env,
                                os.path.join(base, "times-%d.json" % r), os.path.join(base, "playbook-%d.log" % r))
             res["load"] = load()
             results.append(res)
@@ -356,13 +355,13 @@ def install_wave(root: str, n: int, env: dict) -> dict:
 
         day1 = settle(hub, n)
         inv = os.path.join(base, "inventory")
-        fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
+        config = fleet.write_inventory(inv, names, os.path.join(base, "checkout"))
         secrets = api.resources.get(api_version="v1", kind="Secret")
         for name in names:
             secrets.create(namespace=name, body={"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                                                  "metadata": {"name": "%s-worker-0-bmc-secret" % name, "namespace": name},
                                                  "stringData": {"username": "admin", "password": "secret"}})
-        res = run_playbook(["-i", os.path.join(inv, "hosts.yml"), "benchmarks/playbooks/git_phase.yml"], dict(env, **hub.env),
+        res = run_playbook(["-i", config, "benchmarks/playbooks/git_phase.yml"], dict(env, **hub.env),
                            os.path.join(base, "times.json"), os.path.join(base, "playbook.log"))
         pushed = time.time()
         seen, marks = set(), {}

@@ -1,5 +1,8 @@
 """Fleet data of the benchmarks: a GitOps repository with N single-node clusters and an inventory of N hosts.
 
+The inventory is what a fleet uses: the ztp.sno_expand.sno_fleet plugin on the repository (``ZTP_GITOPS_REPO``), one
+workers file with the new worker of each cluster, and the fleet-wide ``group_vars``.
+
 The repository follows ``testhub/gitops-seed/``: the seed's common and group policy templates, source CRs and
 PolicyGenerator folder, and for each generated cluster a SiteConfig (``ran.openshift.io/v2``, IPv4, one master, with
 comments and quoting in the style of the seed), a site PolicyGenTemplate, and entries in both kustomizations.
@@ -159,9 +162,6 @@ ztp_batch_size: "100%"
 ztp_cgu_max_concurrency: 500
 ztp_cgu_timeout: 1000000  # minutes of simulated time: the simulator runs thousands of times faster than real time
 ztp_install_timeout: 7200
-ztp_group_policy_path: policygentemplates/group-du-sno-ranGen.yaml
-ztp_group_policies:
-  - group-du-sno-config-policy
 ztp_bmc_username: admin
 ztp_bmc_password: bench-only
 """
@@ -196,18 +196,36 @@ def write_repo(dest: str, count: int) -> list[str]:
     return names
 
 
+PLUGIN_CONFIG = """\
+---
+plugin: ztp.sno_expand.sno_fleet
+# repo: ZTP_GITOPS_REPO, the hub's Git remote
+workdir: "{workdir}"
+workers_file: workers.yml
+"""
+
+
+def workers_entry(name: str) -> dict:
+    """The cluster's entry in the workers file: its worker, and the worker profile where it differs from the master's."""
+    expected = host_vars(name)
+    worker = {key: value for key, value in expected["ztp_workers"][0].items() if key != "bmcCredentialsName"}
+    worker["credentials"] = expected["ztp_workers"][0]["bmcCredentialsName"]["name"]
+    policy = expected["ztp_worker_policy"]
+    return {"worker_policy": {key: policy[key] for key in ("reserved_cpus", "isolated_cpus", "cpu_count")}, "workers": [worker]}
+
+
 def write_inventory(dest: str, names: list[str], workdir: str) -> str:
-    """Inventory folder with one host per cluster; returns the path of ``hosts.yml``."""
+    """Inventory folder: plugin configuration, workers file (one worker per cluster of ``names``) and group_vars;
+    returns the path of the plugin configuration, the inventory source to give ``-i``."""
     os.makedirs(os.path.join(dest, "group_vars"))
-    os.makedirs(os.path.join(dest, "host_vars"))
-    with open(os.path.join(dest, "hosts.yml"), "w", encoding="utf-8") as handle:
-        handle.write("---\nall:\n  children:\n    sno_clusters:\n      hosts:\n" + "".join("        %s: {}\n" % n for n in names))
     with open(os.path.join(dest, "group_vars", "all.yml"), "w", encoding="utf-8") as handle:
         handle.write(GROUP_VARS.format(workdir=workdir))
-    for name in names:
-        with open(os.path.join(dest, "host_vars", name + ".yml"), "w", encoding="utf-8") as handle:
-            handle.write("---\n" + yaml.safe_dump(host_vars(name), sort_keys=False))
-    return os.path.join(dest, "hosts.yml")
+    with open(os.path.join(dest, "workers.yml"), "w", encoding="utf-8") as handle:
+        handle.write("---\n" + yaml.safe_dump({"clusters": {name: workers_entry(name) for name in names}}, sort_keys=False))
+    config = os.path.join(dest, "fleet.sno_fleet.yml")
+    with open(config, "w", encoding="utf-8") as handle:
+        handle.write(PLUGIN_CONFIG.format(workdir=os.path.join(dest, "repo")))
+    return config
 
 
 def git(*args: str, cwd: str) -> str:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: build and start the local test hub (real kube-apiserver + etcd, hub simulator, Git remote), then run
-# playbooks/expand_sno.yml against the demo fleet in inventory/demo and show what changed on the hub and in Git.
+# playbooks/expand_sno.yml against the demo fleet (inventory/demo: the sno_fleet inventory plugin on the hub's GitOps
+# repository, plus one workers file) and show what changed on the hub and in Git.
 # A real hub is used instead when K8S_AUTH_KUBECONFIG and ZTP_GITOPS_REPO are already set (and ZTP_DEMO_REAL_HUB=1).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,13 +32,16 @@ ZTP_DEMO_BMC_PASSWORD=$(openssl rand -hex 12)
 export ZTP_DEMO_BMC_PASSWORD
 
 echo
-echo "=== Expanding the demo fleet (inventory/demo): sno-a, sno-b (SiteConfig) and sno-c (ClusterInstance)"
+echo "=== The demo fleet, read from the GitOps repository by the sno_fleet inventory plugin (inventory/demo)"
+ansible-inventory -i inventory/demo/demo.sno_fleet.yml --graph sno_clusters
+echo
+echo "=== Expanding the demo fleet: sno-a, sno-b (SiteConfig) and sno-c (ClusterInstance)"
 REPORT="$LOGS/fleet-report.html"
-ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml -e "ztp_report_path=$REPORT" "$@" 2>&1 | tee "$LOGS/run-1.log"
+ansible-playbook -i inventory/demo/demo.sno_fleet.yml playbooks/expand_sno.yml -e "ztp_report_path=$REPORT" "$@" 2>&1 | tee "$LOGS/run-1.log"
 
 echo
 echo "=== Second run: everything is in place, nothing changes (whole output: ${LOGS#"$REPO"/}/run-2.log)"
-if ! ansible-playbook -i inventory/demo/hosts.yml playbooks/expand_sno.yml -e "ztp_report_path=$REPORT" "$@" >"$LOGS/run-2.log" 2>&1; then
+if ! ansible-playbook -i inventory/demo/demo.sno_fleet.yml playbooks/expand_sno.yml -e "ztp_report_path=$REPORT" "$@" >"$LOGS/run-2.log" 2>&1; then
   tail -n 40 "$LOGS/run-2.log"
   echo "the second run failed; its whole output is in $LOGS/run-2.log" >&2
   exit 1

@@ -2,6 +2,7 @@
 
     python -m testhub.hubctl up|down|status [--run-dir DIR] [--port-base N] [--crds upstream|builtin|auto]
                                             [--no-simulator] [--audit] [--speed N]
+                                            [--siteconfig-operator real|model|auto]
 
 Everything listens on 127.0.0.1 only. Processes are recorded by PID (and start time) in `<run-dir>/state.json`;
 `down` stops exactly those.
@@ -31,7 +32,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes import dynamic as k8s_dynamic
 
-from testhub import crdset, gitrepo, pki
+from testhub import controllers, crdset, gitrepo, pki
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -41,7 +42,7 @@ DEFAULT_SPEED = 60
 READY_TIMEOUT = 120.0
 
 # Port offsets from the port base.
-PORTS = {"etcd": 0, "etcd-peer": 1, "hub": 3, "spoke": 4, "git": 5}
+PORTS = {"etcd": 0, "etcd-peer": 1, "hub": 3, "spoke": 4, "git": 5, "siteconfig-webhook": 6, "siteconfig-health": 7}
 
 HUB_NAMESPACES = ("ztp-common", "ztp-group", "ztp-site", "ztp-install", "openshift-gitops", "open-cluster-management", "ztp-simulator")
 SPOKE_NAMESPACES = ("openshift-ptp", "openshift-sriov-network-operator", "openshift-cluster-node-tuning-operator",
@@ -53,7 +54,8 @@ ARGO_APPS = {"clusters": "siteconfig", "policies": "policygentemplates"}
 ARGO_PROJECT = "ztp-app-project"
 
 # Order matters for `down`: consumers first, etcd last.
-COMPONENTS = ("etcd", "hub", "spoke", "git", "simulator")
+COMPONENTS = ("etcd", "hub", "spoke", "git", "siteconfig-operator", "simulator")
+OPERATOR_READY_TIMEOUT = 90.0
 
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -128,7 +130,8 @@ class Hub:
     """
 
     def __init__(self, run_dir: str | None = None, port_base: int | None = DEFAULT_PORT_BASE, crds: str = "auto",
-                 simulator: bool = True, audit: bool = False, speed: int | None = None, bin_dir: str | None = None):
+                 simulator: bool = True, audit: bool = False, speed: int | None = None, bin_dir: str | None = None,
+                 siteconfig_operator: str | None = None):
         self.run_dir = os.path.abspath(run_dir or DEFAULT_RUN_DIR)
         self.crds_choice = crds
         self.simulator = simulator
@@ -148,6 +151,15 @@ class Hub:
         if port_base < 16440 or port_base + max(PORTS.values()) > 65535:
             raise HubError(f"port base {port_base} out of range (16440 and above)")
         self.port_base = port_base
+        # real: the siteconfig operator renders ClusterInstances; model: the simulator does (testhub/controllers.py).
+        # Without a choice (argument or environment) a run folder keeps the mode it was started with.
+        if siteconfig_operator is None and controllers.SWITCH not in os.environ and state.get("siteconfig_operator"):
+            self.siteconfig_operator = state["siteconfig_operator"]
+        else:
+            try:
+                self.siteconfig_operator = controllers.resolve(siteconfig_operator)
+            except ValueError as err:
+                raise HubError(str(err)) from err
 
     # ----------------------------------------------------------------- properties
 
@@ -447,6 +459,7 @@ class Hub:
             t_start = time.monotonic()
             state = self._load_state()
             if self.healthy():
+                self._ensure_siteconfig_operator(state)
                 self._ensure_simulator(state)
                 self._apply_speed()
                 self.write_env()
@@ -500,6 +513,10 @@ class Hub:
             state["bootstrapped"] = True
             self._save_state(state)
 
+            t0 = time.monotonic()
+            self._ensure_siteconfig_operator(state)
+            if self.siteconfig_operator == "real":
+                timings["siteconfig-operator"] = time.monotonic() - t0
             self._ensure_simulator(state)
             self.write_env()
             timings["total"] = time.monotonic() - t_start
@@ -553,11 +570,64 @@ class Hub:
             return
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH", "")) if p)
+        env[controllers.SWITCH] = self.siteconfig_operator
         self._spawn(state, "simulator", self._simulator_argv(), os.path.join(self.run_dir, "simulator.log"), env=env, cwd=REPO)
         time.sleep(0.5)
         if self._exited(state["processes"]["simulator"]):
             log = state["processes"]["simulator"]["log"]
             raise HubError(f"the simulator exited at once; last lines of {log}:\n{_tail(log)}")
+
+    @property
+    def siteconfig_cert_dir(self) -> str:
+        return os.path.join(self.run_dir, "siteconfig-webhook")
+
+    def _ensure_siteconfig_operator(self, state: dict) -> None:
+        """Real mode: prerequisites, certificate, the operator process and its webhook registration (see
+        testhub/controllers.py). Model mode: no stale webhook registration is left to refuse ClusterInstance writes."""
+        api = self.api_client("hub")
+        if state.get("siteconfig_operator") != self.siteconfig_operator:
+            state["siteconfig_operator"] = self.siteconfig_operator
+            self._save_state(state)
+        entry = state.get("processes", {}).get("siteconfig-operator")
+        if self.siteconfig_operator != "real":
+            controllers.remove_webhook(api)
+            if entry:
+                self._terminate(entry)
+                state["processes"].pop("siteconfig-operator", None)
+                self._save_state(state)
+            return
+        if self._alive(entry) and _port_open(self.port("siteconfig-webhook")):
+            return
+        try:
+            binary = controllers.ensure_built()
+        except controllers.OperatorUnavailable as err:
+            raise HubError(f"the real siteconfig operator (mode real) could not be built: {err}") from err
+        controllers.install_prerequisites(api)
+        ca_pem = controllers.ensure_cert(self.siteconfig_cert_dir)
+        if entry and self._alive(entry):
+            self._terminate(entry)
+        for name in ("siteconfig-webhook", "siteconfig-health"):
+            self._ensure_port_free(name)
+        env = dict(os.environ)
+        env.update({"KUBECONFIG": self.simulator_kubeconfig, "POD_NAMESPACE": controllers.OPERATOR_NAMESPACE})
+        argv = controllers.argv(binary, self.siteconfig_cert_dir, self.port("siteconfig-webhook"), self.port("siteconfig-health"))
+        log = os.path.join(self.run_dir, "siteconfig-operator.log")
+        self._spawn(state, "siteconfig-operator", argv, log, env=env)
+        entry = state["processes"]["siteconfig-operator"]
+        deadline = time.monotonic() + OPERATOR_READY_TIMEOUT
+        while not (self._operator_ready() and controllers.templates_ready(api)):
+            if self._exited(entry) or time.monotonic() > deadline:
+                raise HubError(f"the siteconfig operator is not ready; last lines of {log}:\n{_tail(log)}")
+            time.sleep(0.2)
+        controllers.register_webhook(api, self.port("siteconfig-webhook"), ca_pem)
+
+    def _operator_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port('siteconfig-health')}/readyz", timeout=2) as resp:  # nosec - loopback
+                ready = resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+        return ready and _port_open(self.port("siteconfig-webhook"))
 
     # ----------------------------------------------------------------- bootstrap
 
@@ -661,13 +731,15 @@ class Hub:
         state = self._load_state()
         procs = state.get("processes", {})
         where = {"etcd": f"http://127.0.0.1:{self.port('etcd')}", "hub": self.hub_url, "spoke": self.spoke_url,
-                 "git": self.git_url, "simulator": "-"}
+                 "git": self.git_url, "simulator": "-",
+                 "siteconfig-operator": f"https://127.0.0.1:{self.port('siteconfig-webhook')}" if self.siteconfig_operator == "real" else "-"}
         rows = {}
         for name in COMPONENTS:
             entry = procs.get(name)
             rows[name] = {"pid": entry["pid"] if entry else None, "running": self._alive(entry), "where": where[name],
                           "log": entry["log"] if entry else None}
         return {"run_dir": self.run_dir, "port_base": self.port_base, "crds": state.get("crds"), "audit": state.get("audit", False),
+                "siteconfig_operator": self.siteconfig_operator,
                 "processes": rows, "env_file": self.env_file if os.path.exists(self.env_file) else None, "timings": state.get("timings")}
 
 
@@ -686,10 +758,11 @@ def _create(create, body: dict) -> None:
 
 def _print_status(info: dict) -> None:
     print(f"run dir:   {info['run_dir']}")
-    print(f"port base: {info['port_base']}   CRDs: {info['crds'] or '-'}   audit: {'on' if info['audit'] else 'off'}")
+    print(f"port base: {info['port_base']}   CRDs: {info['crds'] or '-'}   audit: {'on' if info['audit'] else 'off'}"
+          f"   siteconfig operator: {info['siteconfig_operator']}")
     for name, row in info["processes"].items():
         state = f"running pid {row['pid']}" if row["running"] else "stopped"
-        print(f"  {name:<10} {state:<20} {row['where']}")
+        print(f"  {name:<19} {state:<20} {row['where']}")
     if info["env_file"]:
         print(f"env file:  {info['env_file']}   (source it: . {shlex.quote(info['env_file'])})")
 
@@ -703,9 +776,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-simulator", action="store_true")
     parser.add_argument("--audit", action="store_true", help="write an audit log of the hub (<run-dir>/hub-audit.log)")
     parser.add_argument("--speed", type=int, default=None, help=f"simulated seconds per real second (default {DEFAULT_SPEED})")
+    parser.add_argument("--siteconfig-operator", choices=controllers.MODES, default=None,
+                        help=f"who renders ClusterInstances: the real siteconfig operator or the simulator's model "
+                             f"(default ${controllers.SWITCH} or model)")
     args = parser.parse_args(argv)
     try:
-        hub = Hub(args.run_dir, port_base=args.port_base, crds=args.crds, simulator=not args.no_simulator, audit=args.audit, speed=args.speed)
+        hub = Hub(args.run_dir, port_base=args.port_base, crds=args.crds, simulator=not args.no_simulator, audit=args.audit, speed=args.speed,
+                  siteconfig_operator=args.siteconfig_operator)
         if args.command == "up":
             hub.start()
             _print_status(hub.status())

@@ -53,6 +53,8 @@ options:
     description:
       - Working copy of a Git URL O(repo). Defaults to C(~/.cache/ztp-sno-expand/inventory/) and a hash of the URL,
         apart from the playbook's own working copy.
+      - The default working copy only mirrors the remote, so when the remote repository was re-created or its branch
+        rewritten it is cloned anew. A working copy given here is never removed; reading it then fails with the reason.
     type: path
   paths:
     description:
@@ -164,6 +166,7 @@ cache_connection: ~/.cache/ztp-sno-expand/inventory-cache
 
 import hashlib
 import os
+import shutil
 
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
@@ -241,6 +244,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         local = os.path.join(base, os.path.expanduser(repo))
         if kind == "local" or os.path.isdir(local):
             return local
+        own = not self.get_option("workdir")
         dest = self.get_option("workdir") or os.path.join(
             os.path.expanduser("~"), ".cache", "ztp-sno-expand", "inventory", hashlib.sha1(repo.encode("utf-8")).hexdigest()[:12])
         git = gitops.Git(token=self.get_option("git_token"), username=self.get_option("git_username"),
@@ -248,7 +252,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                          accept_new_host_keys=self.get_option("git_accept_new_host_keys"))
         with git:
             try:
-                gitops.checkout(git, repo, dest, branch=self.get_option("branch"))
+                try:
+                    gitops.checkout(git, repo, dest, branch=self.get_option("branch"))
+                except gitops.GitError as error:
+                    # Only the history checks name the remote's head. Nothing is ever committed in the default working
+                    # copy, so its "local" commits are those of an earlier remote at this URL (a test hub started
+                    # anew, a rewritten branch): read what the remote has now, as ArgoCD does.
+                    if not own or "remote_head" not in error.details:
+                        raise
+                    shutil.rmtree(dest)
+                    git.cwd = None
+                    gitops.checkout(git, repo, dest, branch=self.get_option("branch"))
             except gitops.GitError as error:
                 raise AnsibleParserError("cannot check out %s: %s" % (fleet.mask(repo), git.scrub(to_native(error))))
         return dest

@@ -146,6 +146,22 @@ def is_started(cgu):
     return bool((status.get("status") or {}).get("startedAt")) or "Succeeded" in conds
 
 
+def compliant_before(cgu, changed):
+    """The policies of ``changed`` that TALM found compliant on every cluster when it validated the CGU
+    (``status.managedPoliciesCompliantBeforeUpgrade``, policy.go) and so did not remediate."""
+    listed = set(((cgu or {}).get("status") or {}).get("managedPoliciesCompliantBeforeUpgrade") or [])
+    return [name for name in changed or [] if name in listed]
+
+
+def stale_message(name, namespace, stale, stale_retry, waited):
+    them = "them" if len(stale) > 1 else "it"
+    return ("ClusterGroupUpgrade %s/%s remediated nothing for %s: TALM found %s compliant on every cluster before the "
+            "upgrade, although the run changed %s. The hub judged the old content: ArgoCD had not synced the pushed "
+            "commit into the root policies, or the clusters had not evaluated the new content. Validated again every "
+            "%d s for %d s, then deleted. Check the sync revision and errors of the policies Application and the "
+            "policies' status, then run again." % (namespace, name, ", ".join(stale), them, them, stale_retry, waited))
+
+
 def is_finished(cgu):
     return "Succeeded" in conditions_by_type(cgu)
 

@@ -35,6 +35,7 @@ def module_args():
         enable=dict(type="bool", default=True),
         labels=dict(type="dict", default={}),
         recreate=dict(type="bool", default=False),
+        changed_policies=dict(type="list", elements="str", default=[]),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int"),
@@ -43,6 +44,8 @@ def module_args():
 
 
 SETTLING = ("WaitingForPlacement", "NotAllManagedPoliciesExist")
+# seconds between validations of a CGU that judged changed policies on their old content
+STALE_RETRY = 20
 
 
 class CguRunner(object):
@@ -65,6 +68,19 @@ class CguRunner(object):
         if self.params.get("wait_timeout"):
             return self.params["wait_timeout"]
         return (self.params.get("timeout") or 240) * 60 + 600
+
+    def recreate_stale(self, obj, stale):
+        """Delete a CGU that finished without remediating ``stale`` and create it again after ``STALE_RETRY`` s."""
+        self.progress.append({"time": now_iso(), "cluster": None, "policy": None, "state": "CompliantBeforeUpgrade",
+                              "message": "%s compliant before the upgrade, judged on older content; validating again in "
+                                         "%d s" % (", ".join(stale), STALE_RETRY)})
+        if self.on_progress:
+            self.on_progress(self.progress[-1:])
+        self.hub.delete(cgulib.API_VERSION, cgulib.KIND, self.name, self.namespace)
+        self.wait_gone(obj)
+        time.sleep(STALE_RETRY)
+        body = cgulib.build_object(self.name, self.namespace, cgulib.build_spec(self.params), self.params["labels"])
+        return self.hub.create(body)
 
     def watch(self, initial, until):
         """Watch the CGU; call ``until(obj, since)`` on every change; stop when it returns non-None."""
@@ -172,8 +188,15 @@ class CguRunner(object):
             changed = True
         else:
             patch = cgulib.spec_patch(existing.get("spec"), desired)
+            stale = cgulib.compliant_before(existing, self.params["changed_policies"])
+            if stale and cgulib.is_finished(existing):
+                # it finished without remediating content that changed since: run it again
+                patch = patch or {"managedPolicies": desired.get("managedPolicies")}
+                self.warnings.append(
+                    "ClusterGroupUpgrade %s/%s finished without remediating %s (compliant before the upgrade, judged "
+                    "on older content); it is created again." % (self.namespace, self.name, ", ".join(stale)))
             if patch and cgulib.is_finished(existing):
-                if not self.params["recreate"]:
+                if not (self.params["recreate"] or stale):
                     raise HubError(
                         "ClusterGroupUpgrade %s/%s has finished (%s) and TALM does not run a finished "
                         "ClusterGroupUpgrade again; its spec differs in %s. Set recreate: true to delete and "
@@ -195,9 +218,23 @@ class CguRunner(object):
         diff = {"before": before, "after": {"spec": (obj or {}).get("spec")}}
 
         if self.params["wait"] and not check:
-            outcome, obj = self.wait_done(obj)
+            budget = time.time() + self.params["placement_timeout"]
+            while True:
+                outcome, obj = self.wait_done(obj)
+                stale = cgulib.compliant_before(obj, self.params["changed_policies"]) if outcome == cgulib.SUCCEEDED else []
+                if not stale or time.time() + STALE_RETRY >= budget:
+                    break
+                # TALM judged the old content (ArgoCD polls Git every 3 minutes): validate again a little later
+                obj = self.recreate_stale(obj, stale)
+                changed = True
             res, verdict = self.result(obj, changed, diff)
+            if outcome == cgulib.SUCCEEDED and not stale:
+                return res
             if outcome == cgulib.SUCCEEDED:
+                # a finished CGU that remediated nothing would be found again by a rerun of the same change
+                self.hub.delete(cgulib.API_VERSION, cgulib.KIND, self.name, self.namespace)
+                res.update(failed=True, msg=cgulib.stale_message(self.name, self.namespace, stale, STALE_RETRY,
+                                                                 self.params["placement_timeout"]))
                 return res
             if outcome == "deleted":
                 msg = "ClusterGroupUpgrade %s/%s was deleted while waiting" % (self.namespace, self.name)

@@ -921,7 +921,7 @@ def selector_overrides(text, ptp=True, sriov=True, policy_name="config-policy", 
     changes = []
     wanted = [kind for kind, flag in (("ptp", ptp), ("sriov", sriov)) if flag]
     if not wanted:
-        return text, changes
+        return text, changes, []
 
     # (path of the entry list, entries, policy label) of each list of source CRs in the file.
     lists = []
@@ -939,6 +939,7 @@ def selector_overrides(text, ptp=True, sriov=True, policy_name="config-policy", 
                 lists.append(((doc_index, "policies", index, "manifests"), policy["manifests"], policy.get("name")))
     layout = _layout_of([_source_name(entry, fmt) for _path, entries, _name in lists for entry in entries if isinstance(entry, dict)])
 
+    carriers = []
     for kind in wanted:
         prefix, field = SELECTORS[kind]["prefix"], SELECTORS[kind]["field"]
         found = False
@@ -950,6 +951,7 @@ def selector_overrides(text, ptp=True, sriov=True, policy_name="config-policy", 
                 if not os.path.basename(source).startswith(prefix):
                     continue
                 found = True
+                carriers.append(_policy if fmt == PG else entry.get("policyName"))
                 entry_path = list_path + (index,)
                 edits = []
                 if entry.get("complianceType") != "mustonlyhave":
@@ -1002,7 +1004,19 @@ def selector_overrides(text, ptp=True, sriov=True, policy_name="config-policy", 
             text = _append_item(text, target_path, item)
         changes.append({"selector": kind, "source": item.get("fileName") or item.get("path"), "action": "added",
                         "fields": ["complianceType", "spec." + field], "policy": target})
-    return text, changes
+        carriers.append(target)
+    # the root policy of an entry: <PolicyGenTemplate name>-<policyName>, or the PolicyGenerator policy name
+    template = str(((document.get("metadata") or {}).get("name")) or "")
+
+    def root(policy):
+        return ("%s-%s" % (template, policy) if fmt == PGT else policy) if policy else None
+    for change in changes:
+        change["root_policy"] = root(change.get("policy"))
+    roots = []
+    for policy in carriers:
+        if root(policy) and root(policy) not in roots:
+            roots.append(root(policy))
+    return text, changes, roots
 
 
 def set_selectors(path, ptp=True, sriov=True, policy_name="config-policy", check_mode=False):
@@ -1012,10 +1026,9 @@ def set_selectors(path, ptp=True, sriov=True, policy_name="config-policy", check
     found = {}
 
     def transform(text):
-        new_text, changes = selector_overrides(text, ptp, sriov, policy_name, path)
-        found["changes"] = changes
+        new_text, found["changes"], found["policies"] = selector_overrides(text, ptp, sriov, policy_name, path)
         return new_text
 
     result = edit_text_file(path, transform, check_mode)
     return {"changed": result["changed"], "diff": result["diff"] if result["changed"] else {},
-            "changed_entries": found.get("changes", []), "path": path}
+            "changed_entries": found.get("changes", []), "policies": found.get("policies", []), "path": path}

@@ -114,6 +114,19 @@ options:
         again (TALM does not re-run a finished ClusterGroupUpgrade).
     type: bool
     default: false
+  changed_policies:
+    description:
+      - Managed policies whose content the run changed or created (for example after a push of their templates).
+      - TALM leaves out of the remediation every policy compliant on all clusters when it validates
+        (C(status.managedPoliciesCompliantBeforeUpgrade)). For a changed policy that means the hub judged its old
+        content (ArgoCD polls Git every 3 minutes and may not have synced the push yet), so nothing was applied.
+        With O(wait), the module then deletes the ClusterGroupUpgrade and creates it again every 20 s, so that TALM
+        validates the new content, up to O(placement_timeout); after that it fails naming those policies (and
+        deletes the ClusterGroupUpgrade) instead of reporting success. A finished ClusterGroupUpgrade found at the
+        start that left out a changed policy this way is created again, with or without O(recreate).
+    type: list
+    elements: str
+    default: []
   state:
     description: C(present) creates or updates; C(absent) deletes.
     type: str

@@ -105,8 +105,20 @@ changed_entries:
     policy:
       description: The C(policyName) (PolicyGenTemplate) or policy name (PolicyGenerator) of the entry.
       type: str
+    root_policy:
+      description: The root policy on the hub that the entry is part of (C(<PolicyGenTemplate name>-<policyName>), or
+        the PolicyGenerator policy name).
+      type: str
   sample:
-    - {selector: sriov, source: SriovOperatorConfigForSNO.yaml, action: updated, fields: [complianceType], policy: config-policy}
+    - {selector: sriov, source: SriovOperatorConfigForSNO.yaml, action: updated, fields: [complianceType], policy: config-policy,
+       root_policy: group-du-sno-config-policy}
+policies:
+  description: The root policies on the hub that carry the PTP and SR-IOV selector entries of the file, edited now or
+    already right, each once. A cluster whose daemons are still pinned to C(master) is non-compliant with them.
+  returned: always
+  type: list
+  elements: str
+  sample: [group-du-sno-config-policy]
 path:
   description: The file.
   returned: always

@@ -474,6 +474,17 @@ def judge_selector_checks(request, results):
         return failed(phase, "%s: %s" % (cluster, problem), paths=paths)
     verdict = cgu_cluster_verdict(phase, cluster, results.get("cgu"), results.get("check_mode"))
     verdict["paths"] = paths
+    after = (results.get("after") or {}).get(cluster)
+    if verdict.get("ok") and after is not None:
+        needs = after.get("needs_override") or {}
+        pinned = [name for key, name in PINNED if needs.get(key)]
+        if pinned:
+            return failed(phase, "%s: %s still select node-role.kubernetes.io/master after ClusterGroupUpgrade %s "
+                                 "reported its policies compliant: the group policy that carries the override did not "
+                                 "change them on the cluster. Check that policy's PtpOperatorConfig / SriovOperatorConfig "
+                                 "entries (complianceType mustonlyhave) and its status on the cluster."
+                          % (cluster, " and ".join(pinned), (verdict.get("cgu") or {}).get("name", "")), paths=paths,
+                          cgu=verdict.get("cgu"))
     return verdict
 
 

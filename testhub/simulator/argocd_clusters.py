@@ -11,7 +11,9 @@ pointed at it (upstream keeps SiteConfig and ClusterInstance sites in separate f
   NMStateConfig and BareMetalHost. A file the generator rejects (§2.3) renders nothing and fails the sync with its
   ``siteConfigError`` text; the other files still apply.
 * ClusterInstance (``siteconfig.open-cluster-management.io/v1alpha1``) is applied as is (the API server validates
-  it) and rendered like the siteconfig operator (§3): per-node InfraEnv ``<hostName>``.
+  it) and rendered like the siteconfig operator (§3): per-node InfraEnv ``<hostName>``. With the real siteconfig
+  operator on the hub (``ZTP_SITECONFIG_OPERATOR=real``, set by ``testhub/hubctl.py``) it is only applied: the
+  operator's webhook admits it, the operator renders it and writes its status (day 1: ``hive.ClusterInstalls``).
 * Any other document is applied as a plain resource.
 
 With the real generators (``real_generators()``: ``ZTP_SIMULATOR_GENERATORS=real``, or ``auto`` when
@@ -35,7 +37,7 @@ import yaml
 
 from .. import generators
 from . import metal3
-from .core import now_stamp, set_condition
+from .core import now_stamp, set_condition, take_refresh_request
 
 APP_NAMESPACE = "openshift-gitops"
 APP_NAME = "clusters"
@@ -56,6 +58,12 @@ KIND_ORDER = {"Namespace": 0, "ClusterInstance": 1, "ClusterDeployment": 2, "Inf
 
 
 GENERATORS_SWITCH = generators.SIMULATOR_SWITCH
+SITECONFIG_OPERATOR_SWITCH = "ZTP_SITECONFIG_OPERATOR"
+
+
+def real_siteconfig_operator() -> bool:
+    """Whether the real siteconfig operator renders ClusterInstances on this hub (the hub passes the resolved mode)."""
+    return os.environ.get(SITECONFIG_OPERATOR_SWITCH, "model").strip().lower() == "real"
 
 
 def real_generators() -> bool:
@@ -461,7 +469,7 @@ class ClustersApp:
         app = self.application()
         if app is None:
             return
-        revision, tree = sim.git.app_tree(self.app_name)
+        revision, tree = sim.git.app_tree(self.app_name, refresh=take_refresh_request(sim, app))
         if revision is None:
             return
         spec = app.get("spec") or {}
@@ -472,8 +480,9 @@ class ClustersApp:
                     and time.monotonic() - self.last_sync_real >= 5.0)
         due = requested or (automated and syncing and (revision != self.synced_revision or periodic))
         if not due:
-            if sim.git.revision and self.synced_revision and sim.git.revision != self.synced_revision:
-                self._status_out_of_sync(app, sim.git.revision)
+            seen = sim.git.seen(self.app_name)
+            if seen and self.synced_revision and seen != self.synced_revision:
+                self._status_out_of_sync(app, seen)
             return
         self.last_sync_real = time.monotonic()
         self.last_sync_sim = sim.clock.now()
@@ -567,6 +576,8 @@ class ClustersApp:
                 errors.append(f"{rel}: ClusterInstance {ns}/{doc.get('metadata', {}).get('name')}: {_api_message(exc)}")
                 continue
             desired[_key(doc)] = (MANAGER, doc)
+            if real_siteconfig_operator():
+                continue
             for cluster, objs in by_cluster(render_clusterinstance(doc)).items():
                 known[cluster] = sim.get("cluster.open-cluster-management.io/v1", "ManagedCluster", cluster) is not None
                 clusters.setdefault(cluster, []).extend(objs)

@@ -39,6 +39,7 @@ TICK_SECONDS = 0.25
 # Controllers in reconcile order: "module:Class". Optional ones are skipped when their module is missing.
 CONTROLLERS = [
     ("argocd_clusters:ClustersApp", True),
+    ("hive:ClusterInstalls", True),
     ("metal3:BareMetalOperator", True),
     ("metal3:AssistedService", True),
     ("metal3:ClusterInfo", True),
@@ -51,7 +52,7 @@ CONTROLLERS = [
 
 # Simulated seconds each step takes unless `delays.<name>` is set in the settings.
 DEFAULT_DELAYS = {
-    "argocd_resync": 180,          # ArgoCD re-applies (self-heal) at least this often
+    "argocd_resync": 180,          # ArgoCD compares with Git (polls) and re-applies (self-heal) this often
     "bmh_registering": 20,
     "bmh_inspecting": 300,         # ironic inspection: boot the IPA ramdisk, collect, power off
     "bmh_preparing": 60,           # manual cleaning steps with automatedCleaningMode disabled
@@ -339,6 +340,22 @@ class Settings:
         return self.raw.get(key, default)
 
 
+REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
+
+
+def take_refresh_request(sim: "Simulator", app: dict) -> bool:
+    """True when ``app`` carries ArgoCD's refresh annotation (``normal`` or ``hard``); the annotation is removed, as
+    the application controller does once it has refreshed (argo-cd ``controller/appcontroller.go``)."""
+    annotations = (app.get("metadata") or {}).get("annotations") or {}
+    if annotations.get(REFRESH_ANNOTATION) not in ("normal", "hard"):
+        return False
+    try:
+        sim.patch(app, {"metadata": {"annotations": {REFRESH_ANNOTATION: None}}})
+    except Exception as exc:  # pylint: disable=broad-except
+        log.warning("argocd: cannot remove the refresh annotation of %s: %s", app["metadata"].get("name"), exc)
+    return True
+
+
 class GitFollower:
     """A local clone that follows one branch of the GitOps remote (``git fetch`` every tick).
 
@@ -355,6 +372,8 @@ class GitFollower:
         self.revision = None
         self.error = None
         self._apps = {}
+        self._polled = {}
+        self._seen = {}
         self._last_fetch = 0.0
 
     def _git(self, *args, cwd=None):
@@ -389,14 +408,30 @@ class GitFollower:
     def syncing(self, app: str) -> bool:
         return self.sim.fault("argocd-not-syncing", app=app) is None
 
-    def app_tree(self, app: str):
-        """(revision, path) of the tree application ``app`` renders; (None, None) before the first fetch."""
+    def seen(self, app: str):
+        """The newest revision application ``app`` has compared with (its last look at Git), or None."""
+        return self._seen.get(app)
+
+    def app_tree(self, app: str, refresh: bool = False):
+        """(revision, path) of the tree application ``app`` renders; (None, None) before the first fetch.
+
+        An application looks at Git when its comparison expires, every ``delays.argocd_resync`` (180 s:
+        argo-cd ``cmd/argocd-application-controller/commands/argocd_application_controller.go``
+        ``defaultAppResyncPeriod``), or at once when a refresh is requested (``refresh``: the
+        ``argocd.argoproj.io/refresh`` annotation; ``controller/appcontroller.go`` ``needRefreshAppStatus``), not at
+        every push: a commit stays unseen until then."""
         current = self._apps.get(app)
+        now = self.sim.clock.now()
+        polled = self._polled.get(app)
+        due = refresh or polled is None or now - polled >= self.sim.delay("argocd_resync")
+        if due and self.revision is not None:
+            self._polled[app] = now
+            self._seen[app] = self.revision
         if current and not self.syncing(app):
             return current
         if self.revision is None:
             return current or (None, None)
-        if current and current[0] == self.revision:
+        if current and (not due or current[0] == self.revision):
             return current
         path = os.path.join(self.workdir, "apps", app)
         try:
@@ -436,6 +471,8 @@ class Simulator:
         self._cache = {}
         self._informers = {}
         self._errors = {}
+        # (cluster, ptp|sriov) -> selector map that an enforced policy applied on the cluster
+        self.enforced_selectors = {}
         self.controllers = []
         for cls in controller_classes():
             try:

@@ -48,9 +48,11 @@ except ImportError:  # pragma: no cover
 
 try:
     from . import pgt_common as common
+    from .core import take_refresh_request
     from .pgt_render import RenderError, render_kustomization
 except ImportError:  # pragma: no cover - loaded as a top-level module
     import pgt_common as common
+    from core import take_refresh_request
     from pgt_render import RenderError, render_kustomization
 
 APP_NAMESPACE = "openshift-gitops"
@@ -104,13 +106,13 @@ class PoliciesApp:
         self.govern()
 
     # ------------------------------------------------------------------ ArgoCD app
-    def _checkout(self):
+    def _checkout(self, refresh=False):
         """(root of the tree the app renders, revision)."""
         git = getattr(self.sim, "git", None)
         if git is None:
             return None, None
         if hasattr(git, "app_tree"):
-            revision, path = git.app_tree(APP_NAME)
+            revision, path = git.app_tree(APP_NAME, refresh) if refresh else git.app_tree(APP_NAME)
             return path, revision
         return getattr(git, "checkout", None), getattr(git, "revision", None)
 
@@ -120,7 +122,7 @@ class PoliciesApp:
             return
         if common.sim_fault(self.sim, "argocd-not-syncing", app=APP_NAME):
             return
-        checkout, revision = self._checkout()
+        checkout, revision = self._checkout(refresh=take_refresh_request(self.sim, app))
         if not checkout or not os.path.isdir(checkout):
             return
         source = (app.get("spec") or {}).get("source") or {}
@@ -420,9 +422,30 @@ class PoliciesApp:
             state[rkey] = chash
             self._save_state(cluster)
             self._enforce_started.pop((cluster, rkey), None)
+            self._apply_selectors(root, cluster)
             common.sim_log(self.sim, "policy %s applied on %s", rkey, cluster)
             return "Compliant"
         return "NonCompliant"
+
+    def _apply_selectors(self, root, cluster):
+        """An enforced policy's PtpOperatorConfig / SriovOperatorConfig objects set the cluster's daemon selectors, as
+        the config-policy controller applies them on the spoke (what ztp_daemon_selectors_info reads afterwards)."""
+        fields = {"PtpOperatorConfig": ("ptp", "daemonNodeSelector"),
+                  "SriovOperatorConfig": ("sriov", "configDaemonNodeSelector")}
+        enforced = getattr(self.sim, "enforced_selectors", None)
+        if enforced is None:
+            return
+        for template in (root.get("spec") or {}).get("policy-templates") or []:
+            definition = (template or {}).get("objectDefinition") or {}
+            for item in (definition.get("spec") or {}).get("object-templates") or []:
+                obj = (item or {}).get("objectDefinition") or {}
+                if obj.get("kind") not in fields:
+                    continue
+                which, field = fields[obj["kind"]]
+                value = (obj.get("spec") or {}).get(field)
+                if isinstance(value, dict):
+                    enforced[(cluster, which)] = dict((str(k), "" if v is None else str(v)) for k, v in value.items()
+                                                      if not str(k).startswith("$"))
 
     def _write_child(self, root, rkey, cluster, action, compliant, current, now):
         rmeta = root["metadata"]

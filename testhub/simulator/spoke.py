@@ -2,7 +2,7 @@
 
 The spoke API server stands for cluster ``sno-a`` (settings key ``spokeCluster`` changes it). Daemon selectors come
 from the settings ``spokes.<cluster>.{ptp,sriov}``: ``master`` (default), ``worker``, a label map, or ``none`` (the
-object does not exist). On the real spoke the objects are created when missing and re-set only when the setting
+object does not exist), until an enforced policy sets them (its PtpOperatorConfig / SriovOperatorConfig objects). On the real spoke the objects are created when missing and re-set only when the setting
 changes, so that other writers (policies enforced on the spoke) are not undone every tick. Other clusters are
 answered from the settings alone.
 """
@@ -31,7 +31,11 @@ def spoke_cluster(sim) -> str:
 
 
 def selector(sim, cluster: str, which: str):
-    """The configured selector map of ``which`` (ptp|sriov) for ``cluster``; None when the object does not exist."""
+    """The selector map of ``which`` (ptp|sriov) for ``cluster``: the one an enforced policy last set, else the
+    configured one; None when the object does not exist."""
+    enforced = getattr(sim, "enforced_selectors", None) or {}
+    if (cluster, which) in enforced:
+        return dict(enforced[(cluster, which)])
     value = ((sim.config.spokes.get(cluster) or {}) if isinstance(sim.config.spokes.get(cluster), dict) else {}).get(which, "master")
     if isinstance(value, dict):
         return {str(k): "" if v is None else str(v) for k, v in value.items()}

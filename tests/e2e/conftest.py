@@ -42,7 +42,7 @@ class Fleet:
     def __init__(self, hub, workdir: str):
         self.hub = hub
         self.workdir = workdir
-        self.inventory = os.path.join(REPO, "inventory", "demo", "hosts.yml")
+        self.inventory = os.path.join(REPO, "inventory", "demo", "demo.sno_fleet.yml")
         self.bmc_password = "bmc-" + os.urandom(6).hex()
 
     def env(self, **extra) -> dict:

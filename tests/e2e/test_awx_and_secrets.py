@@ -48,8 +48,10 @@ def test_ansible_runner_awx_layout_with_job_statistics_and_no_secrets_in_artifac
                "ZTP_DEMO_BMC_PASSWORD": "unused", "ANSIBLE_NOCOLOR": "1", "TMPDIR": str(tmp_path)}
     extravars = {"ztp_bmc_username": "admin", "ztp_bmc_password": password,
                  "ztp_gitops_workdir": str(tmp_path / "gitops")}
+    # The inventory source is the plugin configuration, as an AWX inventory source sourced from a project names it.
     run = ansible_runner.run(private_data_dir=str(private), playbook="expand_sno.yml", ident="job1", envvars=envvars,
-                             extravars=extravars, cmdline="--limit sno-b -vvvv", quiet=True)
+                             inventory=str(private / "inventory" / "demo.sno_fleet.yml"), extravars=extravars,
+                             cmdline="--limit sno-b -vvvv", quiet=True)
     assert run.status == "successful" and run.rc == 0, "".join(run.stdout.readlines()[-80:])
 
     stats = [e for e in run.events if e.get("event") == "playbook_on_stats"][-1]

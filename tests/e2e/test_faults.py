@@ -287,6 +287,24 @@ def test_argocd_not_syncing_points_at_the_clusters_application(fleet):
     _assert_hub_untouched(fleet, ("sno-a", "sno-c"))
 
 
+def test_selector_cgu_judged_on_old_content_is_validated_again(fleet):
+    """Without the refresh request ArgoCD sees the pushed override only at its next poll; TALM meanwhile finds the group
+    policy compliant with its old content and ends the CGU "already compliant". The CGU is validated again until TALM
+    judges the new content, instead of reporting a remediation that did not happen."""
+    # one ArgoCD poll per 15 s of wall time at the fleet's speed (600x), and no refresh request after a push
+    fleet.set_simulator(delays={"argocd_resync": 9000})
+    result = _play(fleet, "--limit", "sno-a", extra_vars={"ztp_argocd_applications": []})
+    assert result.rc == 0, result.output[-6000:]
+    assert "CompliantBeforeUpgrade" in result.output and "judged on older content" in result.output, result.output[-6000:]
+    cgus = [c for c in fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade", "default")
+            if c["metadata"]["name"].startswith("ztp-selectors")]
+    assert len(cgus) == 1, [c["metadata"]["name"] for c in cgus]
+    status = cgus[0]["status"]
+    remediated = [p["name"] for p in status.get("managedPoliciesForUpgrade") or []]
+    assert "group-du-sno-config-policy" in remediated, status
+    assert "group-du-sno-config-policy" not in (status.get("managedPoliciesCompliantBeforeUpgrade") or []), status
+
+
 def test_policy_never_compliant_times_out_naming_it_and_adds_no_worker(fleet):
     policy = "sno-b-workers-config-policy"
     fleet.set_simulator(faults=[{"kind": "policy-never-compliant", "policy": policy, "cluster": "sno-b"}])

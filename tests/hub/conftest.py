@@ -10,7 +10,9 @@ parameter get separate hubs (pytest groups the tests by parameter, so each start
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import types
 import uuid
@@ -65,6 +67,36 @@ def _want_simulator(request) -> bool:
     if param is not None:
         return bool(param)
     return os.environ.get("ZTP_HUB_SIMULATOR", "0") not in ("0", "false", "no", "")
+
+
+def _plain(value):
+    """ansible-inventory's JSON without the markers of values that are never templated."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+@pytest.fixture(scope="session")
+def demo_hostvars(tmp_path_factory) -> dict:
+    """The variables the playbook gets for each cluster of the demo: ``ansible-inventory --list`` of
+    inventory/demo/demo.sno_fleet.yml (the sno_fleet plugin and the demo's workers file) on the GitOps seed."""
+    home = tmp_path_factory.mktemp("demo-inventory")
+    env = dict(os.environ, ZTP_GITOPS_REPO=os.path.join(REPO, "testhub", "gitops-seed"), ANSIBLE_HOME=str(home),
+               ANSIBLE_LOCAL_TEMP=str(home / "tmp"), ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".collections"),
+               ANSIBLE_INVENTORY_UNPARSED_FAILED="1", ANSIBLE_NOCOLOR="1")
+    env.pop("ZTP_WORKERS_FILE", None)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i",
+                           os.path.join(REPO, "inventory", "demo", "demo.sno_fleet.yml"), "--list"],
+                          cwd=str(home), env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    data = _plain(json.loads(proc.stdout))
+    hosts = sorted(data["sno_clusters"]["hosts"])
+    assert hosts == ["sno-a", "sno-b", "sno-c"], hosts
+    return {name: data["_meta"]["hostvars"][name] for name in hosts}
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ import sys
 import types
 
 import pytest
-import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 if REPO not in sys.path:
@@ -34,7 +33,6 @@ policygen = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.modu
 siteconfig = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig")
 
 SEED = os.path.join(REPO, "testhub", "gitops-seed")
-DEMO = os.path.join(REPO, "inventory", "demo")
 POLICY_FOLDERS = ("policygentemplates", "policygenerator")
 # kinds the SiteConfig model renders; the real generator renders more (AgentClusterInstall, extra-manifest ConfigMap)
 MODEL_CLUSTER_KINDS = {"Namespace", "ClusterDeployment", "InfraEnv", "KlusterletAddonConfig", "ManagedCluster",
@@ -51,18 +49,15 @@ def fixture_generators_built():
         pytest.fail(f"building the real ZTP generators failed:\n{err}")
 
 
-def _demo_end_state(root: str) -> str:
-    """A copy of the seed with what the playbook writes for inventory/demo (``plan_worker`` / ``set_node`` /
-    ``set_selectors``): worker policy files listed in their kustomization, the demo workers in the SiteConfig and
-    ClusterInstance files, and the PTP/SR-IOV selectors of the group files moved to the workers."""
+def _demo_end_state(root: str, hostvars: dict) -> str:
+    """A copy of the seed with what the playbook writes for the demo inventory (``hostvars``, as the inventory plugin
+    derives them; ``plan_worker`` / ``set_node`` / ``set_selectors``): worker policy files listed in their
+    kustomization, the demo workers in the SiteConfig and ClusterInstance files, and the PTP/SR-IOV selectors of the
+    group files moved to the workers."""
     shutil.copytree(SEED, root, dirs_exist_ok=True)
-    with open(os.path.join(DEMO, "group_vars", "all.yml"), encoding="utf-8") as handle:
-        group_vars = yaml.safe_load(handle)
-    groups = {group_vars["ztp_group_policy_path"]}
-    for host in ("sno-a", "sno-b", "sno-c"):
-        with open(os.path.join(DEMO, "host_vars", host + ".yml"), encoding="utf-8") as handle:
-            host_vars = yaml.safe_load(handle)
-        groups.add(host_vars.get("ztp_group_policy_path", group_vars["ztp_group_policy_path"]))
+    groups = set()
+    for host, host_vars in sorted(hostvars.items()):
+        groups.add(host_vars["ztp_group_policy_path"])
         params = copy.deepcopy(host_vars["ztp_worker_policy"])
         params["path"] = os.path.join(root, params["path"])
         _spec, text = policygen.plan_worker(params, "")
@@ -90,7 +85,7 @@ def fixture_tree(request, tmp_path):
     """The GitOps seed as it is, and with the collection's writes for the demo inventory."""
     if request.param == "seed":
         return SEED
-    return _demo_end_state(str(tmp_path / "repo"))
+    return _demo_end_state(str(tmp_path / "repo"), request.getfixturevalue("demo_hostvars"))
 
 
 def _differences(got, want, path="") -> list[str]:

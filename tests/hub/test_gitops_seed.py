@@ -25,7 +25,6 @@ from testhub.simulator import pgt_render  # noqa: E402  pylint: disable=wrong-im
 policygen = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.policygen")
 
 SEED = os.path.join(REPO, "testhub", "gitops-seed")
-DEMO = os.path.join(REPO, "inventory", "demo")
 POLICY_FOLDERS = ("policygentemplates", "policygenerator")
 SHARED = os.environ.get("ZTP_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
 UPSTREAM_FLAT = os.path.join(SHARED, "ztp-reference", "source-crs")
@@ -78,17 +77,14 @@ def test_the_source_crs_the_collection_writes_are_in_the_seed(folder):
     assert not missing, "%s/source-crs lacks %s" % (folder, missing)
 
 
-def _demo_end_state(root):
-    """A copy of the seed in ``root`` with what the playbook writes for inventory/demo: worker policies listed in
-    their kustomization and the PTP/SR-IOV daemon selectors of the group files moved to the workers."""
+def _demo_end_state(root, hostvars):
+    """A copy of the seed in ``root`` with what the playbook writes for the demo inventory (``hostvars``, as the
+    inventory plugin derives them): worker policies listed in their kustomization and the PTP/SR-IOV daemon selectors
+    of the group files moved to the workers."""
     shutil.copytree(SEED, root, dirs_exist_ok=True)
-    with open(os.path.join(DEMO, "group_vars", "all.yml"), encoding="utf-8") as handle:
-        group_vars = yaml.safe_load(handle)
-    groups = {group_vars["ztp_group_policy_path"]}
-    for host in ("sno-a", "sno-b", "sno-c"):
-        with open(os.path.join(DEMO, "host_vars", host + ".yml"), encoding="utf-8") as handle:
-            host_vars = yaml.safe_load(handle)
-        groups.add(host_vars.get("ztp_group_policy_path", group_vars["ztp_group_policy_path"]))
+    groups = set()
+    for host, host_vars in sorted(hostvars.items()):
+        groups.add(host_vars["ztp_group_policy_path"])
         policy = copy.deepcopy(host_vars["ztp_worker_policy"])
         path = os.path.join(root, policy.pop("path"))
         with open(path, "w", encoding="utf-8") as handle:
@@ -104,10 +100,10 @@ def _demo_end_state(root):
     return root
 
 
-def test_demo_repository_renders_without_the_upstream_source_crs(no_shipped_source_crs, tmp_path):
+def test_demo_repository_renders_without_the_upstream_source_crs(no_shipped_source_crs, demo_hostvars, tmp_path):
     del no_shipped_source_crs
     seed_objects = pgt_render.render_kustomization(os.path.join(SEED, "policygentemplates"))
-    root = _demo_end_state(str(tmp_path / "repo"))
+    root = _demo_end_state(str(tmp_path / "repo"), demo_hostvars)
     objects = pgt_render.render_kustomization(os.path.join(root, "policygentemplates"))
     policies = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects if o["kind"] == "Policy"}
     assert {("ztp-site", "sno-a-workers-config-policy"), ("ztp-site", "sno-b-workers-config-policy"),

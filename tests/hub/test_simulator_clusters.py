@@ -412,6 +412,29 @@ def test_fault_argocd_not_syncing(api, repo, shared, faults):
     assert app["status"]["sync"]["revision"] == revision and app["status"]["operationState"]["syncResult"]["revision"] == revision
 
 
+def test_a_push_is_seen_at_the_next_poll_or_on_a_refresh_request(api, repo, shared):
+    """ArgoCD compares with Git every timeout.reconciliation (180 s), or at once when asked through the
+    argocd.argoproj.io/refresh annotation, which it then removes."""
+    worker = f"{shared}-poll"
+    spokes = {"sno-a": {"ptp": "master", "sriov": "master"}}
+    api.settings({"speed": SPEED, "faults": [], "spokes": spokes, "delays": {"argocd_resync": 10 ** 9}})
+    try:
+        time.sleep(0.6)
+        old = api.get(APP, "clusters", "openshift-gitops")["status"]["sync"]["revision"]
+        revision = add_worker(repo, shared, worker)
+        time.sleep(2)
+        assert api.get(APP, "clusters", "openshift-gitops")["status"]["sync"]["revision"] == old
+        assert api.get(BMH, worker, shared) is None
+        api.res(APP).patch(name="clusters", namespace="openshift-gitops", content_type="application/merge-patch+json",
+                           body={"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}})
+        app = wait_for(lambda: when(api.get(APP, "clusters", "openshift-gitops"),
+                                    lambda a: a["status"]["sync"].get("revision") == revision), what="synced after refresh")
+        assert "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {})
+        wait_for(lambda: api.get(BMH, worker, shared), what="BMH rendered after the refresh")
+    finally:
+        api.settings({"speed": SPEED, "faults": [], "spokes": spokes})
+
+
 def test_node_removal_and_crsuppression(api, repo, shared):
     worker = f"{shared}-removed"
     api.secret(shared, f"{worker}-bmc")

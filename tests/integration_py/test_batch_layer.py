@@ -100,21 +100,22 @@ PLAYBOOK = """
 
 
 def _run(tmp_path, extra_host_vars=None):
+    # the demo inventory (plugin configuration, workers file, group_vars) with host_vars of the test beside it
     inventory = tmp_path / "inventory"
     shutil.copytree(os.path.join(REPO, "inventory", "demo"), str(inventory))
     for host, more in (extra_host_vars or {}).items():
-        path = inventory / "host_vars" / ("%s.yml" % host)
-        data = yaml.safe_load(path.read_text())
-        data.update(more)
-        path.write_text(yaml.safe_dump(data))
+        (inventory / "host_vars").mkdir(exist_ok=True)
+        (inventory / "host_vars" / ("%s.yml" % host)).write_text(yaml.safe_dump(more))
     repo = tmp_path / "repo"
     shutil.copytree(os.path.join(REPO, "testhub", "gitops-seed"), str(repo))
     play = tmp_path / "play.yml"
     play.write_text(PLAYBOOK)
     out = tmp_path / "out.json"
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ZTP_DEMO_BMC_PASSWORD="not-shown-anywhere",
-               ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory), str(play),
+               ANSIBLE_NOCOLOR="1", ZTP_GITOPS_REPO=str(repo))
+    env.pop("ZTP_WORKERS_FILE", None)
+    config = inventory / "demo.sno_fleet.yml"
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(config), str(play),
                            "-e", "repo=%s out=%s" % (repo, out)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "not-shown-anywhere" not in proc.stdout + proc.stderr
@@ -149,7 +150,8 @@ def test_plans_carry_requests_without_secrets_and_the_worker_policies(tmp_path):
     assert request["worker_policies"] == ["sno-a-workers-config-policy"]
     assert "bmc_password" not in request and "bmc_credentials" not in request
     assert all(w["bootMode"] == "UEFISecureBoot" for w in request["workers"])
-    assert {"cluster": "sno-a", "host": "sno-a-worker-0.ran.example.com"} in plan["nodes"]
+    # the plugin gives the cluster's namespace (ztp_cluster_namespace), which the install wait watches
+    assert {"cluster": "sno-a", "host": "sno-a-worker-0.ran.example.com", "namespace": "sno-a"} in plan["nodes"]
     assert plan["policy_namespaces"] == sorted(set(plan["policy_namespaces"]))
     assert results["nodes_from_start"]["requests"] == plan["requests"]  # read at the start or on the spot: the same
     assert results["start"]["batch"] == 1 and sorted(results["start"]["hosts"]) == ["sno-a", "sno-b", "sno-c"]

@@ -138,32 +138,88 @@ def test_demo_repository_list_and_graph(tmp_path):
     assert "@sno_clusters:\n  |  |--sno-a\n  |  |--sno-c\n" in graph
 
 
-def test_demo_inventory_variables_are_those_of_the_host_vars_files(tmp_path):
-    """Every variable that inventory/demo/host_vars gives sno-a and sno-b, the plugin derives the same (the worker
-    hardware profile of the demo and its workers come from the workers file, as the host_vars state them)."""
+def _demo_v6_worker(site):
+    mac = "0c:42:a1:8%s:00:20" % site
+    return {
+        "hostName": "sno-%s-worker-0.ran.example.com" % site, "role": "worker", "bootMode": "UEFI",
+        "bmcAddress": "redfish-virtualmedia+https://[2001:db8:%s::101]/redfish/v1/Systems/1" % site,
+        "bmcCredentialsName": {"name": "sno-%s-worker-0-bmc-secret" % site}, "bootMACAddress": mac,
+        "nodeNetwork": {"interfaces": [{"name": "eno1", "macAddress": mac}], "config": {
+            "interfaces": [{"name": "eno1", "type": "ethernet", "state": "up", "ipv4": {"enabled": False},
+                            "ipv6": {"enabled": True, "dhcp": False, "autoconf": False,
+                                     "address": [{"ip": "2001:db8:%s::20" % site, "prefix-length": 64}]}}],
+            "dns-resolver": {"config": {"server": ["2001:db8:%s::1" % site]}},
+            "routes": {"config": [{"destination": "::/0", "next-hop-interface": "eno1", "next-hop-address": "2001:db8:%s::1" % site,
+                                   "table-id": 254}]}}}}
+
+
+def _demo_pgt_policy(name):
+    return {"path": "policygentemplates/%s-workers.yaml" % name, "format": "policygentemplate", "name": name + "-workers",
+            "namespace": "ztp-site", "binding_rules": {"sites": name}, "reserved_cpus": "0-3", "isolated_cpus": "4-47",
+            "cpu_count": 48, "hugepages": {"default_size": "1G", "pages": [{"size": "1G", "count": 32}]}, "realtime_kernel": True}
+
+
+# What the demo fleet has always run with (the hand-written inventory it had before the plugin derived it).
+DEMO_EXPECTED = {
+    "sno-a": {
+        "ztp_cluster_file": "siteconfig/sno-a.yaml",
+        "ztp_group_policy_path": "policygentemplates/group-du-sno-ranGen.yaml",
+        "ztp_group_policies": ["group-du-sno-config-policy"],
+        "ztp_site_policies": ["sno-a-config-policy"],
+        "ztp_worker_policy": _demo_pgt_policy("sno-a"),
+        "ztp_workers": [_demo_v6_worker("a")],
+    },
+    "sno-b": {
+        "ztp_cluster_file": "siteconfig/sno-b.yaml",
+        "ztp_group_policy_path": "policygentemplates/group-du-sno-ranGen.yaml",
+        "ztp_group_policies": ["group-du-sno-config-policy"],
+        "ztp_site_policies": ["sno-b-config-policy"],
+        "ztp_worker_policy": _demo_pgt_policy("sno-b"),
+        "ztp_workers": [_demo_v6_worker("b")],
+    },
+    "sno-c": {
+        "ztp_cluster_file": "clusterinstance/sno-c.yaml",
+        "ztp_group_policy_path": "policygenerator/acm-group-du-sno-pg-ranGen.yaml",
+        "ztp_group_policies": ["group-du-sno-pg-config-policy"],
+        "ztp_site_policies": [],
+        "ztp_worker_policy": {
+            "path": "policygenerator/sno-c-workers.yaml", "format": "policygenerator", "name": "sno-c-workers",
+            "namespace": "ztp-site", "binding_rules": {"sites": "sno-c"}, "reserved_cpus": "0-1,32-33",
+            "isolated_cpus": "2-31,34-63", "cpu_count": 64, "hugepages": {"default_size": "1G", "pages": [{"size": "1G", "count": 16}]},
+            "realtime_kernel": False},
+        "ztp_workers": [{
+            "hostName": "sno-c-worker-0.ran.example.com", "role": "worker", "bootMode": "UEFI",
+            "bmcAddress": "redfish-virtualmedia+https://192.168.30.201/redfish/v1/Systems/1",
+            "bmcCredentialsName": {"name": "sno-c-worker-0-bmc-secret"}, "bootMACAddress": "3c:fd:fe:b1:30:20",
+            "nodeNetwork": {"interfaces": [{"name": "ens1f0", "macAddress": "3c:fd:fe:b1:30:20"}], "config": {
+                "interfaces": [{"name": "ens1f0", "type": "ethernet", "state": "up",
+                                "ipv4": {"enabled": True, "dhcp": False, "address": [{"ip": "192.168.30.20", "prefix-length": 24}]},
+                                "ipv6": {"enabled": False}}],
+                "dns-resolver": {"config": {"server": ["192.168.30.1"]}},
+                "routes": {"config": [{"destination": "0.0.0.0/0", "next-hop-interface": "ens1f0", "next-hop-address": "192.168.30.1",
+                                       "table-id": 254}]}}},
+        }],
+    },
+}
+
+
+def test_demo_inventory_derives_the_variables_the_demo_runs_with(tmp_path):
+    """inventory/demo as it is (plugin configuration, workers file, group_vars) on the seed repository: every cluster
+    the demo expands, with the cluster file, group and site policies, worker policy and workers the demo runs with."""
     shutil.copytree(SEED, str(tmp_path / "gitops"))
     demo = os.path.join(REPO_ROOT, "inventory", "demo")
+    config = os.path.join(demo, "demo.sno_fleet.yml")
+    hostvars, groups = _list(tmp_path, config, env=_env(tmp_path, ZTP_GITOPS_REPO=str(tmp_path / "gitops")))
+    assert groups["sno_clusters"] == sorted(DEMO_EXPECTED)
+    for name, expected in DEMO_EXPECTED.items():
+        for key, value in expected.items():
+            assert hostvars[name][key] == value, (name, key)
+    # the fleet-wide settings still come from group_vars, next to the configuration
+    assert all(hostvars[name]["ansible_connection"] == "local" and hostvars[name]["ztp_bmc_username"] == "admin" for name in DEMO_EXPECTED)
+    # no variable that the plugin derives is stated by hand beside it
     group_vars = _load(os.path.join(demo, "group_vars", "all.yml"))[0]
-    clusters = {}
-    for name in ("sno-a", "sno-b", "sno-c"):
-        path = os.path.join(demo, "host_vars", name + ".yml")
-        if not os.path.exists(path):
-            continue
-        host = _load(path)[0]
-        policy = dict((k, host["ztp_worker_policy"][k]) for k in ("reserved_cpus", "isolated_cpus", "cpu_count", "hugepages", "realtime_kernel"))
-        workers = [dict(w, credentials=w["bmcCredentialsName"]["name"]) for w in host["ztp_workers"]]
-        for worker in workers:
-            del worker["bmcCredentialsName"]
-        clusters[name] = {"worker_policy": policy, "workers": workers}
-    if not clusters:
-        pytest.fail("inventory/demo/host_vars has no cluster files to compare with")
-    (tmp_path / "workers.yml").write_text(yaml.safe_dump({"clusters": clusters}), encoding="utf-8")
-    hostvars, _groups = _list(tmp_path, _config(tmp_path, "repo: gitops\nworkers_file: workers.yml\n"))
-    for name in clusters:
-        host = _load(os.path.join(demo, "host_vars", name + ".yml"))[0]
-        expected = dict(group_vars, **host)
-        for key in ("ztp_cluster_file", "ztp_site_policies", "ztp_worker_policy", "ztp_workers", "ztp_group_policy_path", "ztp_group_policies"):
-            assert hostvars[name][key] == expected[key], (name, key)
+    assert not set(group_vars) & set(DEMO_EXPECTED["sno-a"])
+    assert not os.path.exists(os.path.join(demo, "host_vars"))
 
 
 # ------------------------------------------------------------------------------------------------ upstream examples
@@ -313,6 +369,40 @@ def test_git_url_is_cloned_and_updated(tmp_path, git_daemon_remote):
     assert sorted(hostvars) == ["sno-a", "sno-c"]
 
 
+def test_default_working_copy_follows_a_re_created_remote(tmp_path, git_daemon_remote):
+    """A test hub started anew serves the same URL and first commit with another history after it: the plugin's own
+    working copy (the default workdir) is cloned anew, a working copy given as workdir is left alone and fails."""
+    bare = git_daemon_remote.path("gitops.git")
+    work = tmp_path / "src"
+    shutil.copytree(SEED, str(work))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.check_call(git + ["init", "-q", "-b", "main", str(work)])
+    subprocess.check_call(git + ["add", "-A"], cwd=str(work))
+    subprocess.check_call(git + ["commit", "-q", "-m", "seed"], cwd=str(work))
+    (work / "siteconfig" / "kustomization.yaml").write_text(
+        (work / "siteconfig" / "kustomization.yaml").read_text(encoding="utf-8").replace("  - sno-b.yaml\n", ""), encoding="utf-8")
+    (work / "policygentemplates" / "kustomization.yaml").write_text(
+        (work / "policygentemplates" / "kustomization.yaml").read_text(encoding="utf-8").replace("  - sno-b-site.yaml\n", ""), encoding="utf-8")
+    subprocess.check_call(git + ["commit", "-q", "-am", "drop sno-b"], cwd=str(work))
+    subprocess.check_call(["git", "clone", "-q", "--bare", str(work), bare])
+    own = _config(tmp_path, "")
+    given = _config(tmp_path, "workdir: %s\n" % (tmp_path / "checkout"), name="given.sno_fleet.yml")
+    env = _env(tmp_path, ZTP_GITOPS_REPO=git_daemon_remote.url("gitops.git"), HOME=str(tmp_path / "home"))
+    for config in (own, given):
+        assert sorted(_list(tmp_path, config, env=env)[0]) == ["sno-a", "sno-c"]
+    assert os.listdir(str(tmp_path / "home" / ".cache" / "ztp-sno-expand" / "inventory"))
+
+    shutil.rmtree(bare)
+    subprocess.check_call(git + ["reset", "-q", "--hard", "HEAD~1"], cwd=str(work))
+    (work / "README.md").write_text("re-created\n", encoding="utf-8")
+    subprocess.check_call(git + ["commit", "-q", "-am", "another history"], cwd=str(work))
+    subprocess.check_call(["git", "clone", "-q", "--bare", str(work), bare])
+    assert sorted(_list(tmp_path, own, env=env)[0]) == ["sno-a", "sno-b", "sno-c"]
+    proc = _inventory(tmp_path, given, "--list", env=env, check=False)
+    assert proc.returncode != 0 and "rewritten or the repository re-created" in proc.stderr, proc.stderr
+    assert (tmp_path / "checkout" / "README.md").read_text(encoding="utf-8") != "re-created\n"
+
+
 # ------------------------------------------------------------------------------------------------ hub
 
 @pytest.fixture(name="test_hub")
@@ -391,20 +481,14 @@ def test_expand_sno_runs_unchanged_on_the_plugin_inventory(tmp_path):
     inventory = tmp_path / "inventory"
     (inventory / "group_vars").mkdir(parents=True)
     group_vars = _load(os.path.join(demo, "group_vars", "all.yml"))[0]
-    for key in ("ztp_group_policy_path", "ztp_group_policies"):   # derived by the plugin now
-        group_vars.pop(key, None)
     group_vars.update(ztp_bmc_username="admin", ztp_bmc_password="bmc-" + os.urandom(6).hex())
     (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars), encoding="utf-8")
-    host = _load(os.path.join(demo, "host_vars", "sno-b.yml"))[0] if os.path.exists(os.path.join(demo, "host_vars", "sno-b.yml")) else None
-    worker = {"hostName": "sno-b-worker-0.ran.example.com", "credentials": "sno-b-worker-0-bmc-secret",
-              "bmcAddress": "redfish-virtualmedia+https://[2001:db8:b::101]/redfish/v1/Systems/1", "bootMACAddress": "0c:42:a1:8b:00:20",
-              "bootMode": "UEFI"}
-    if host:
-        worker = dict(host["ztp_workers"][0], credentials=host["ztp_workers"][0]["bmcCredentialsName"]["name"])
-        del worker["bmcCredentialsName"]
+    demo_workers = _load(os.path.join(demo, "workers.yml"))[0]
+    sno_b = demo_workers["clusters"]["sno-b"]
+    worker = dict(demo_workers.get("defaults") or {}, **sno_b["workers"][0])
     (inventory / "workers.yml").write_text(yaml.safe_dump({"clusters": {"sno-b": {
-        "worker_policy": {"reserved_cpus": "0-3", "isolated_cpus": "4-47", "cpu_count": 48}, "workers": [worker]}}}), encoding="utf-8")
-    _config(inventory, "workers_file: workers.yml\nworkdir: %s\n" % (tmp_path / "inventory-checkout"))
+        "worker_policy": sno_b["worker_policy"], "workers": [worker]}}}), encoding="utf-8")
+    config = _config(inventory, "workers_file: workers.yml\nworkdir: %s\n" % (tmp_path / "inventory-checkout"))
 
     hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(25000), crds="auto", simulator=True, speed=600)
     hub.start()
@@ -418,11 +502,11 @@ def test_expand_sno_runs_unchanged_on_the_plugin_inventory(tmp_path):
                       for i in infos.get().to_dict().get("items", [])):
             assert time.monotonic() < deadline, "sno-b is not ready on the test hub"
             time.sleep(0.5)
-        _hostvars, groups = _list(tmp_path, str(inventory), env=env)
+        _hostvars, groups = _list(tmp_path, config, env=env)
         assert groups["sno_clusters"] == ["sno-b"]
 
         def play():
-            argv = [os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), os.path.join(REPO_ROOT, "playbooks", "expand_sno.yml"),
+            argv = [os.path.join(BIN, "ansible-playbook"), "-i", config, os.path.join(REPO_ROOT, "playbooks", "expand_sno.yml"),
                     "-e", "ztp_gitops_workdir=%s" % (tmp_path / "gitops")]
             return subprocess.run(argv, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                                   timeout=900, check=False)
@@ -438,7 +522,7 @@ def test_expand_sno_runs_unchanged_on_the_plugin_inventory(tmp_path):
         cgus = api.resources.get(api_version="ran.openshift.io/v1alpha1", kind="ClusterGroupUpgrade").get(namespace="default").to_dict()["items"]
         assert any("sno-b-workers-config-policy" in c["spec"]["managedPolicies"] for c in cgus)
 
-        hostvars, groups = _list(tmp_path, str(inventory), env=env)
+        hostvars, groups = _list(tmp_path, config, env=env)
         assert hostvars["sno-b"]["ztp_worker_policy"]["path"] == "policygentemplates/sno-b-workers.yaml"
         assert [n["hostName"] for n in hostvars["sno-b"]["ztp_cluster_nodes"]][-1] == worker["hostName"]
         again = play()

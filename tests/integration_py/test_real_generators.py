@@ -637,7 +637,7 @@ def _group_with_selectors(template: str) -> tuple[str, dict, list[dict], str, se
     names of the policies the changed entries belong to, as the generator names them)."""
     rel, source_set = GROUP_TEMPLATES[template]
     text = _example_text(rel)
-    new_text, changes = policygen.selector_overrides(text)
+    new_text, changes, _policies = policygen.selector_overrides(text)
     assert sorted({c["selector"] for c in changes}) == ["ptp", "sriov"], changes
     assert policygen.selector_overrides(new_text)[1] == [], "selector_overrides is not idempotent"
     doc = yaml.safe_load(new_text)

@@ -77,9 +77,13 @@ def test_group_pgt(tmp_path, capsys):
     assert entries["SriovOperatorConfigForSNO.yaml"]["spec"]["configDaemonNodeSelector"] == WORKER
     assert entries["PtpOperatorConfig.yaml"]["complianceType"] == "mustonlyhave"
     assert [(c["selector"], c["action"]) for c in result["changed_entries"]] == [("ptp", "added"), ("sriov", "updated")]
+    # the root policy the hub gets: <PolicyGenTemplate name>-<policyName>
+    name = yaml.safe_load(before)["metadata"]["name"]
+    assert result["policies"] == [name + "-config-policy"]
 
     again = run(capsys, path=str(path))
-    assert not again["changed"] and again["changed_entries"] == []
+    # the policy still carries the override when the file is already right
+    assert not again["changed"] and again["changed_entries"] == [] and again["policies"] == [name + "-config-policy"]
     assert path.read_text() == after
 
 
@@ -101,6 +105,7 @@ def test_group_policygenerator(tmp_path, capsys):
         "            node-role.kubernetes.io/worker: \"\"",
     ]
     assert result["changed_entries"][0]["policy"] == "group-du-sno-latest-config-policy"
+    assert result["policies"] == ["group-du-sno-latest-config-policy"]
     assert not run(capsys, path=str(path))["changed"]
 
 

@@ -63,6 +63,20 @@ def test_selector_verdicts_name_the_opt_in_and_unreadable_selectors():
     assert "could not be read" in batch.judge_selector_checks({"cluster": "f"}, {"decide": decision})["msg"]
 
 
+def test_selector_verdict_reads_the_selectors_again_after_the_cgu():
+    requests = [{"cluster": c, "group_policy_path": "g.yaml", "policies": ["g-config-policy"], "allow_disruption": True}
+                for c in ("a", "b")]
+    decision = batch.decide_selectors(requests, {"a": {"needs_override": {"ptp": True}}, "b": {"needs_override": {"sriov": True}}})
+    results = {"decide": decision, "cgu": _cgu(True, {"a": "complete", "b": "complete"}),
+               "after": {"a": {"needs_override": {"ptp": False, "sriov": False}}, "b": {"needs_override": {"sriov": True}}}}
+    assert batch.judge_selector_checks({"cluster": "a", "group_policy_path": "g.yaml"}, results)["ok"]
+    still = batch.judge_selector_checks({"cluster": "b", "group_policy_path": "g.yaml"}, results)
+    assert not still["ok"], still
+    assert "b: the SR-IOV config daemon (SriovOperatorConfig) still select node-role.kubernetes.io/master after" in still["msg"]
+    # nothing read again (check mode, or the CGU failed): TALM's verdict stands
+    assert batch.judge_selector_checks({"cluster": "b", "group_policy_path": "g.yaml"}, dict(results, after={}))["ok"]
+
+
 def test_policy_verdict_carries_paths_and_policies_and_git_failures():
     written = {"clusters": {"a": {"paths": ["policies/a-workers.yaml"], "policies": ["a-workers-config-policy"]}}}
     verdict = batch.judge_policy_creation({"cluster": "a"}, {"written": written, "cgu": _cgu(True, {"a": "complete"})})
