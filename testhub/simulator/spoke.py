@@ -3,8 +3,9 @@
 The spoke API server stands for cluster ``sno-a`` (settings key ``spokeCluster`` changes it). Daemon selectors come
 from the settings ``spokes.<cluster>.{ptp,sriov}``: ``master`` (default), ``worker``, a label map, or ``none`` (the
 object does not exist), until an enforced policy sets them (its PtpOperatorConfig / SriovOperatorConfig objects).
-On the real spoke the objects are created when missing and re-set only when the setting changes, so that other writers (policies enforced on the spoke) are not undone every tick. Other clusters are
-answered from the settings alone.
+On the real spoke the objects are created when missing and re-set only when the setting changes, so that other
+writers (policies enforced on the spoke) are not undone every tick. Other clusters are answered from the settings
+alone.
 """
 
 from __future__ import annotations
