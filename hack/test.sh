@@ -37,6 +37,10 @@ stage "demo in fresh clones without ../shared" bash hack/ci-fresh-demo.sh
 if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/generators" ]; then
   stage "ZTP generators build" bash testhub/build-generators.sh
 fi
+# The real siteconfig operator, which then renders the ClusterInstances of the end-to-end tests' hubs.
+if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/controllers/siteconfig-operator" ]; then
+  stage "siteconfig operator build" bash testhub/build-controllers.sh
+fi
 
 # Last, so that its closing line ends the output.
 stage "integration and end-to-end tests" python -m pytest -p no:cacheprovider -q tests/hub tests/e2e tests/integration_py "$@"

@@ -813,18 +813,97 @@ def _drop_stash(git, stash):
             return
 
 
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def merge_kustomization(base, upstream, ours):
+    """Text of ``upstream`` (a kustomization.yaml) with the changes ``ours`` made to ``base``, or None when they cannot
+    be combined without a choice.
+
+    Entries that ``ours`` added to or removed from a list of file names (``generators``, ``resources``, ...) are added
+    to or removed from upstream's list, which keeps its own additions, order and comments; a key that ``ours`` changed
+    otherwise is taken only when upstream left it as it was in ``base``."""
+    try:
+        docs = [yaml_edit.load_documents(text) if text is not None else [{}] for text in (base, upstream, ours)]
+    except Exception:  # pylint: disable=broad-except
+        return None
+    if any(len(d) != 1 or not isinstance(d[0], dict) for d in docs):
+        return None
+    old, theirs, mine = (yaml_edit.plain(d[0]) for d in docs)
+    text = upstream
+    for key in sorted(set(old) | set(mine), key=str):
+        if old.get(key) == mine.get(key):
+            continue
+        if _file_list(mine.get(key, [])) and _file_list(old.get(key, [])) and _file_list(theirs.get(key, [])):
+            added = [e for e in mine.get(key, []) if e not in old.get(key, []) and e not in theirs.get(key, [])]
+            removed = [e for e in old.get(key, []) if e not in mine.get(key, [])]
+            if key not in theirs:
+                if removed or not added:
+                    continue
+                text = yaml_edit.set_mapping_value(text, [0], key, added)
+                continue
+            for entry in removed:
+                current = yaml_edit.plain(yaml_edit.load_documents(text)[0])[key]
+                if entry in current:
+                    text = yaml_edit.remove_sequence_item(text, [0, key], current.index(entry))
+            if added:
+                text = yaml_edit.append_sequence_items(text, [0, key], added)
+        elif theirs.get(key) != old.get(key):
+            return None
+        elif key not in mine:
+            text = yaml_edit.remove_mapping_key(text, [0], key)
+        else:
+            text = yaml_edit.set_mapping_value(text, [0], key, mine[key])
+    return text
+
+
+def _file_list(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _merge_kustomizations(local, conflicts):
+    """During a stopped rebase: resolve each conflicted kustomization file with ``merge_kustomization`` and stage it.
+    False (nothing resolved) when any conflict is in another file or cannot be combined."""
+    merged = {}
+    for path in conflicts:
+        if os.path.basename(path) not in KUSTOMIZATION_NAMES:
+            return False
+        stages = []
+        for stage in (1, 2, 3):  # base, the upstream being rebased onto, the local commit being replayed
+            shown = local.run("show", ":%d:%s" % (stage, path), check=False)
+            stages.append(shown.out if shown.rc == 0 else None)
+        if stages[1] is None or stages[2] is None:
+            return False
+        try:
+            text = merge_kustomization(*stages)
+        except yaml_edit.YamlEditError:
+            return False
+        if text is None:
+            return False
+        merged[path] = text
+    for path, text in merged.items():
+        yaml_edit.atomic_write(os.path.join(local.cwd, path), text)
+        local.run("add", "--", path)
+    return True
+
+
 def _rebase(local, upstream, repo_dir, branch):
-    """Rebase the current branch onto ``upstream``; on a conflict abort and raise ``GitError``.
+    """Rebase the current branch onto ``upstream``; on a conflict abort and raise ``GitError``. Conflicts in
+    kustomization files that ``merge_kustomization`` can combine are resolved instead.
 
     Uncommitted changes of tracked files are set aside and put back afterwards with the index, so that a staged
     change stays staged (``git rebase --autostash`` would unstage it)."""
     head = rev(local, "HEAD")
     stash = _set_aside(local)
     rebased = local.run("rebase", "-q", upstream, check=False)
+    conflicts = local.out("diff", "--name-only", "--diff-filter=U").splitlines() if rebased.rc else []
+    while rebased.rc and conflicts and _merge_kustomizations(local, conflicts):
+        # runs that edit disjoint parts of a fleet (AWX job slices) list their files in the same kustomization.yaml
+        rebased = local.run("rebase", "--continue", check=False, env={"GIT_EDITOR": "true"})
+        conflicts = local.out("diff", "--name-only", "--diff-filter=U").splitlines() if rebased.rc else []
     if rebased.rc == 0:
         _put_back(local, stash, repo_dir, head)
         return
-    conflicts = local.out("diff", "--name-only", "--diff-filter=U").splitlines()
     local.run("rebase", "--abort", check=False)
     _put_back(local, stash, repo_dir, head)
     subject = local.out("log", "-1", "--format=%s", head)

@@ -894,6 +894,251 @@ def remove_node(text, cluster, host_name, where=None):
     return yaml_edit.remove_sequence_item(text, ref.nodes_path, matches[0]), ref.format
 
 
+# ---- worker removal (issue #17) -------------------------------------------------------------------------------
+# The order of openshift-docs "Deleting a managed cluster node with GitOps ZTP" / "Deleting a node by using the
+# ClusterInstance CR" (after OCPBUGS-38801): 1. the BareMetalHost annotation below, pushed, and seen on the hub's
+# BareMetalHost; 2. the BareMetalHost suppressed (SiteConfig ``crSuppression``, the annotation kept on the node) or
+# pruned (ClusterInstance ``pruneManifests``) and pushed, so that the BareMetalHost is deleted and BMAC removes the
+# Agent and the spoke Node; 3. once the BareMetalHost is gone, the node entry removed from Git.
+
+REMOVE_AGENT_ANNOTATION = 'bmac.agent-install.openshift.io/remove-agent-and-node-on-delete'
+BMH_KIND = 'BareMetalHost'
+BMH_API_VERSION = 'metal3.io/v1alpha1'
+REMOVAL_STEPS = ('annotate', 'suppress', 'remove')
+# ``status`` only reads: the state of each node, a worker no longer in the file being ``absent``.
+REMOVAL_READ = 'status'
+# How far a node entry is in the removal: present (nothing yet), annotated, suppressed (its BareMetalHost no longer
+# rendered), absent (not in the file).
+REMOVAL_STATES = ('present', 'annotated', 'suppressed', 'absent')
+
+
+def _annotation_field(fmt):
+    return ('extraAnnotations', BMH_KIND) if fmt == FORMAT_CLUSTERINSTANCE else ('crAnnotations', 'add', BMH_KIND)
+
+
+def _suppression_field(fmt):
+    return 'pruneManifests' if fmt == FORMAT_CLUSTERINSTANCE else 'crSuppression'
+
+
+def _dig(node, keys):
+    value = node
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def is_annotated_for_removal(node, fmt):
+    """The node carries the BMAC annotation that removes the Agent and the spoke Node when its BareMetalHost is deleted,
+    with the value ``"true"`` of the documentation (BMAC itself only checks that the annotation is there:
+    assisted-service bmh_agent_controller.go handleBMHFinalizer, line 350)."""
+    annotations = _dig(node, _annotation_field(fmt))
+    return isinstance(annotations, dict) and str(annotations.get(REMOVE_AGENT_ANNOTATION)).lower() == 'true'
+
+
+def is_bmh_suppressed(node, fmt):
+    """The node's BareMetalHost is no longer rendered: ``crSuppression: [BareMetalHost]`` (SiteConfig generator,
+    siteConfigBuilder.go ``suppressCrGeneration``) or ``pruneManifests: [{apiVersion: metal3.io/v1alpha1, kind:
+    BareMetalHost}]`` (siteconfig operator, template_engine.go ``pruneManifest``)."""
+    value = (node or {}).get(_suppression_field(fmt))
+    if not isinstance(value, list):
+        return False
+    if fmt == FORMAT_CLUSTERINSTANCE:
+        return any(isinstance(v, dict) and v.get('kind') == BMH_KIND and v.get('apiVersion') == BMH_API_VERSION for v in value)
+    return BMH_KIND in value
+
+
+def removal_state(node, fmt):
+    """One of ``REMOVAL_STATES`` for the node entry ``node`` (None: absent)."""
+    if node is None:
+        return 'absent'
+    if is_bmh_suppressed(node, fmt):
+        return 'suppressed'
+    return 'annotated' if is_annotated_for_removal(node, fmt) else 'present'
+
+
+def _removal_target(docs, cluster, host_name, step, where, absent_ok=False):
+    """``(ref, index)`` of the worker ``host_name`` (index None: not in the file); every problem raised together."""
+    ref = find_cluster(docs, cluster, where)
+    errors = sno_errors(ref, where)
+    if step not in REMOVAL_STEPS + (REMOVAL_READ,):
+        errors.append(ZtpInputError('removal_step', step, 'one of %s' % ', '.join(REMOVAL_STEPS + (REMOVAL_READ,)), where))
+    if not _is_str(host_name) or not host_name:
+        raise_if_any(errors + [ZtpInputError('node.hostName', host_name, 'the hostName of the worker to remove', where)])
+    matches = _node_index(ref, host_name)
+    hosts = [str(n.get('hostName')) for n in ref.nodes if isinstance(n, dict)]
+    if len(matches) > 1:
+        errors.append(ZtpInputError('node.hostName', host_name, 'a host name used once in cluster %s; it is there %d times'
+                                    % (cluster, len(matches)), where))
+    elif matches and is_master(ref.nodes[matches[0]]):
+        masters = len([n for n in ref.nodes if is_master(n)])
+        errors.append(ZtpInputError('node.hostName', host_name, 'the host name of a worker of cluster %s (workers: %s): %s '
+                                    'is %s master (control-plane) node and is never removed here'
+                                    % (cluster, ', '.join(h for n, h in zip(ref.nodes, hosts) if not is_master(n)) or 'none',
+                                       host_name, 'the only' if masters == 1 else 'a'), where))
+    elif not matches and step not in ('remove', REMOVAL_READ) and not absent_ok:
+        errors.append(ZtpInputError('node.hostName', host_name, 'a node of cluster %s (its nodes: %s). Check the spelling; a '
+                                    'worker already removed from the file needs nothing more' % (cluster, ', '.join(hosts)),
+                                    where))
+    raise_if_any(errors)
+    return ref, (matches[0] if matches else None)
+
+
+def _set_nested(text, path, current, keys, value, where, host):
+    """Set ``current[keys[0]]...[keys[-1]] = value`` at ``path``: the missing levels are added as one mapping."""
+    for depth, key in enumerate(keys[:-1]):
+        nested = current.get(key)
+        if nested is None:
+            for inner in reversed(keys[depth + 1:]):
+                value = {inner: value}
+            return yaml_edit.set_mapping_value(text, path, key, value)
+        if not isinstance(nested, dict):
+            raise ZtpInputError('node.%s' % '.'.join(keys[:depth + 1]), nested, 'a mapping (node %s): the removal annotation '
+                                'goes under it; fix the entry in Git, nothing was written' % host, where)
+        path, current = path + [key], nested
+    return yaml_edit.set_mapping_value(text, path, keys[-1], value)
+
+
+def removal_edit(text, cluster, host_name, step, where=None, absent_ok=False):
+    """One step of the removal of worker ``host_name`` of ``cluster``; returns ``(new_text, info)``.
+
+    ``step``: ``annotate`` (the BMAC annotation on the node's BareMetalHost), ``suppress`` (SiteConfig
+    ``crSuppression: [BareMetalHost]``, ClusterInstance ``pruneManifests`` of the BareMetalHost; needs the annotation,
+    which stays), ``remove`` (the node entry). Idempotent: a step already made leaves the text unchanged.
+    ``absent_ok``: a worker not in the file is reported ``absent`` by every step (a run after the removal) instead of
+    refused. ``info``: ``{format, state_before, state, message}`` (``REMOVAL_STATES``). Nothing is changed on error.
+    """
+    docs = yaml_edit.load_documents(text)
+    ref, index = _removal_target(docs, cluster, host_name, step, where, absent_ok)
+    node = ref.nodes[index] if index is not None else None
+    before = removal_state(node, ref.format)
+    info = {'format': ref.format, 'state_before': before, 'state': before, 'message': ''}
+    if node is None:
+        info['message'] = ('%s is not a node of cluster %s in %s (its nodes: %s): taken as already removed'
+                           % (host_name, cluster, where or 'the file',
+                              ', '.join(str(n.get('hostName')) for n in ref.nodes if isinstance(n, dict))))
+    if node is None or step == REMOVAL_READ:
+        return text, info
+    if step != 'remove' and not isinstance(node, dict):
+        raise ZtpInputError('node', node, 'a mapping of node fields', where)
+    fmt = ref.format
+    path = ref.nodes_path + [index]
+    new_text = text
+    if step == 'annotate':
+        if not is_annotated_for_removal(node, fmt):
+            new_text = _set_nested(text, path, node, list(_annotation_field(fmt)) + [REMOVE_AGENT_ANNOTATION], 'true',
+                                   where, host_name)
+    elif step == 'suppress':
+        if not is_annotated_for_removal(node, fmt):
+            raise ZtpInputError('node.%s' % '.'.join(_annotation_field(fmt)), _dig(node, _annotation_field(fmt)),
+                                '%s: "true" on node %s of cluster %s first (removal_step annotate), published and seen on '
+                                'the hub\'s BareMetalHost: deleting the BareMetalHost without it leaves the Agent and the '
+                                'spoke Node behind (OCPBUGS-38801). Nothing was written'
+                                % (REMOVE_AGENT_ANNOTATION, host_name, cluster), where)
+        if not is_bmh_suppressed(node, fmt):
+            field = _suppression_field(fmt)
+            item = {'apiVersion': BMH_API_VERSION, 'kind': BMH_KIND} if fmt == FORMAT_CLUSTERINSTANCE else BMH_KIND
+            current = node.get(field)
+            if current is not None and not isinstance(current, list):
+                raise ZtpInputError('node.%s' % field, current, 'a list (node %s); fix the entry in Git, nothing was '
+                                    'written' % host_name, where)
+            if current:
+                new_text = yaml_edit.append_sequence_item(text, path + [field], item)
+            else:
+                new_text = yaml_edit.set_mapping_value(text, path, field, [item])
+    else:
+        if not is_bmh_suppressed(node, fmt):
+            field = _suppression_field(fmt)
+            raise ZtpInputError('node.%s' % field, node.get(field), 'the BareMetalHost of node %s of cluster %s suppressed '
+                                '(removal_step suppress) and deleted on the hub before its entry is removed: removing the '
+                                'entry first deletes the BareMetalHost %s. Nothing was written'
+                                % (host_name, cluster, 'without the Agent and spoke Node cleanup' if not
+                                   is_annotated_for_removal(node, fmt) else 'before its removal was confirmed'), where)
+        new_text = remove_node(text, cluster, host_name, where)[0]
+    if new_text == text:
+        return text, info
+    after = find_cluster(yaml_edit.load_documents(new_text), cluster, where)
+    after_index = _node_index(after, host_name)
+    entry = after.nodes[after_index[0]] if after_index else None
+    raise_if_any(webhook_errors(ref, docs[ref.doc_index], node, entry, where))
+    info['state'] = removal_state(entry, fmt)
+    return new_text, info
+
+
+def apply_removal(path, nodes, step, check_mode=False, absent_ok=False):
+    """``removal_edit`` of every ``(cluster, hostName)`` of ``nodes`` on the file ``path``: one lock, one read, one write.
+
+    Returns ``{changed, diff, nodes: [{cluster, hostName, format, state_before, state}]}``; on any error nothing is
+    written and the errors of all the nodes are raised together."""
+    result = {'nodes': []}
+
+    def transform(text):
+        if not text:
+            raise ZtpInputError('path', path, 'an existing SiteConfig or ClusterInstance file', path)
+        errors = []
+        for cluster, host in nodes:
+            try:
+                text, info = removal_edit(text, cluster, host, step, path, absent_ok)
+            except ZtpInputErrors as exc:
+                errors.extend(exc.errors)
+                continue
+            except ZtpInputError as exc:
+                errors.append(exc)
+                continue
+            info.update(cluster=cluster, hostName=host)
+            result['nodes'].append(info)
+        raise_if_any(errors)
+        return text
+
+    outcome = yaml_edit.edit_file(path, transform, check_mode)
+    outcome.update(result)
+    return outcome
+
+
+def removal_batch(clusters, step, repo_dir=None, check_mode=False, absent_ok=False):
+    """``apply_removal`` for the workers of many clusters and files. ``clusters``: ``[{path, cluster, workers,
+    namespace}]`` (``path`` relative to ``repo_dir`` unless absolute, ``workers`` the host names, ``namespace`` passed
+    through to the result). Every file is checked first; nothing is written when any worker is refused (all errors
+    raised together). Returns ``{changed, paths, nodes, diffs}``: one row per worker (``path``, ``cluster``,
+    ``hostName``, ``namespace``, ``format``, ``state_before``, ``state``, ``message``), ``paths`` the changed files."""
+    by_path, order, errors, namespaces = {}, [], [], {}
+    for index, item in enumerate(clusters or []):
+        workers = item.get('workers') if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not all(_is_str(item.get(k)) and item.get(k) for k in ('path', 'cluster')) or \
+                not isinstance(workers, list) or not all(_is_str(w) and w for w in workers):
+            errors.append(ZtpInputError('clusters[%d]' % index, item, 'a mapping {path, cluster, workers: [host names]}: the '
+                                        'cluster file, the cluster name and the hostName of each worker to remove'))
+            continue
+        if item['path'] not in order:
+            order.append(item['path'])
+        for worker in workers:
+            by_path.setdefault(item['path'], []).append((item['cluster'], worker))
+            namespaces[(item['cluster'], worker)] = item.get('namespace') or item['cluster']
+    raise_if_any(errors)
+
+    def full(path):
+        return path if not repo_dir or path.startswith('/') else '%s/%s' % (repo_dir.rstrip('/'), path)
+
+    for path in order:
+        try:
+            apply_removal(full(path), by_path.get(path, []), step, True, absent_ok)
+        except ZtpInputErrors as exc:
+            errors.extend(exc.errors)
+        except ZtpInputError as exc:
+            errors.append(exc)
+    raise_if_any(errors)
+    result = {'changed': False, 'paths': [], 'nodes': [], 'diffs': []}
+    for path in order:
+        outcome = apply_removal(full(path), by_path.get(path, []), step, check_mode or step == REMOVAL_READ, absent_ok)
+        for info in outcome['nodes']:
+            info.update(path=path, namespace=namespaces[(info['cluster'], info['hostName'])])
+            result['nodes'].append(info)
+        if outcome['changed']:
+            result['changed'] = True
+            result['paths'].append(path)
+            result['diffs'].append(outcome['diff'])
+    return result
+
+
 def apply_node(path, cluster, node, state='present', default_template_refs=None, check_mode=False):
     """Add/update (``present``) or remove (``absent``) a worker node of ``cluster`` in the file ``path``.
 

@@ -76,6 +76,9 @@ notes:
     list written as a YAML alias.
   - The edit holds the lock of the Git working copy from the read to the write, so that M(ztp.sno_expand.ztp_gitops_checkout)
     never moves the file in between.
+  - O(state=absent) only removes the entry, and ArgoCD then deletes the BareMetalHost without the annotation that makes
+    assisted-service remove the Agent and the spoke Node. To remove an installed worker, use
+    M(ztp.sno_expand.ztp_siteconfig_node_removal) in its documented order, or C(playbooks/remove_workers.yml).
 attributes:
   check_mode:
     support: full

@@ -106,7 +106,11 @@ def _role_task(play, phase):
 
 def _role_defaults(phase, loader):
     path = os.path.join(DEFAULTS_DIR, phase, "defaults", "main.yml")
-    return loader.load_from_file(path) or {}
+    try:
+        # ansible-core 2.19 and later template only what is trusted; role defaults are, as when the role is loaded
+        return loader.load_from_file(path, trusted_as_template=True) or {}
+    except TypeError:
+        return loader.load_from_file(path) or {}
 
 
 class BatchVars(object):

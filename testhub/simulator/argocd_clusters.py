@@ -50,6 +50,7 @@ WAVE = "argocd.argoproj.io/sync-wave"
 CI_WAVE = "siteconfig.open-cluster-management.io/sync-wave"
 SITECONFIG_VERSIONS = ("ran.openshift.io/v1", "ran.openshift.io/v2")
 CI_API = "siteconfig.open-cluster-management.io/v1alpha1"
+CI_PAUSED = "clusterinstance.siteconfig.open-cluster-management.io/paused"   # api/v1alpha1/clusterinstance_info.go line 26
 BMH_API = "metal3.io/v1alpha1"
 AI_API = "agent-install.openshift.io/v1beta1"
 KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -236,10 +237,12 @@ def _validate_siteconfig(doc):
 def _add_annotations(annotations, kind, *sources):
     """crAnnotations.add.<Kind> of node, cluster, site: added only when the key is not already present."""
     for source in sources:
-        extra = (((source or {}).get("crAnnotations") or {}).get("add") or {}).get(kind) or {}
-        if isinstance(extra, dict):
-            for key, value in extra.items():
+        add = ((source or {}).get("crAnnotations") or {}).get("add") or {}
+        if isinstance(add, dict) and kind in add:
+            # the first level that names the kind wins, no merge (siteConfig.go CrAnnotationSearch of node, cluster, site)
+            for key, value in (add.get(kind) or {}).items():
                 annotations.setdefault(str(key), _s(value))
+            break
     return annotations
 
 
@@ -369,6 +372,11 @@ def render_clusterinstance(doc):
 
     def add(kind, api, obj_name, namespace, wave, body, node=None, labels=None):
         if kind in suppressed or kind in set((node or {}).get("suppressedManifests") or []):
+            return
+        # pruneManifests (cluster and node): not rendered, and deleted if applied (template_engine.go lines 225-234 of the
+        # siteconfig operator); here ArgoCD's prune of what is no longer rendered deletes it
+        prune = list(spec.get("pruneManifests") or []) + list((node or {}).get("pruneManifests") or [])
+        if any(isinstance(ref, dict) and ref.get("kind") == kind and ref.get("apiVersion") == api for ref in prune):
             return
         annotations, labels = extra(kind, node, {CI_WAVE: str(wave)}, labels)
         if kind == "BareMetalHost":
@@ -641,6 +649,34 @@ class ClustersApp:
         live = self.sim.get(CI_API, "ClusterInstance", doc["metadata"]["name"], doc["metadata"].get("namespace"))
         if live is not None and [c.get("type") for c in (live.get("status") or {}).get("conditions") or []] != [c["type"] for c in conds]:
             self.sim.write_status(live, {"conditions": conds, "observedGeneration": live["metadata"].get("generation")})
+        if live is not None:
+            self._deletion_timeout(doc, live)
+
+    def _deletion_timeout(self, doc, live):
+        """A pruned BareMetalHost still there ``ci_deletion_timeout`` after its deletion began pauses the ClusterInstance, as the
+        siteconfig operator does (clusterinstance_controller.go pruneManifests lines 825-860, deletion.go DefaultDeletionTimeout
+        line 40 and lines 204-206, pause.go ApplyPause lines 34-78); it then stays paused until someone removes the annotation
+        (clusterinstance_controller.go lines 187-193). Here only the pause is modelled, not the stop of reconciling."""
+        if CI_PAUSED in (live["metadata"].get("annotations") or {}):
+            return
+        spec = doc.get("spec") or {}
+        cluster = _s(spec.get("clusterName"))
+        for node in spec.get("nodes") or []:
+            prune = list(spec.get("pruneManifests") or []) + list(node.get("pruneManifests") or [])
+            if not any(isinstance(r, dict) and r.get("kind") == "BareMetalHost" and r.get("apiVersion") == BMH_API for r in prune):
+                continue
+            host = _s(node.get("hostName"))
+            bmh = self.sim.get(BMH_API, "BareMetalHost", host, cluster)
+            started = ((bmh or {}).get("metadata") or {}).get("deletionTimestamp")
+            if not started or self.sim.elapsed(started) < self.sim.delay("ci_deletion_timeout"):
+                continue
+            resource = f"BareMetalHost:{cluster}/{host}"
+            reason = f"deletion timeout exceeded for object ({resource}): Timed out waiting to delete object ({resource})"
+            self.sim.log.warning("siteconfig: ClusterInstance %s/%s paused: %s", live["metadata"].get("namespace"),
+                                 live["metadata"]["name"], reason)
+            live = self.sim.patch(live, {"metadata": {"annotations": {CI_PAUSED: ""}}}) or live
+            self.sim.write_status(live, {"paused": {"timeSet": now_stamp(), "reason": reason}})
+            return
 
     def _status_synced(self, app, revision, started, errors, resources):
         source = (app.get("spec") or {}).get("source") or {}

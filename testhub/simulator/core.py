@@ -58,7 +58,9 @@ DEFAULT_DELAYS = {
     "bmh_preparing": 60,           # manual cleaning steps with automatedCleaningMode disabled
     "bmh_available": 10,
     "bmh_provisioning_boot": 180,  # provisioning: booting the discovery ISO until the Agent registers
-    "bmh_deprovisioning": 60,
+    "bmh_deprovisioning": 60,       # deleting a provisioned host: metadata cleaning (removal of a worker)
+    "bmh_powering_off": 20,         # "powering off before delete"
+    "ci_deletion_timeout": 1800,    # siteconfig operator deletion.go DefaultDeletionTimeout: then the ClusterInstance is paused
     "ppi_image": 30,
     "agent_discovery": 60,
     "agent_stage": 60,
@@ -292,9 +294,12 @@ class Informer:
 class Clock:
     """Simulated time: ``speed`` simulated seconds pass per real second; the speed may change at run time."""
 
-    def __init__(self, speed: float = DEFAULT_SPEED):
+    def __init__(self, speed: float = DEFAULT_SPEED, max_gap: float = 1.0):
         start = time.time()
         self._anchors = [(start, 0.0, float(speed))]   # (real epoch, simulated seconds, speed from then on)
+        self._last_reading = None
+        self.max_gap = max_gap
+        self.held_seconds = 0.0
 
     @property
     def speed(self) -> float:
@@ -306,17 +311,36 @@ class Clock:
             real = time.time()
             self._anchors.append((real, self.sim_at(real), speed))
 
+    def _hold(self, real: float) -> None:
+        """Let at most ``max_gap`` real seconds since the previous reading count as simulated time.
+
+        On a real hub the controllers run side by side; here one loop runs them in turn, so a step that is slow only
+        here (rendering a push with the real generators takes seconds) would stall the others and, at speed 600,
+        pass an hour of simulated time in six seconds: every CGU timing out while its policies wait for their turn.
+        The loop reads the clock several times per tick, so a longer gap between readings is such a stall; the time
+        beyond ``max_gap`` is held, as if the slow step had run beside the others. Readings stay monotonic."""
+        last, self._last_reading = self._last_reading, max(real, self._last_reading or real)
+        if last is None or real - last <= self.max_gap:
+            return
+        held, speed = self.sim_at(last + self.max_gap), self.speed
+        self._anchors.append((last + self.max_gap, held, 0.0))
+        self._anchors.append((real, held, speed))
+        self.held_seconds += real - last - self.max_gap
+
     def sim_at(self, real: float) -> float:
         """Simulated seconds (since the simulator started) at real epoch ``real``."""
         anchor = self._anchors[0]
-        for candidate in self._anchors:
+        for candidate in reversed(self._anchors):
             if candidate[0] <= real:
                 anchor = candidate
+                break
         return anchor[1] + (real - anchor[0]) * anchor[2]
 
     def now(self) -> float:
         """Simulated seconds since the simulator started."""
-        return self.sim_at(time.time())
+        real = time.time()
+        self._hold(real)
+        return self.sim_at(real)
 
 
 class Settings:
@@ -463,7 +487,7 @@ class Simulator:
         self.hub = self._client(hub_kubeconfig, "hub")
         self.spoke = self._client(spoke_kubeconfig, "spoke") if spoke_kubeconfig else None
         self.config = Settings()
-        self.clock = Clock(self.config.speed)
+        self.clock = Clock(self.config.speed, max_gap=2 * tick)
         self.git = GitFollower(self, git_url, branch, os.path.join(self.state_dir, "git"))
         self.ticks = 0
         self._stop = threading.Event()
@@ -678,6 +702,7 @@ class Simulator:
     # ---- loop --------------------------------------------------------------------------------------------------
 
     def tick(self) -> None:
+        self.clock.now()  # a reading per tick: only a stall of the loop leaves a longer gap (Clock._hold)
         self._cache = {k: v for k, v in self._cache.items() if k[0] == "resource"}
         self.reload_config()
         self.git.fetch()

@@ -13,6 +13,7 @@ import json
 import uuid
 
 from .core import condition, now_stamp, set_condition
+from . import bmc_credentials
 from .spoke import spoke_csr
 
 BMH_API = "metal3.io/v1alpha1"
@@ -78,7 +79,7 @@ def bmh_status(bmh: dict, state: str, operational: str = "OK", error_type=None, 
     return {"provisioning": provisioning, "operationalStatus": operational, "errorType": error_type,
             "errorMessage": message, "errorCount": count, "poweredOn": state in ("provisioning", "provisioned"),
             "hardwareProfile": "unknown" if state not in ("", "registering") else "",
-            "lastUpdated": now_stamp(), "goodCredentials": {} if error_type else {"credentialsVersion": "1"}}
+            "lastUpdated": now_stamp()}
 
 
 def _same(status: dict, wanted: dict) -> bool:
@@ -291,7 +292,7 @@ BUSY_STATES = ("inspecting", "preparing", "provisioning", "deprovisioning")
 # states that need a free slot before the host enters them (host_state_machine.go updateHostStateFrom)
 CAPACITY_STATES = ("inspecting", "provisioning", "deprovisioning")
 ERROR_TYPES = {"registering": "registration error", "inspecting": "inspection error", "preparing": "preparation error",
-               "provisioning": "provisioning error", "provisioned": "power management error"}
+               "provisioning": "provisioning error", "provisioned": "power management error", "deprovisioning": "provisioning error"}
 MAX_BACKOFF_COUNT = 9   # action_result.go maxBackOffCount
 
 
@@ -408,6 +409,8 @@ class BareMetalOperator:
                 nxt = "preparing"
             self.move(bmh, nxt, status)
             return
+        if bmc_credentials.reconcile_host(sim, bmh, state):
+            return  # ensureRegistered runs before the state handlers: re-registering with new BMC credentials
         if state == "":
             self._write(bmh, bmh_status(bmh, "registering"))
         elif state == "registering":
@@ -463,21 +466,56 @@ class BareMetalOperator:
             self.move(bmh, "preparing" if inspect else "inspecting", status)
 
     def delete_host(self, bmh, state, finalizers, status):
+        """A deleted host (worker removal, docs/testhub.md "Worker removal"). baremetal-operator host_state_machine.go:
+        checkInitiateDelete (lines 224-262: a detached host skips to ``deleting``, a provisioned one goes to
+        ``deprovisioning``), handleDeprovisioning (596-630: cleaning failures are retried, given up after retryCount 3
+        when deleting), handlePoweringOffBeforeDelete (632-661), then actionDeleting removes the finalizer
+        (baremetalhost_controller.go 574-622). BMAC's part (assisted-service bmh_agent_controller.go handleBMHFinalizer,
+        337-403) is folded in: with ``remove-agent-and-node-on-delete`` (its presence is what counts, line 350) it first
+        removes the detached annotation and sets cleaning to metadata (configureBMHForCleaning, 1858-1866), waits for
+        ``deleting`` and deletes the Agent (line 393); without it the Agent stays. Fault ``bmh-delete-stuck``: the host
+        stays in ``deleting`` with an error and keeps its finalizer (ironic cannot delete the node)."""
         sim = self.sim
         meta = bmh["metadata"]
         ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
         if FINALIZER not in finalizers:
             return
+        ann = _ann(bmh)
+        remove = REMOVE_ON_DELETE in ann
+        if remove and (DETACHED in ann or (bmh.get("spec") or {}).get("automatedCleaningMode") != "metadata"):
+            sim.patch(bmh, {"metadata": {"annotations": {DETACHED: None}}, "spec": {"automatedCleaningMode": "metadata"}})
+            return
         if state in ("provisioned", "provisioning", "externally provisioned"):
-            self.move(bmh, "deprovisioning", status)
+            self.move(bmh, "deleting" if DETACHED in ann else "deprovisioning", status)
             return
-        if state == "deprovisioning" and sim.since(("bmh", uid), state) < sim.delay("bmh_deprovisioning"):
+        if state in ("", "registering", "inspecting", "preparing", "available"):
+            self.move(bmh, "deleting" if state in ("", "registering") else "powering off before delete", status)
             return
+        if state == "deprovisioning":
+            if self.failing(bmh, status, state) and (status.get("errorCount") or 0) <= 3:
+                return
+            if sim.since(("bmh", uid), state) < sim.delay("bmh_deprovisioning"):
+                return
+            self.move(bmh, "powering off before delete", status)
+            return
+        if state == "powering off before delete":
+            if sim.since(("bmh", uid), state) >= sim.delay("bmh_powering_off"):
+                self.move(bmh, "deleting", status)
+            return
+        stuck = sim.fault("bmh-delete-stuck", cluster=ns, host=name)
+        if stuck:
+            message = stuck.get("message") or f"failed to delete: failed to delete node {agent_name(bmh)}: connection refused"
+            if status.get("errorMessage") != message:
+                self._write(bmh, bmh_status(bmh, "deleting", "error", "provisioning error", message, (status.get("errorCount") or 0) + 1))
+            return
+        if remove:
+            agents = sim.list(AI_API, "Agent", ns, label_selector=f"{BMH_LABEL}={name}")
+            for agent in agents:
+                sim.log.info("assisted-service: BMH %s/%s deleted with %s: deleting Agent %s", ns, name, REMOVE_ON_DELETE,
+                             agent["metadata"]["name"])
+                sim.delete(AI_API, "Agent", agent["metadata"]["name"], ns)
         sim.log.info("metal3: %s/%s deleted", ns, name)
         sim.delete(BMH_API, "PreprovisioningImage", name, ns)
-        if str(_ann(bmh).get(REMOVE_ON_DELETE, "")).lower() == "true":
-            for agent in sim.list(AI_API, "Agent", ns, label_selector=f"{BMH_LABEL}={name}"):
-                sim.delete(AI_API, "Agent", agent["metadata"]["name"], ns)
         sim.patch(bmh, {"metadata": {"finalizers": [f for f in finalizers if f != FINALIZER]}})
 
 

@@ -62,6 +62,7 @@ class SpokeOperators:
     def __init__(self, sim):
         self.sim = sim
         self.applied = {}
+        self.mirrored = set()   # Node names taken from the ManagedClusterInfo node list
 
     def reconcile(self):
         sim = self.sim
@@ -82,8 +83,11 @@ class SpokeOperators:
                 sim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": info["namespace"]}}, "spoke")
                 sim.create(operator_config(which, wanted), "spoke")
             elif self.applied.get(which) != wanted and (live.get("spec") or {}).get(info["field"]) != wanted:
-                sim.patch(live, {"spec": {info["field"]: None}}, "spoke")
-                sim.patch(live, {"spec": {info["field"]: wanted}}, "spoke")
+                # one merge patch that drops the keys no longer wanted: the field is required by the CRD, so it
+                # cannot be removed first and set again
+                current = (live.get("spec") or {}).get(info["field"]) or {}
+                change = dict({key: None for key in current if key not in wanted}, **wanted)
+                sim.patch(live, {"spec": {info["field"]: change}}, "spoke")
             self.applied[which] = wanted
         self.nodes(cluster)
 
@@ -93,6 +97,12 @@ class SpokeOperators:
         mci = sim.get(MCI_API, "ManagedClusterInfo", cluster, cluster)
         if mci is None:
             return
+        listed = {node["name"] for node in (mci.get("status") or {}).get("nodeList") or []}
+        for gone in sorted(self.mirrored - listed if "nodeList" in (mci.get("status") or {}) else ()):
+            # a removed worker (its Agent deleted with remove-agent-and-node-on-delete): assisted-service deletes the spoke
+            # Node (agent_controller.go removeSpokeResources); here it goes once ManagedClusterInfo drops it
+            sim.delete("v1", "Node", gone, where="spoke")
+        self.mirrored = listed
         for node in (mci.get("status") or {}).get("nodeList") or []:
             labels = dict(node.get("labels") or {}, **{"kubernetes.io/hostname": node["name"], "kubernetes.io/os": "linux"})
             ready = ((node.get("conditions") or [{}])[0]).get("status", "Unknown")

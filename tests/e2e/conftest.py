@@ -140,7 +140,11 @@ def fleet(tmp_path):
     """A fresh hub (etcd, hub and spoke API servers, simulator, seeded Git remote) for one test."""
     from testhub.hubctl import Hub, free_port_base  # pylint: disable=import-outside-toplevel
 
-    hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600)
+    # where the siteconfig operator's source is at hand (../shared, as in CI) it renders the ClusterInstances, unless
+    # ZTP_SITECONFIG_OPERATOR chooses
+    operator = None if "ZTP_SITECONFIG_OPERATOR" in os.environ else "auto"
+    hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600,
+              siteconfig_operator=operator)
     with real_generators():
         hub.start()
     try:

@@ -99,7 +99,7 @@ PLAYBOOK = """
 """
 
 
-def _run(tmp_path, extra_host_vars=None):
+def _run(tmp_path, extra_host_vars=None, playbook=PLAYBOOK):
     # the demo inventory (plugin configuration, workers file, group_vars) with host_vars of the test beside it
     inventory = tmp_path / "inventory"
     shutil.copytree(os.path.join(REPO, "inventory", "demo"), str(inventory))
@@ -109,7 +109,7 @@ def _run(tmp_path, extra_host_vars=None):
     repo = tmp_path / "repo"
     shutil.copytree(os.path.join(REPO, "testhub", "gitops-seed"), str(repo))
     play = tmp_path / "play.yml"
-    play.write_text(PLAYBOOK)
+    play.write_text(playbook)
     out = tmp_path / "out.json"
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ZTP_DEMO_BMC_PASSWORD="not-shown-anywhere",
                ANSIBLE_NOCOLOR="1", ZTP_GITOPS_REPO=str(repo))
@@ -168,3 +168,17 @@ def test_wrong_variables_are_named_with_the_role_variable_before_anything_is_wri
     assert plan["invalid"]["sno-b"].startswith("sno-b: ")
     validation = results["validation"]
     assert validation["failed"] and "node_addition_workers" in validation["msg"] and "nothing was written" in validation["msg"]
+
+
+def test_a_play_without_the_phase_roles_reads_their_defaults_templated(tmp_path):
+    # a play of the user's own (benchmarks/playbooks/git_phase.yml is one) calls the batch modules without the roles:
+    # the roles' defaults, which are templates over the ztp_* variables, must be rendered for each host
+    own_play = PLAYBOOK.split("    # The roles are part of the play", maxsplit=1)[0]
+    results, repo = _run(tmp_path, playbook=own_play)
+    validation = results["validation"]
+    assert not validation.get("failed"), validation.get("msg")
+    assert results["nodes"]["invalid"] == {} and sorted(results["nodes"]["hosts"]) == ["sno-a", "sno-b", "sno-c"]
+    ci = yaml.safe_load(dict((d["before_header"], d["after"]) for d in validation["diff"])[
+        os.path.join(str(repo), "clusterinstance", "sno-c.yaml")])
+    # without the play's override, the inventory's boot mode and template references apply
+    assert all(n["bootMode"] != "UEFISecureBoot" for n in ci["spec"]["nodes"] if n.get("role") == "worker")

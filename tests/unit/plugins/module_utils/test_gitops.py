@@ -312,6 +312,76 @@ def test_publish_conflict_keeps_local_commit_and_remote(work, remote, tmp_path):
     assert git(work, "status", "--porcelain") == " M clusters/sno-b.yaml"
 
 
+KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+
+generators:
+  # Applies to every RAN cluster
+  - common-ranGen.yaml
+  - group-du-sno-ranGen.yaml
+
+resources:
+  - ns.yaml
+"""
+
+
+def test_publish_combines_kustomization_entries_added_by_two_runs(work, remote, tmp_path):
+    # two runs on disjoint clusters (AWX job slices) each list their worker policy file at the end of the same list
+    commit_and_push(work, "policygentemplates/kustomization.yaml", KUSTOMIZATION, "kustomization")
+    other = clone(remote, tmp_path / "other")
+    theirs = KUSTOMIZATION.replace("  - group-du-sno-ranGen.yaml\n", "  - group-du-sno-ranGen.yaml\n  - sno-b-workers.yaml\n")
+    commit_and_push(other, "policygentemplates/kustomization.yaml", theirs, "theirs")
+    write(work, "clusters/sno-a.yaml", BASE_YAML + "ours: 1\n")
+    write(work, "policygentemplates/kustomization.yaml",
+          KUSTOMIZATION.replace("  - group-du-sno-ranGen.yaml\n", "  - group-du-sno-ranGen.yaml\n  - sno-a-workers.yaml\n"))
+    result = do_publish(work, ["clusters/sno-a.yaml", "policygentemplates/kustomization.yaml"], message="ours")
+    assert result["pushed"]
+    merged = git(remote, "show", "main:policygentemplates/kustomization.yaml") + "\n"
+    assert merged == KUSTOMIZATION.replace("  - group-du-sno-ranGen.yaml\n",
+                                           "  - group-du-sno-ranGen.yaml\n  - sno-b-workers.yaml\n  - sno-a-workers.yaml\n")
+    assert git(remote, "log", "--format=%s", "main").splitlines()[:2] == ["ours", "theirs"]
+    assert "ours: 1" in git(remote, "show", "main:clusters/sno-a.yaml")
+    assert not os.path.exists(os.path.join(str(work), ".git", "rebase-merge"))
+
+
+def test_publish_keeps_a_kustomization_conflict_it_cannot_combine(work, remote, tmp_path):
+    commit_and_push(work, "policygentemplates/kustomization.yaml", KUSTOMIZATION, "kustomization")
+    other = clone(remote, tmp_path / "other")
+    theirs = commit_and_push(other, "policygentemplates/kustomization.yaml",
+                             KUSTOMIZATION.replace("kind: Kustomization", "kind: Component"), "theirs")
+    write(work, "policygentemplates/kustomization.yaml", KUSTOMIZATION.replace("kind: Kustomization", "kind: Other"))
+    with pytest.raises(GitError) as exc:
+        do_publish(work, ["policygentemplates/kustomization.yaml"], message="ours")
+    assert exc.value.details["conflicts"] == ["policygentemplates/kustomization.yaml"]
+    assert git(remote, "rev-parse", "main") == theirs
+
+
+@pytest.mark.parametrize("ours, upstream, expected", [
+    # both added entries: upstream's first, then ours, once each
+    ({"generators": ["a.yaml", "c.yaml"]}, {"generators": ["a.yaml", "b.yaml"]}, {"generators": ["a.yaml", "b.yaml", "c.yaml"]}),
+    ({"generators": ["a.yaml", "b.yaml"]}, {"generators": ["a.yaml", "b.yaml"]}, {"generators": ["a.yaml", "b.yaml"]}),
+    # ours removed an entry, upstream added one
+    ({"generators": []}, {"generators": ["a.yaml", "b.yaml"]}, {"generators": ["b.yaml"]}),
+    # a list ours created
+    ({"generators": ["a.yaml"], "resources": ["ns.yaml"]}, {"generators": ["a.yaml", "b.yaml"]},
+     {"generators": ["a.yaml", "b.yaml"], "resources": ["ns.yaml"]}),
+    # a scalar ours changed and upstream did not
+    ({"generators": ["a.yaml"], "namespace": "x"}, {"generators": ["a.yaml", "b.yaml"]},
+     {"generators": ["a.yaml", "b.yaml"], "namespace": "x"}),
+])
+def test_merge_kustomization(ours, upstream, expected):
+    import yaml
+    base = {"generators": ["a.yaml"]}
+    text = gitops.merge_kustomization(yaml.safe_dump(base), "# kept\n" + yaml.safe_dump(upstream), yaml.safe_dump(ours))
+    assert yaml.safe_load(text) == expected and text.startswith("# kept\n")
+
+
+def test_merge_kustomization_refuses_a_choice():
+    assert gitops.merge_kustomization("namespace: a\n", "namespace: b\n", "namespace: c\n") is None
+    assert gitops.merge_kustomization("generators: [a]\n", "generators: x\n", "generators: [a, b]\n") is None
+    assert gitops.merge_kustomization("a: 1\n", "- not a mapping\n", "a: 2\n") is None
+
+
 def test_publish_retries_exhausted(work, remote, tmp_path, monkeypatch):
     other = clone(remote, tmp_path / "other")
     real_rebase = gitops._rebase

@@ -520,3 +520,128 @@ def test_example_round_trip(tmp_path, path, cluster):
 
     removed = S.apply_node(str(target), cluster, {'hostName': node['hostName']}, state='absent')
     assert removed['changed'] is True and target.read_text() == original
+
+
+# ---------------------------------------------------------------------------------------------- worker removal (#17)
+
+ANN = S.REMOVE_AGENT_ANNOTATION
+WORKER_COMMENTED = SNO_SITECONFIG.replace('      - hostName: "sno-b-worker"\n',
+                                          '      # the worker of rack 7\n      - hostName: "sno-b-worker"  # keep\n')
+
+
+def clusterinstance_with_worker():
+    return S.set_node(SNO_CLUSTERINSTANCE, 'ci-sno', worker())[0]
+
+
+def sc_node(text, cluster_index=1, node_index=1):
+    return Y.load_documents(text)[0]['spec']['clusters'][cluster_index]['nodes'][node_index]
+
+
+def errors_of(call):
+    with pytest.raises((ZtpInputError, ZtpInputErrors)) as info:
+        call()
+    return info.value.errors if isinstance(info.value, ZtpInputErrors) else [info.value]
+
+
+def test_siteconfig_steps_in_order_keep_comments_and_are_idempotent():
+    text = WORKER_COMMENTED
+    annotated, info = S.removal_edit(text, 'sno-b', 'sno-b-worker', 'annotate')
+    assert info == {'format': S.FORMAT_SITECONFIG_V2, 'state_before': 'present', 'state': 'annotated', 'message': ''}
+    assert sc_node(annotated)['crAnnotations'] == {'add': {'BareMetalHost': {ANN: 'true'}}}
+    assert '# the worker of rack 7' in annotated and '"sno-b-worker"  # keep' in annotated
+    assert annotated.startswith(text.split('        bootMACAddress: "AA:BB:CC:00:00:03"', maxsplit=1)[0])
+    assert S.removal_edit(annotated, 'sno-b', 'sno-b-worker', 'annotate')[0] == annotated
+    suppressed, info = S.removal_edit(annotated, 'sno-b', 'sno-b-worker', 'suppress')
+    assert info['state'] == 'suppressed'
+    node = sc_node(suppressed)
+    assert node['crSuppression'] == ['BareMetalHost'] and node['crAnnotations']['add']['BareMetalHost'][ANN] == 'true'
+    assert S.removal_edit(suppressed, 'sno-b', 'sno-b-worker', 'suppress')[0] == suppressed
+    removed, info = S.removal_edit(suppressed, 'sno-b', 'sno-b-worker', 'remove')
+    assert info['state'] == 'absent'
+    assert [n['hostName'] for n in Y.load_documents(removed)[0]['spec']['clusters'][1]['nodes']] == ['sno-b-master']
+    assert removed.startswith(text.split('      # the worker of rack 7', maxsplit=1)[0])
+    again, info = S.removal_edit(removed, 'sno-b', 'sno-b-worker', 'remove')
+    assert again == removed and (info['state_before'], info['state']) == ('absent', 'absent')
+    assert 'not a node of cluster sno-b' in info['message'] and 'its nodes: sno-b-master' in info['message']
+
+
+def test_siteconfig_existing_annotations_and_suppression_are_extended():
+    text = SNO_SITECONFIG.replace('        bootMACAddress: "AA:BB:CC:00:00:03"\n',
+                                  '        bootMACAddress: "AA:BB:CC:00:00:03"\n        crAnnotations:\n          add:\n'
+                                  '            BareMetalHost:\n              example.com/rack: "7"\n'
+                                  '        crSuppression:\n          - NMStateConfig\n')
+    annotated = S.removal_edit(text, 'sno-b', 'sno-b-worker', 'annotate')[0]
+    assert sc_node(annotated)['crAnnotations']['add']['BareMetalHost'] == {'example.com/rack': '7', ANN: 'true'}
+    suppressed = S.removal_edit(annotated, 'sno-b', 'sno-b-worker', 'suppress')[0]
+    assert sc_node(suppressed)['crSuppression'] == ['NMStateConfig', 'BareMetalHost']
+    # a false value is made true
+    falsy = text.replace('example.com/rack: "7"', '%s: "false"' % ANN)
+    assert sc_node(S.removal_edit(falsy, 'sno-b', 'sno-b-worker', 'annotate')[0])['crAnnotations']['add']['BareMetalHost'][ANN] == 'true'
+
+
+def test_clusterinstance_steps_use_extra_annotations_and_prune_manifests():
+    text = clusterinstance_with_worker()
+    annotated, info = S.removal_edit(text, 'ci-sno', 'worker-0.example.com', 'annotate', 'ci.yaml')
+    assert info['format'] == S.FORMAT_CLUSTERINSTANCE and info['state'] == 'annotated'
+    node = Y.load_documents(annotated)[1]['spec']['nodes'][1]
+    assert node['extraAnnotations'] == {'BareMetalHost': {ANN: 'true'}}
+    suppressed, info = S.removal_edit(annotated, 'ci-sno', 'worker-0.example.com', 'suppress', 'ci.yaml')
+    node = Y.load_documents(suppressed)[1]['spec']['nodes'][1]
+    assert node['pruneManifests'] == [{'apiVersion': 'metal3.io/v1alpha1', 'kind': 'BareMetalHost'}]
+    assert 'suppressedManifests' not in node and info['state'] == 'suppressed'
+    assert S.removal_edit(suppressed, 'ci-sno', 'worker-0.example.com', 'suppress')[0] == suppressed
+    removed = S.removal_edit(suppressed, 'ci-sno', 'worker-0.example.com', 'remove')[0]
+    assert [n['hostName'] for n in Y.load_documents(removed)[1]['spec']['nodes']] == ['ci-sno-master']
+
+
+def test_bad_input_is_refused_naming_field_value_and_fix():
+    errors = errors_of(lambda: S.removal_edit(SNO_SITECONFIG, 'sno-b', 'sno-b-wroker', 'annotate', 'site.yaml'))
+    assert errors[0].field == 'node.hostName' and errors[0].value == 'sno-b-wroker'
+    assert 'sno-b-master, sno-b-worker' in errors[0].describe() and 'site.yaml' in errors[0].describe()
+    errors = errors_of(lambda: S.removal_edit(SNO_SITECONFIG, 'sno-b', 'sno-b-master', 'annotate'))
+    assert 'the only master' in errors[0].describe() and 'workers: sno-b-worker' in errors[0].describe()
+    errors = errors_of(lambda: S.removal_edit(SNO_SITECONFIG, 'sno-b', 'sno-b-worker', 'prune'))
+    assert errors[0].field == 'removal_step' and 'annotate, suppress, remove, status' in errors[0].describe()
+    assert S.removal_edit(SNO_SITECONFIG, 'sno-b', 'gone', 'status')[1]['state'] == 'absent'
+    assert S.removal_edit(SNO_SITECONFIG, 'sno-b', 'sno-b-worker', 'status') == (SNO_SITECONFIG, {
+        'format': S.FORMAT_SITECONFIG_V2, 'state_before': 'present', 'state': 'present', 'message': ''})
+    assert S.removal_edit(SNO_SITECONFIG, 'sno-b', 'gone', 'annotate', absent_ok=True)[1]['state'] == 'absent'
+    errors = errors_of(lambda: S.removal_edit(SNO_SITECONFIG, 'sno-x', 'sno-b-worker', 'annotate'))
+    assert errors[0].field == 'cluster' and 'sno-a, sno-b' in errors[0].describe()
+
+
+def test_safe_order_is_enforced():
+    errors = errors_of(lambda: S.removal_edit(SNO_SITECONFIG, 'sno-b', 'sno-b-worker', 'suppress'))
+    assert errors[0].field == 'node.crAnnotations.add.BareMetalHost' and 'OCPBUGS-38801' in errors[0].describe()
+    errors = errors_of(lambda: S.removal_edit(SNO_SITECONFIG, 'sno-b', 'sno-b-worker', 'remove'))
+    assert errors[0].field == 'node.crSuppression' and 'without the Agent and spoke Node cleanup' in errors[0].describe()
+    text = clusterinstance_with_worker()
+    errors = errors_of(lambda: S.removal_edit(text, 'ci-sno', 'worker-0.example.com', 'remove'))
+    assert errors[0].field == 'node.pruneManifests'
+
+
+def test_bad_shapes_are_refused():
+    text = SNO_SITECONFIG.replace('        bootMACAddress: "AA:BB:CC:00:00:03"\n',
+                                  '        bootMACAddress: "AA:BB:CC:00:00:03"\n        crAnnotations: [BareMetalHost]\n')
+    errors = errors_of(lambda: S.removal_edit(text, 'sno-b', 'sno-b-worker', 'annotate'))
+    assert errors[0].field == 'node.crAnnotations' and 'a mapping' in errors[0].describe()
+
+
+def test_clusterinstance_in_provisioning_is_refused():
+    text = clusterinstance_with_worker() + ('status:\n  conditions:\n    - type: Provisioned\n      status: "False"\n'
+                                            '      reason: InProgress\n')
+    errors = errors_of(lambda: S.removal_edit(text, 'ci-sno', 'worker-0.example.com', 'annotate'))
+    assert errors[0].value == 'InProgress'
+
+
+def test_apply_removal_batches_one_file_and_writes_nothing_on_error(tmp_path):
+    path = tmp_path / 'site.yaml'
+    path.write_text(SNO_SITECONFIG)
+    with pytest.raises((ZtpInputError, ZtpInputErrors)):
+        S.apply_removal(str(path), [('sno-b', 'sno-b-worker'), ('sno-a', 'nope')], 'annotate')
+    assert path.read_text() == SNO_SITECONFIG
+    result = S.apply_removal(str(path), [('sno-b', 'sno-b-worker')], 'annotate', check_mode=True)
+    assert result['changed'] and path.read_text() == SNO_SITECONFIG
+    result = S.apply_removal(str(path), [('sno-b', 'sno-b-worker')], 'annotate')
+    assert result['changed'] and result['nodes'][0]['state'] == 'annotated' and result['nodes'][0]['cluster'] == 'sno-b'
+    assert S.apply_removal(str(path), [('sno-b', 'sno-b-worker')], 'annotate')['changed'] is False

@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ztp_siteconfig_node_removal
+short_description: One step of the removal of worker nodes from SiteConfig or ClusterInstance files
+version_added: 0.2.0
+description:
+  - Makes one step of the GitOps ZTP removal of worker nodes, in the order of the OpenShift documentation
+    (Deleting a managed cluster node with GitOps ZTP, after OCPBUGS-38801), for many workers of many clusters and files at once.
+  - V(annotate) adds the annotation C(bmac.agent-install.openshift.io/remove-agent-and-node-on-delete) with the value
+    C("true") to the node's BareMetalHost, in SiteConfig C(crAnnotations.add.BareMetalHost) and in ClusterInstance
+    C(extraAnnotations.BareMetalHost).
+  - V(suppress) stops the rendering of the node's BareMetalHost so that it is deleted on the hub; SiteConfig
+    C(crSuppression) gets C(BareMetalHost) (the annotation stays on the node, as the documentation asks), ClusterInstance
+    C(pruneManifests) gets C({apiVersion metal3.io/v1alpha1, kind BareMetalHost}). Refused unless the node is annotated.
+  - V(remove) removes the node entry; refused unless its BareMetalHost is suppressed. A worker already gone is left alone.
+  - V(status) only reads and returns each node's state (C(present), C(annotated), C(suppressed), C(absent)).
+  - Each file is edited by replacing only the lines concerned, so comments, quoting and other documents stay as they
+    are. Every worker is checked before any file is written; all problems are reported together, each naming the field,
+    the value and the fix. A master node, an unknown host (unless O(absent_ok), and except for V(remove) and V(status)) and a ClusterInstance
+    being provisioned are refused.
+  - The module does not check the hub; publish each step and wait for the hub (the BareMetalHost annotated, then
+    deleted) before the next one, as the ztp.sno_expand.node_removal role does.
+author:
+  - ztp.sno_expand maintainers (@ztp)
+requirements:
+  - ruamel.yaml
+options:
+  removal_step:
+    description: The step to make for every worker of O(clusters).
+    type: str
+    required: true
+    choices: [status, annotate, suppress, remove]
+  clusters:
+    description: The workers to remove, per cluster.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      path:
+        description: The cluster's SiteConfig or ClusterInstance file, relative to O(repo_dir) unless absolute.
+        type: str
+        required: true
+      cluster:
+        description: Name of the cluster (C(clusterName)).
+        type: str
+        required: true
+      workers:
+        description: The C(hostName) of each worker node entry to remove.
+        type: list
+        elements: str
+        required: true
+      namespace:
+        description: Namespace of the cluster's BareMetalHosts on the hub; only passed through to RV(nodes).
+        type: str
+  absent_ok:
+    description:
+      - Report a worker that is not in the file as C(absent) (already removed) with a warning, instead of refusing it.
+        V(remove) and V(status) always do.
+    type: bool
+    default: false
+  repo_dir:
+    description: The Git working copy the relative paths of O(clusters) are in.
+    type: path
+notes:
+  - Supports C(check_mode) and C(diff_mode).
+attributes:
+  check_mode:
+    support: full
+    description: Can run in check mode and return the changed status without writing the files.
+  diff_mode:
+    support: full
+    description: Returns each changed file before and after the edit.
+'''
+
+EXAMPLES = r'''
+- name: Annotate the BareMetalHost of the worker for removal
+  ztp.sno_expand.ztp_siteconfig_node_removal:
+    repo_dir: "{{ gitops_dir }}"
+    removal_step: annotate
+    clusters:
+      - path: siteconfig/example-sno.yaml
+        cluster: example-sno
+        workers:
+          - example-node2.example.com
+'''
+
+RETURN = r'''
+nodes:
+  description: Every worker with its state before and after the step (and a message for an absent one).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "siteconfig/example-sno.yaml", "cluster": "example-sno", "hostName": "example-node2.example.com",
+            "namespace": "example-sno", "format": "siteconfig-v2", "state_before": "present", "state": "annotated", "message": ""}]
+paths:
+  description: The files changed (as given in O(clusters)).
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Each changed file before and after the edit.
+  returned: when diff mode is enabled and a file changed
+  type: list
+  elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import removal_batch
+
+ARGUMENT_SPEC = dict(
+    removal_step=dict(type='str', required=True, choices=['status', 'annotate', 'suppress', 'remove']),
+    clusters=dict(type='list', elements='dict', required=True, options=dict(
+        path=dict(type='str', required=True),
+        cluster=dict(type='str', required=True),
+        workers=dict(type='list', elements='str', required=True),
+        namespace=dict(type='str'),
+    )),
+    repo_dir=dict(type='path'),
+    absent_ok=dict(type='bool', default=False),
+)
+
+
+def run(params, check_mode, diff):
+    """The result of the module for ``params`` (also used by the action plugin on the controller)."""
+    if not yaml_edit.HAS_RUAMEL:
+        return dict(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+    try:
+        outcome = removal_batch(params['clusters'], params['removal_step'], params.get('repo_dir'), check_mode,
+                                params.get('absent_ok'))
+    except ZtpInputErrors as exc:
+        return dict(failed=True, msg=str(exc), errors=[e.describe() for e in exc.errors])
+    except ZtpInputError as exc:
+        return dict(failed=True, msg=str(exc), errors=[exc.describe()])
+    except (yaml_edit.YamlEditError, IOError, OSError) as exc:
+        return dict(failed=True, msg=str(exc))
+    result = dict(changed=outcome['changed'], nodes=outcome['nodes'], paths=outcome['paths'])
+    warnings = [n['message'] for n in outcome['nodes'] if n.get('message')]
+    if warnings:
+        result['warnings'] = warnings
+    if diff and outcome['diffs']:
+        result['diff'] = outcome['diffs']
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    result = run(module.params, module.check_mode, module._diff)
+    for warning in result.pop('warnings', []):
+        module.warn(warning)
+    if result.pop('failed', False):
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,76 @@
+"""Worker removal (playbooks/remove_workers.yml) end to end: workers added by expand_sno.yml to sno-b (SiteConfig) and
+sno-c (ClusterInstance) are removed in the documented order; a deletion that hangs fails its cluster alone, naming the
+object and the fix, and the next run completes it; a run with nothing left to do changes nothing."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+
+WORKERS = {"sno-b": "sno-b-worker-0.ran.example.com", "sno-c": "sno-c-worker-0.ran.example.com"}
+FILES = {"sno-b": "siteconfig/sno-b.yaml", "sno-c": "clusterinstance/sno-c.yaml"}
+
+
+def _hosts_in_git(fleet, cluster):
+    doc = [d for d in yaml.safe_load_all(fleet.remote_file(FILES[cluster])) if d and d.get("kind") in ("SiteConfig", "ClusterInstance")][0]
+    spec = doc["spec"]
+    nodes = spec["nodes"] if doc["kind"] == "ClusterInstance" else spec["clusters"][0]["nodes"]
+    return [n["hostName"] for n in nodes]
+
+
+def _on_hub(fleet, cluster, host):
+    bmhs = [b["metadata"]["name"] for b in fleet.items("metal3.io/v1alpha1", "BareMetalHost", cluster)]
+    agents = [a["metadata"]["name"] for a in fleet.items("agent-install.openshift.io/v1beta1", "Agent", cluster)
+              if (a["metadata"].get("labels") or {}).get("agent-install.openshift.io/bmh") == host]
+    nodes = [n["name"] for i in fleet.items("internal.open-cluster-management.io/v1beta1", "ManagedClusterInfo", cluster)
+             for n in (i.get("status") or {}).get("nodeList") or []]
+    return host in bmhs, bool(agents), host in nodes
+
+
+def test_remove_workers_in_order_with_a_hang_reported_then_resumed(fleet):
+    added = fleet.play("--limit", "sno-b,sno-c")
+    assert added.rc == 0, added.output[-6000:]
+    for cluster, host in WORKERS.items():
+        assert host in _hosts_in_git(fleet, cluster) and _on_hub(fleet, cluster, host) == (True, True, True)
+
+    removal = os.path.join(fleet.workdir, "removal.yml")
+    with open(removal, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"all": {"hosts": {c: {"ztp_remove_workers": [h]} for c, h in WORKERS.items()},
+                                "vars": {"ztp_removal_poll_interval": 0.5, "ztp_removal_stuck_timeout": 30}}}, handle)
+    playbook = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "playbooks", "remove_workers.yml")
+
+    # check mode shows the first step and changes nothing
+    head = fleet.remote_head()
+    check = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c", "--check", "--diff")
+    assert check.rc == 0, check.output[-6000:]
+    assert fleet.remote_head() == head
+    added_lines = [line for line in check.output.splitlines() if line.startswith("+") and "remove-agent-and-node-on-delete" in line]
+    assert len(added_lines) == 2, check.output[-6000:]
+
+    # sno-b's BareMetalHost cannot be deleted (ironic does not answer): sno-b fails, naming the object and the fix
+    fleet.set_simulator(faults=[{"kind": "bmh-delete-stuck", "cluster": "sno-b", "host": WORKERS["sno-b"]}])
+    first = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c")
+    assert first.rc != 0 and first.failed_hosts() == ["sno-b"], first.output[-8000:]
+    assert "BareMetalHost sno-b/%s has been deleting" % WORKERS["sno-b"] in first.output, first.output[-8000:]
+    assert "oc patch bmh -n sno-b %s" % WORKERS["sno-b"] in first.output and "Nothing was forced" in first.output
+    assert WORKERS["sno-b"] in _hosts_in_git(fleet, "sno-b") and _on_hub(fleet, "sno-b", WORKERS["sno-b"])[0]
+    # sno-c went on alone: annotation, pruneManifests, then the entry removed once the hub was done
+    assert _hosts_in_git(fleet, "sno-c") == ["sno-c-master-0.ran.example.com"]
+    assert _on_hub(fleet, "sno-c", WORKERS["sno-c"]) == (False, False, False)
+    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
+    order = [s for s in subjects if s.startswith(("Annotate workers for removal", "Delete the BareMetalHosts", "Remove workers"))]
+    assert order == ["Remove workers: " + WORKERS["sno-c"],
+                     "Delete the BareMetalHosts of workers: " + ", ".join(WORKERS.values()),
+                     "Annotate workers for removal: " + ", ".join(WORKERS.values())], order
+
+    # the cause is fixed: the next run waits for the deletion to end and removes the entry
+    fleet.set_simulator(faults=[])
+    second = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c")
+    assert second.rc == 0, second.output[-8000:]
+    assert _hosts_in_git(fleet, "sno-b") == ["sno-b-master-0.ran.example.com"]
+    assert _on_hub(fleet, "sno-b", WORKERS["sno-b"]) == (False, False, False)
+
+    third = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c")
+    assert third.rc == 0, third.output[-6000:]
+    assert third.changed("sno-b") == 0 and third.changed("sno-c") == 0, third.output[-6000:]
