@@ -94,6 +94,16 @@ check_recap() {
   [ -z "$bad" ] || fail "$name: the play recap shows $what: $(echo "$bad" | tr '\n' ' ')"
 }
 
+# check_one LOG RUN_NAME HOST: the play recap of LOG shows HOST, not failed or unreachable.
+check_one() {
+  local log=$1 name=$2 host=$3 line
+  [ -f "$log" ] || fail "$name: no output at $log"
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk -v h="$host" '/^PLAY RECAP/ {found=1; next} found && $1 == h {print}')
+  [ -n "$line" ] || fail "$name: $host missing from the play recap of $log"
+  echo "$name recap: $line"
+  grep -Eq 'failed=0 +unreachable=0|unreachable=0 +failed=0' <<<"$line" || fail "$name: $host failed: $line"
+}
+
 # demo_in LABEL: clone the commit under test into $WORK/LABEL/ztp-sno-expand, run `make demo` there, check it.
 demo_in() {
   local label=$1 parent="$WORK/$1" clone="$WORK/$1/ztp-sno-expand" t
@@ -115,6 +125,9 @@ demo_in() {
 
   check_recap "$clone/.hub/demo/run-1.log" "$label, first run" -1
   check_recap "$clone/.hub/demo/run-2.log" "$label, second run" 0
+  check_one "$clone/.hub/demo/rotate.log" "$label, BMC rotation" sno-a
+  check_one "$clone/.hub/demo/remove.log" "$label, worker removal" sno-b
+  grep -q "sno-b-worker-0" "$clone/.hub/gitops-work/siteconfig/sno-b.yaml" && fail "$label: the removed worker is still in siteconfig/sno-b.yaml"
   # The product must not need the reference folder: the hub served the builtin CRD set ...
   grep -q '"crds": "builtin"' "$clone/.hub/state.json" || fail "$label: the test hub did not use the builtin CRD set"
   # ... and the playbook's GitOps working copy is the hub's own, not one in a cache shared with other hubs.

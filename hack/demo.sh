@@ -23,7 +23,7 @@ if [ "${ZTP_DEMO_REAL_HUB:-0}" != 1 ]; then
   source .hub/env
 fi
 mkdir -p "$LOGS"
-rm -f "$LOGS/run-1.log" "$LOGS/run-2.log"
+rm -f "$LOGS/run-1.log" "$LOGS/run-2.log" "$LOGS/rotate.log" "$LOGS/remove.log"
 # Output goes through tee: keep Ansible's colours when the demo runs in a terminal.
 if [ -t 1 ]; then export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-1}; fi
 
@@ -47,6 +47,17 @@ if ! ansible-playbook -i inventory/demo/demo.sno_fleet.yml playbooks/expand_sno.
   exit 1
 fi
 tail -n 6 "$LOGS/run-2.log"
+
+# The rest of a worker's life: new BMC passwords for one cluster, then one worker taken out again.
+echo
+echo "=== Rotating the BMC credentials of sno-a: the Secrets on the hub, checked on the BareMetalHosts"
+ZTP_DEMO_BMC_PASSWORD=$(openssl rand -hex 12)
+ansible-playbook -i inventory/demo/demo.sno_fleet.yml playbooks/rotate_bmc_credentials.yml --limit sno-a "$@" 2>&1 | tee "$LOGS/rotate.log"
+
+echo
+echo "=== Removing the worker of sno-b in the order upstream documents: annotate, delete the BareMetalHost, drop the entry"
+ansible-playbook -i inventory/demo/demo.sno_fleet.yml playbooks/remove_workers.yml --limit sno-b \
+  -e '{"ztp_remove_workers": ["sno-b-worker-0.ran.example.com"]}' "$@" 2>&1 | tee "$LOGS/remove.log"
 
 cat <<EOF2
 

@@ -27,6 +27,8 @@ description:
     selector matches no cluster, an unknown cluster, host names, MACs or IP addresses used twice) fails the inventory
     with the file and line, all problems together.
   - The configuration file must end in C(sno_fleet.yml) or C(sno_fleet.yaml).
+requirements:
+  - jmespath (for O(hub_vars))
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -80,6 +82,14 @@ options:
     description: Read the ManagedClusters of the hub (with the connection options below, or E(K8S_AUTH_*)).
     type: bool
     default: false
+  hub_vars:
+    description:
+      - With O(hub=true), host variables taken from each cluster's ManagedCluster object on the hub, each given as the
+        variable name and a JMESPath expression over the object (C(metadata), C(spec), C(status)). A cluster the hub does not know gets
+        V(null). Read before O(compose), so O(compose), O(groups) and O(keyed_groups) can use them.
+      - 'For example C(ztp_region: "status.clusterClaims[?name==''region.open-cluster-management.io''].value | [0]").'
+    type: dict
+    default: {}
   label_groups:
     description:
       - Label keys whose values become groups C(label_<key>_<value>) (C(label_<key>) for an empty value). The labels
@@ -148,9 +158,15 @@ git_ssh_key_file: ~/.ssh/ztp-gitops
 workers_file: workers.yml
 hub: true
 label_groups: [region, du-profile]
+# the cluster claims ACM collects from each cluster (JMESPath over the ManagedCluster)
+hub_vars:
+  ztp_platform: "status.clusterClaims[?name=='platform.open-cluster-management.io'].value | [0]"
+  ztp_kube_version: status.version.kubernetes
 keyed_groups:
   - key: ztp_cluster_format
     prefix: format
+  - key: ztp_platform
+    prefix: platform
 compose:
   ansible_connection: "'local'"
 

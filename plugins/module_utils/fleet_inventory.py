@@ -33,6 +33,13 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpIn
 from ansible_collections.ztp.sno_expand.plugins.module_utils import workers_file
 from ansible_collections.ztp.sno_expand.plugins.module_utils.workers_file import LineIndex, where, yaml_error_line
 
+try:
+    import jmespath
+    HAS_JMESPATH = True
+except ImportError:  # pragma: no cover - jmespath is a requirement of the collection
+    jmespath = None
+    HAS_JMESPATH = False
+
 PGT = "policygentemplate"
 PG = "policygenerator"
 TEMPLATE_KINDS = {("ran.openshift.io/v1", "PolicyGenTemplate"): PGT,
@@ -705,15 +712,48 @@ def managed_cluster_facts(obj):
     return {"labels": labels, "available": available, "version": version or None}
 
 
-def hub_facts(hub):
-    """``{cluster: managed_cluster_facts}`` of every ManagedCluster of the hub (one list call)."""
+def compile_hub_vars(hub_vars):
+    """``{variable: compiled JMESPath expression}`` of the ``hub_vars`` option; a bad name or expression is an error
+    naming the variable, the expression and the fix."""
+    if not hub_vars:
+        return {}
+    if not isinstance(hub_vars, dict):
+        raise FleetError([ZtpInputError("hub_vars", hub_vars, "a mapping of variable names to JMESPath expressions")],
+                         source="the inventory configuration")
+    if not HAS_JMESPATH:
+        raise FleetError([ZtpInputError("hub_vars", sorted(hub_vars), "no hub_vars, or the Python package jmespath installed "
+                                                                      "(pip install jmespath)")], source="the inventory configuration")
+    compiled, errors = {}, []
+    for name, expression in sorted(hub_vars.items()):
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            errors.append(ZtpInputError("hub_vars", name, "a variable name (letters, digits and _, not starting with a digit)"))
+            continue
+        try:
+            compiled[name] = jmespath.compile(str(expression))
+        except jmespath.exceptions.JMESPathError as error:
+            errors.append(ZtpInputError("hub_vars.%s" % name, expression, "a JMESPath expression over a ManagedCluster, for "
+                                        "example status.clusterClaims[?name=='region.open-cluster-management.io'].value "
+                                        "| [0] (%s)" % str(error).splitlines()[0]))
+    if errors:
+        raise FleetError(errors, source="the inventory configuration")
+    return compiled
+
+
+def hub_facts(hub, hub_vars=None):
+    """``{cluster: managed_cluster_facts}`` of every ManagedCluster of the hub (one list call); with ``hub_vars``
+    (compiled by ``compile_hub_vars``) each also carries ``vars``, their values on the ManagedCluster."""
     items, _rv = hub.list(*MANAGED_CLUSTER)
-    return dict(((item.get("metadata") or {}).get("name"), managed_cluster_facts(item)) for item in items)
+    out = {}
+    for item in items:
+        fact = managed_cluster_facts(item)
+        fact["vars"] = dict((name, expression.search(item)) for name, expression in (hub_vars or {}).items())
+        out[(item.get("metadata") or {}).get("name")] = fact
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ the inventory
 
-READ_OPTIONS = ("paths", "workers_file", "template_details", "target_group", "label_groups", "unmatched_templates", "site_label",
+READ_OPTIONS = ("paths", "workers_file", "template_details", "target_group", "label_groups", "unmatched_templates", "site_label", "hub_vars",
                 "worker_policy_name", "worker_policy_file", "worker_policy_namespace", "worker_policy_dir")
 GROUP_ALL = "ztp_clusters"
 GROUP_SNO = "ztp_sno"
@@ -757,8 +797,9 @@ def read_fleet(root, base, options, hub_options=None, hub_client=None):
     repo = scan(root, options.get("paths"))
     facts = None
     if hub_options is not None or hub_client is not None:
+        hub_vars = compile_hub_vars(options.get("hub_vars"))
         try:
-            facts = hub_facts(hub_client or _hub_client(hub_options))
+            facts = hub_facts(hub_client or _hub_client(hub_options), hub_vars)
         except Exception as error:  # pylint: disable=broad-except
             raise FleetError(["cannot list the ManagedClusters of the hub: %s; check the hub connection options (kubeconfig, "
                               "host, api_key, ...) or the K8S_AUTH_* environment variables" % mask(error)], source="the hub connection")
@@ -796,12 +837,14 @@ def read_fleet(root, base, options, hub_options=None, hub_client=None):
             fact = facts.get(name)
             if fact is None:
                 hostvars.update(ztp_hub_available=None, ztp_hub_version=None, ztp_hub_labels={})
+                hostvars.update((var, None) for var in options.get("hub_vars") or {})
                 groups[GROUP_HUB_MISSING].append(name)
                 selected = False
             else:
                 labels.update(fact["labels"])
                 hostvars.update(ztp_hub_available=fact["available"] == "True", ztp_hub_version=fact["version"],
                                 ztp_hub_labels=dict(sorted(fact["labels"].items())))
+                hostvars.update(fact["vars"])
                 groups[GROUP_HUB_AVAILABLE if fact["available"] == "True" else GROUP_HUB_UNAVAILABLE].append(name)
                 selected = fact["available"] == "True"
         if cluster.sno:

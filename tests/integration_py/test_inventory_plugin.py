@@ -449,7 +449,9 @@ def test_hub_labels_availability_and_version(tmp_path, test_hub):
         "clusters:\n" + "".join("  %s:\n    - {hostName: %s-w0.example.com, credentials: c, bootMACAddress: '02:00:00:00:00:0%d'}\n" % (n, n, i)
                                 for i, n in enumerate(("sno-a", "sno-b", "sno-c"))), encoding="utf-8")
     config = _config(tmp_path, "repo: gitops\nworkers_file: workers.yml\nhub: true\nlabel_groups: [region, openshiftVersion]\n"
-                               "keyed_groups:\n  - key: ztp_hub_version | default('none', true)\n    prefix: ocp\n")
+                               "hub_vars:\n  ztp_claimed_version: \"status.clusterClaims[?name=='version.openshift.io'].value | [0]\"\n"
+                               "keyed_groups:\n  - key: ztp_hub_version | default('none', true)\n    prefix: ocp\n"
+                               "  - key: ztp_claimed_version | default('none', true)\n    prefix: claimed\n")
     hostvars, groups = _list(tmp_path, config, env=_env(tmp_path, K8S_AUTH_KUBECONFIG=test_hub.hub_kubeconfig))
     assert groups["sno_clusters"] == ["sno-a"]
     assert groups["ztp_hub_available"] == ["sno-a"]
@@ -462,6 +464,9 @@ def test_hub_labels_availability_and_version(tmp_path, test_hub):
     assert hostvars["sno-a"]["ztp_hub_labels"]["region"] == "eu-west"
     assert (hostvars["sno-b"]["ztp_hub_available"], hostvars["sno-b"]["ztp_hub_version"]) == (False, "4.17.9")
     assert hostvars["sno-c"]["ztp_hub_available"] is None
+    # hub_vars: JMESPath over the ManagedCluster, before keyed_groups
+    assert hostvars["sno-b"]["ztp_claimed_version"] == "4.17.9" and hostvars["sno-a"]["ztp_claimed_version"] is None
+    assert groups["claimed_4_17_9"] == ["sno-b"] and sorted(groups["claimed_none"]) == ["sno-a", "sno-c"]
 
     # a hub that cannot be reached fails the source with a message, and no credential in it
     bad = _env(tmp_path, K8S_AUTH_HOST="https://127.0.0.1:1", K8S_AUTH_API_KEY="sekret-token-value", K8S_AUTH_KUBECONFIG="")

@@ -250,6 +250,34 @@ def test_hub_labels_availability_and_version(repo, tmp_path):
     assert hosts["sno-c"]["ztp_hub_available"] is None
 
 
+def test_hub_vars_are_jmespath_over_the_managed_cluster(repo):
+    hub = FakeHub([_mc("sno-a", {"region": "eu-west"}, "True", claims=[("platform.open-cluster-management.io", "BareMetal"),
+                                                                        ("region.open-cluster-management.io", "eu-west-1")])])
+    hub_vars = {"ztp_platform": "status.clusterClaims[?name=='platform.open-cluster-management.io'].value | [0]",
+                "ztp_claims": "status.clusterClaims[].name", "ztp_missing": "status.nothing.here"}
+    hosts = fleet.read_fleet(str(repo), str(repo), {"hub_vars": hub_vars}, hub_client=hub)["hosts"]
+    assert hosts["sno-a"]["ztp_platform"] == "BareMetal"
+    assert hosts["sno-a"]["ztp_claims"] == ["platform.open-cluster-management.io", "region.open-cluster-management.io"]
+    assert hosts["sno-a"]["ztp_missing"] is None
+    # a cluster the hub does not know gets the variables, unset
+    assert hosts["sno-b"]["ztp_platform"] is None and hosts["sno-b"]["ztp_hub_available"] is None
+
+
+@pytest.mark.parametrize("hub_vars, named", [
+    ({"ztp_bad": "status.clusterClaims[?name=="}, "hub_vars.ztp_bad"),
+    ({"not a name": "metadata.name"}, "not a name"),
+    (["metadata.name"], "hub_vars"),
+])
+def test_bad_hub_vars_are_named_before_the_hub_is_read(repo, hub_vars, named):
+    class NoHub(object):
+        def list(self, *args):
+            raise AssertionError("the hub must not be read")
+
+    with pytest.raises(fleet.FleetError) as error:
+        fleet.read_fleet(str(repo), str(repo), {"hub_vars": hub_vars}, hub_client=NoHub())
+    assert named in str(error.value) and "the inventory configuration" in str(error.value)
+
+
 def test_hub_labels_bind_templates_git_does_not_know(repo):
     path = repo / "policygentemplates" / "sno-b-site.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace('sites: "sno-b"', 'sites: "sno-b"\n    region: "eu"'), encoding="utf-8")
