@@ -19,16 +19,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_report as fr
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    json_path=dict(type='path'),
-    clusters=dict(type='list', elements='dict', default=[]),
-    title=dict(type='str'),
-    batch=dict(type='int'),
-    merge=dict(type='bool', default=True),
-    docs_url=dict(type='str', default=fr.DOCS_URL),
-)
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
 
 
 def default_json_path(path):
@@ -52,7 +43,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        dummy, args = self.validate_argument_spec(argument_spec=validate.module_spec('ztp_fleet_report'))
         path = os.path.abspath(args['path'])
         json_path = os.path.abspath(args['json_path'] or default_json_path(path))
         if json_path == path:

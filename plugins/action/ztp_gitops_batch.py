@@ -24,14 +24,8 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, y
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors, redact
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_nodes
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
 
-ARGUMENT_SPEC = dict(
-    repo_dir=dict(type='path', required=True),
-    clusters=dict(type='list', elements='dict'),
-    hosts=dict(type='list', elements='str'),
-    policies=dict(type='bool', default=True),
-    nodes=dict(type='bool', default=True),
-)
 
 CLUSTER_SPEC = dict(
     host=dict(type='str'),
@@ -106,7 +100,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC,
+        dummy, args = self.validate_argument_spec(argument_spec=validate.module_spec('ztp_gitops_batch'),
                                                   required_one_of=[('clusters', 'hosts')],
                                                   mutually_exclusive=[('clusters', 'hosts')])
         if args.get('hosts') is not None:

@@ -14,14 +14,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import apply_node
-
-ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
-    cluster=dict(type='str', required=True),
-    node=dict(type='dict'),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
-    default_template_refs=dict(type='list', elements='dict'),
-)
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
 
 
 class ActionModule(ActionBase):
@@ -34,7 +27,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(
-            argument_spec=ARGUMENT_SPEC, required_if=[('state', 'present', ['node']), ('state', 'absent', ['node'])])
+            argument_spec=validate.module_spec('ztp_siteconfig_node'), required_if=[('state', 'present', ['node']), ('state', 'absent', ['node'])])
         params = yaml_edit.plain(params)
         if not yaml_edit.HAS_RUAMEL:
             result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
