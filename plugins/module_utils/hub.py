@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 only
     import Queue as queue  # noqa: N813
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
 try:
@@ -82,6 +82,20 @@ def hub_module(argument_spec, **kwargs):
         module = AnsibleModule(argument_spec=argument_spec, **kwargs)
         module.fail_json(msg="The kubernetes.core collection must be installed", exception=K8S_COLLECTION_ERROR)
     return AnsibleK8SModule(argument_spec=argument_spec, check_pyyaml=False, **kwargs)
+
+
+def run_wait_module(waiter):
+    """``main()`` of a hub wait module: ``waiter`` (a module_utils module) gives ``module_args()``,
+    ``check_params(params)`` and ``run_wait(hub, nodes, params, check_mode)``."""
+    module = hub_module(hub_argument_spec(waiter.module_args()), supports_check_mode=True)
+    try:
+        nodes = waiter.check_params(module.params)
+        result = waiter.run_wait(Hub.from_module(module), nodes, module.params, module.check_mode)
+    except (ZtpInputError, ZtpInputErrors, HubError) as exc:
+        module.fail_json(msg=str(exc))
+    if result.get("failed"):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 def api_status(exc):

@@ -193,21 +193,12 @@ progress:
   elements: dict
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec, hub_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import run_wait_module
 from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch as iw
 
 
 def main():
-    module = hub_module(hub_argument_spec(iw.module_args()), supports_check_mode=True)
-    try:
-        nodes = iw.check_params(module.params)
-        result = iw.run_wait(Hub.from_module(module), nodes, module.params, module.check_mode)
-    except (ZtpInputError, ZtpInputErrors, HubError) as exc:
-        module.fail_json(msg=str(exc))
-    if result.get("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_wait_module(iw)
 
 
 if __name__ == "__main__":

@@ -91,21 +91,12 @@ elapsed:
   type: float
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec, hub_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import run_wait_module
 from ansible_collections.ztp.sno_expand.plugins.module_utils import node_removal as nr
 
 
 def main():
-    module = hub_module(hub_argument_spec(nr.module_args()), supports_check_mode=True)
-    try:
-        nodes = nr.check_params(module.params)
-        result = nr.run_wait(Hub.from_module(module), nodes, module.params, module.check_mode)
-    except (ZtpInputError, ZtpInputErrors, HubError) as exc:
-        module.fail_json(msg=str(exc))
-    if result.get("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
+    run_wait_module(nr)
 
 
 if __name__ == "__main__":
