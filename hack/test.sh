@@ -37,9 +37,13 @@ stage "demo in fresh clones without ../shared" bash hack/ci-fresh-demo.sh
 if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/generators" ]; then
   stage "ZTP generators build" bash testhub/build-generators.sh
 fi
-# The real siteconfig operator, which then renders the ClusterInstances of the end-to-end tests' hubs.
+# The real siteconfig operator, which then renders the ClusterInstances of the end-to-end tests' hubs, and the real
+# TALM (tests/hub/test_talm_real.py).
 if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/controllers/siteconfig-operator" ]; then
   stage "siteconfig operator build" bash testhub/build-controllers.sh
+fi
+if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/controllers/talm" ]; then
+  stage "TALM build" bash testhub/build-talm.sh
 fi
 
 # Last, so that its closing line ends the output.

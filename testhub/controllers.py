@@ -25,8 +25,10 @@ with failurePolicy Fail it would refuse every ClusterInstance write without the 
 
 from __future__ import annotations
 
+import copy
 import datetime
 import glob
+import hashlib
 import ipaddress
 import json
 import os
@@ -266,3 +268,138 @@ def remove_webhook(api: k8s_client.ApiClient) -> bool:
             return False
         raise
     return True
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The real TALM (openshift-kni/cluster-group-upgrades-operator), in place of the simulator's TALM model
+# (testhub/simulator/talm.py).
+#
+# ``testhub/build-talm.sh`` builds it from ``<shared>/controllers/talm`` into ``$ZTP_CACHE/controllers/talm-<hash>``
+# (``talm-status.json`` there records the last outcome). The switch ``ZTP_TALM`` (or ``Hub(talm=...)``, ``hubctl up
+# --talm``): ``model`` (the default: the simulator reconciles ClusterGroupUpgrades), ``real`` (TALM must build and run,
+# else ``up`` fails with the build error) or ``auto`` (``real`` when the TALM sources exist, else ``model``).
+#
+# In ``real`` mode the hub (``Hub._ensure_talm``) installs TALM's own CRDs (its config/crd/bases: ClusterGroupUpgrade,
+# PreCachingConfig, ImageBasedGroupUpgrade; the hub's ClusterGroupUpgrade CRD is replaced by TALM's, which carries
+# the defaults and status schema the controller relies on) and ManifestWork (open-cluster-management.io/api at the
+# version TALM pins, from the Go module cache), starts ``manager --skip-tls-profile`` with its health probe at port
+# base + 8, waits until its ClusterGroupUpgrade controller runs, and passes ``ZTP_TALM=real`` to the simulator, which
+# then leaves ClusterGroupUpgrades alone. Policies, PlacementDecisions and compliance still come from the simulator
+# (testhub/simulator/policies.py); TALM's timeouts are real minutes.
+# --------------------------------------------------------------------------------------------------------------------
+
+TALM_SWITCH = "ZTP_TALM"
+TALM_CRD_FILES = ("ran.openshift.io_clustergroupupgrades.yaml", "ran.openshift.io_precachingconfigs.yaml",
+                  "lcm.openshift.io_imagebasedgroupupgrades.yaml")
+MANIFESTWORK_CRD = os.path.join("work", "v1", "0000_00_work.open-cluster-management.io_manifestworks.crd.yaml")
+# controller-runtime logs this (with "controller":"clustergroupupgrade") once the CGU controller's caches synced
+TALM_WORKERS_LINE = "Starting workers"
+TALM_CRD_MARK = "ztp-testhub/talm-crd"
+
+
+class TalmUnavailable(RuntimeError):
+    """TALM is not built (the message carries the build error) or its CRDs cannot be found."""
+
+
+def talm_sources_dir() -> str:
+    return os.path.join(generators.shared_dir(), "controllers", "talm")
+
+
+def talm_sources_present() -> bool:
+    return os.path.isdir(talm_sources_dir())
+
+
+def talm_status() -> dict:
+    try:
+        with open(os.path.join(cache_dir(), "talm-status.json"), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def talm_resolve(choice: str | None = None) -> str:
+    """``real`` or ``model`` for a choice (None: ``$ZTP_TALM``, default ``model``)."""
+    mode = (choice or os.environ.get(TALM_SWITCH) or "model").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"{TALM_SWITCH}={mode!r}: expected one of {', '.join(MODES)}")
+    if mode == "auto":
+        return "real" if talm_sources_present() else "model"
+    return mode
+
+
+def ensure_talm_built(timeout: float = 3600) -> str:
+    """Run testhub/build-talm.sh (a no-op when the cache is current); the binary, or TalmUnavailable."""
+    proc = subprocess.run(["bash", os.path.join(HERE, "build-talm.sh")], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    binary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    if proc.returncode != 0 or not os.access(binary, os.X_OK):
+        raise TalmUnavailable(f"testhub/build-talm.sh exited {proc.returncode}:\n{proc.stderr.strip()}")
+    return binary
+
+
+def talm_crds(binary: str) -> list[dict]:
+    """TALM's own CRDs and ManifestWork (from the open-cluster-management.io/api module the build recorded)."""
+    paths = [os.path.join(talm_sources_dir(), "config", "crd", "bases", name) for name in TALM_CRD_FILES]
+    try:
+        with open(os.path.join(os.path.dirname(binary), ".ocm-api"), encoding="utf-8") as handle:
+            ocm_api = handle.read().strip()
+    except OSError as err:
+        raise TalmUnavailable(f"the TALM build did not record the open-cluster-management.io/api module: {err}") from err
+    paths.append(os.path.join(ocm_api, MANIFESTWORK_CRD))
+    crds = []
+    for path in paths:
+        if not os.path.exists(path):
+            raise TalmUnavailable(f"CRD file {path} not found")
+        with open(path, encoding="utf-8") as handle:
+            for doc in yaml.safe_load_all(handle):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    doc.pop("status", None)
+                    meta = doc.setdefault("metadata", {})
+                    meta.pop("creationTimestamp", None)
+                    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+                    meta.setdefault("annotations", {})[TALM_CRD_MARK] = digest
+                    crds.append(doc)
+    return crds
+
+
+def install_talm_crds(api: k8s_client.ApiClient, crds: list[dict]) -> None:
+    """Create the CRDs, or replace an existing one that is not this very file (the hub's own ClusterGroupUpgrade
+    CRD; ``TALM_CRD_MARK`` carries the sha256 of the CRD as read)."""
+    from testhub import crdset  # pylint: disable=import-outside-toplevel
+    ext = k8s_client.ApiextensionsV1Api(api)
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        try:
+            ext.create_custom_resource_definition(body=crd)
+            continue
+        except k8s_client.ApiException as err:
+            if err.status != 409:
+                raise
+        current = ext.read_custom_resource_definition(name)
+        if (current.metadata.annotations or {}).get(TALM_CRD_MARK) != crd["metadata"]["annotations"][TALM_CRD_MARK]:
+            body = copy.deepcopy(crd)
+            body["metadata"]["resourceVersion"] = current.metadata.resource_version
+            ext.replace_custom_resource_definition(name, body)
+    crdset.wait_ready(api, crds)
+
+
+def talm_argv(binary: str, health_port: int) -> list[str]:
+    """TALM's own flags for vanilla Kubernetes (no OpenShift APIServer TLS profile), no metrics, one instance."""
+    return [binary, "--skip-tls-profile", "--health-probe-bind-address", f"127.0.0.1:{health_port}",
+            "--metrics-bind-address", "0", "--leader-elect=false", "--zap-devel=false", "--zap-log-level", "info"]
+
+
+def talm_started(log: str) -> bool:
+    """TALM's ClusterGroupUpgrade controller has synced its caches and runs its workers (read from its log, after the
+    hub's last ``==== ... starting`` line: the log is appended to across starts)."""
+    started = False
+    try:
+        with open(log, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("==== "):
+                    started = False
+                elif TALM_WORKERS_LINE in line and '"clustergroupupgrade"' in line:
+                    started = True
+    except OSError:
+        return False
+    return started

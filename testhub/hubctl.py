@@ -2,7 +2,7 @@
 
     python -m testhub.hubctl up|down|status [--run-dir DIR] [--port-base N] [--crds upstream|builtin|auto]
                                             [--no-simulator] [--audit] [--speed N]
-                                            [--siteconfig-operator real|model|auto]
+                                            [--siteconfig-operator real|model|auto] [--talm real|model|auto]
 
 Everything listens on 127.0.0.1 only. Processes are recorded by PID (and start time) in `<run-dir>/state.json`;
 `down` stops exactly those.
@@ -42,7 +42,7 @@ DEFAULT_SPEED = 60
 READY_TIMEOUT = 120.0
 
 # Port offsets from the port base.
-PORTS = {"etcd": 0, "etcd-peer": 1, "hub": 3, "spoke": 4, "git": 5, "siteconfig-webhook": 6, "siteconfig-health": 7}
+PORTS = {"etcd": 0, "etcd-peer": 1, "hub": 3, "spoke": 4, "git": 5, "siteconfig-webhook": 6, "siteconfig-health": 7, "talm-health": 8}
 
 HUB_NAMESPACES = ("ztp-common", "ztp-group", "ztp-site", "ztp-install", "openshift-gitops", "open-cluster-management", "ztp-simulator")
 SPOKE_NAMESPACES = ("openshift-ptp", "openshift-sriov-network-operator", "openshift-cluster-node-tuning-operator",
@@ -54,7 +54,7 @@ ARGO_APPS = {"clusters": "siteconfig", "policies": "policygentemplates"}
 ARGO_PROJECT = "ztp-app-project"
 
 # Order matters for `down`: consumers first, etcd last.
-COMPONENTS = ("etcd", "hub", "spoke", "git", "siteconfig-operator", "simulator")
+COMPONENTS = ("etcd", "hub", "spoke", "git", "siteconfig-operator", "talm", "simulator")
 OPERATOR_READY_TIMEOUT = 90.0
 
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
@@ -131,7 +131,7 @@ class Hub:
 
     def __init__(self, run_dir: str | None = None, port_base: int | None = DEFAULT_PORT_BASE, crds: str = "auto",
                  simulator: bool = True, audit: bool = False, speed: int | None = None, bin_dir: str | None = None,
-                 siteconfig_operator: str | None = None):
+                 siteconfig_operator: str | None = None, talm: str | None = None):
         self.run_dir = os.path.abspath(run_dir or DEFAULT_RUN_DIR)
         self.crds_choice = crds
         self.simulator = simulator
@@ -158,6 +158,14 @@ class Hub:
         else:
             try:
                 self.siteconfig_operator = controllers.resolve(siteconfig_operator)
+            except ValueError as err:
+                raise HubError(str(err)) from err
+        # real: TALM's manager reconciles ClusterGroupUpgrades; model: the simulator does (testhub/controllers.py).
+        if talm is None and controllers.TALM_SWITCH not in os.environ and state.get("talm"):
+            self.talm = state["talm"]
+        else:
+            try:
+                self.talm = controllers.talm_resolve(talm)
             except ValueError as err:
                 raise HubError(str(err)) from err
 
@@ -460,6 +468,7 @@ class Hub:
             state = self._load_state()
             if self.healthy():
                 self._ensure_siteconfig_operator(state)
+                self._ensure_talm(state)
                 self._ensure_simulator(state)
                 self._apply_speed()
                 self.write_env()
@@ -517,6 +526,10 @@ class Hub:
             self._ensure_siteconfig_operator(state)
             if self.siteconfig_operator == "real":
                 timings["siteconfig-operator"] = time.monotonic() - t0
+            t0 = time.monotonic()
+            self._ensure_talm(state)
+            if self.talm == "real":
+                timings["talm"] = time.monotonic() - t0
             self._ensure_simulator(state)
             self.write_env()
             timings["total"] = time.monotonic() - t_start
@@ -571,6 +584,7 @@ class Hub:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH", "")) if p)
         env[controllers.SWITCH] = self.siteconfig_operator
+        env[controllers.TALM_SWITCH] = self.talm
         self._spawn(state, "simulator", self._simulator_argv(), os.path.join(self.run_dir, "simulator.log"), env=env, cwd=REPO)
         time.sleep(0.5)
         if self._exited(state["processes"]["simulator"]):
@@ -620,6 +634,55 @@ class Hub:
                 raise HubError(f"the siteconfig operator is not ready; last lines of {log}:\n{_tail(log)}")
             time.sleep(0.2)
         controllers.register_webhook(api, self.port("siteconfig-webhook"), ca_pem)
+
+    def _ensure_talm(self, state: dict) -> None:
+        """Real mode: TALM's CRDs and its manager process, ready when its ClusterGroupUpgrade controller runs (see
+        testhub/controllers.py). The simulator learns the mode from ``ZTP_TALM`` when it starts: a change of mode
+        restarts it."""
+        if state.get("talm") != self.talm:
+            previous = state.get("talm")
+            state["talm"] = self.talm
+            sim = state.get("processes", {}).get("simulator")
+            if previous and sim and self._alive(sim):
+                self._terminate(sim)
+                state["processes"].pop("simulator", None)
+            self._save_state(state)
+        entry = state.get("processes", {}).get("talm")
+        if self.talm != "real":
+            if entry:
+                self._terminate(entry)
+                state["processes"].pop("talm", None)
+                self._save_state(state)
+            return
+        if self._alive(entry) and self._talm_ready(entry):
+            return
+        try:
+            binary = controllers.ensure_talm_built()
+            crds = controllers.talm_crds(binary)
+        except controllers.TalmUnavailable as err:
+            raise HubError(f"the real TALM (mode real) could not be built: {err}") from err
+        controllers.install_talm_crds(self.api_client("hub"), crds)
+        if entry and self._alive(entry):
+            self._terminate(entry)
+        self._ensure_port_free("talm-health")
+        env = dict(os.environ)
+        env["KUBECONFIG"] = self.simulator_kubeconfig
+        log = os.path.join(self.run_dir, "talm.log")
+        self._spawn(state, "talm", controllers.talm_argv(binary, self.port("talm-health")), log, env=env)
+        entry = state["processes"]["talm"]
+        deadline = time.monotonic() + OPERATOR_READY_TIMEOUT
+        while not self._talm_ready(entry):
+            if self._exited(entry) or time.monotonic() > deadline:
+                raise HubError(f"TALM is not ready; last lines of {log}:\n{_tail(log)}")
+            time.sleep(0.2)
+
+    def _talm_ready(self, entry: dict) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port('talm-health')}/readyz", timeout=2) as resp:  # nosec - loopback
+                ready = resp.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+        return ready and controllers.talm_started(entry["log"])
 
     def _operator_ready(self) -> bool:
         try:
@@ -732,14 +795,15 @@ class Hub:
         procs = state.get("processes", {})
         where = {"etcd": f"http://127.0.0.1:{self.port('etcd')}", "hub": self.hub_url, "spoke": self.spoke_url,
                  "git": self.git_url, "simulator": "-",
-                 "siteconfig-operator": f"https://127.0.0.1:{self.port('siteconfig-webhook')}" if self.siteconfig_operator == "real" else "-"}
+                 "siteconfig-operator": f"https://127.0.0.1:{self.port('siteconfig-webhook')}" if self.siteconfig_operator == "real" else "-",
+                 "talm": f"http://127.0.0.1:{self.port('talm-health')}/readyz" if self.talm == "real" else "-"}
         rows = {}
         for name in COMPONENTS:
             entry = procs.get(name)
             rows[name] = {"pid": entry["pid"] if entry else None, "running": self._alive(entry), "where": where[name],
                           "log": entry["log"] if entry else None}
         return {"run_dir": self.run_dir, "port_base": self.port_base, "crds": state.get("crds"), "audit": state.get("audit", False),
-                "siteconfig_operator": self.siteconfig_operator,
+                "siteconfig_operator": self.siteconfig_operator, "talm": self.talm,
                 "processes": rows, "env_file": self.env_file if os.path.exists(self.env_file) else None, "timings": state.get("timings")}
 
 
@@ -759,7 +823,7 @@ def _create(create, body: dict) -> None:
 def _print_status(info: dict) -> None:
     print(f"run dir:   {info['run_dir']}")
     print(f"port base: {info['port_base']}   CRDs: {info['crds'] or '-'}   audit: {'on' if info['audit'] else 'off'}"
-          f"   siteconfig operator: {info['siteconfig_operator']}")
+          f"   siteconfig operator: {info['siteconfig_operator']}   TALM: {info['talm']}")
     for name, row in info["processes"].items():
         state = f"running pid {row['pid']}" if row["running"] else "stopped"
         print(f"  {name:<19} {state:<20} {row['where']}")
@@ -779,10 +843,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--siteconfig-operator", choices=controllers.MODES, default=None,
                         help=f"who renders ClusterInstances: the real siteconfig operator or the simulator's model "
                              f"(default ${controllers.SWITCH} or model)")
+    parser.add_argument("--talm", choices=controllers.MODES, default=None,
+                        help=f"who reconciles ClusterGroupUpgrades: the real TALM or the simulator's model (default ${controllers.TALM_SWITCH} or model)")
     args = parser.parse_args(argv)
     try:
         hub = Hub(args.run_dir, port_base=args.port_base, crds=args.crds, simulator=not args.no_simulator, audit=args.audit, speed=args.speed,
-                  siteconfig_operator=args.siteconfig_operator)
+                  siteconfig_operator=args.siteconfig_operator, talm=args.talm)
         if args.command == "up":
             hub.start()
             _print_status(hub.status())

@@ -78,10 +78,19 @@ DEFAULT_DELAYS = {
 log = logging.getLogger("testhub.simulator")
 
 
+# Controllers that a real one replaces on the test hub: left out when the environment variable (set by
+# testhub/hubctl.py from its switch) is "real".
+REPLACED_BY_REAL = {"talm:Talm": "ZTP_TALM"}
+
+
 def controller_classes():
-    """The controller classes of ``CONTROLLERS`` (optional modules that do not exist are left out)."""
+    """The controller classes of ``CONTROLLERS`` (optional modules that do not exist are left out, and those a real
+    controller replaces, ``REPLACED_BY_REAL``)."""
     classes = []
     for spec, required in CONTROLLERS:
+        switch = REPLACED_BY_REAL.get(spec)
+        if switch and os.environ.get(switch, "model").strip().lower() == "real":
+            continue
         module_name, class_name = spec.split(":")
         try:
             module = importlib.import_module(f"{__package__}.{module_name}")
@@ -359,6 +368,9 @@ class Settings:
         self.spokes = data.get("spokes") if isinstance(data.get("spokes"), dict) else {}
         self.delays = dict(DEFAULT_DELAYS)
         self.delays.update({k: float(v) for k, v in (data.get("delays") or {}).items() if isinstance(v, (int, float))})
+        # real seconds between two clock readings that count whole (Clock._hold); None: two tick periods
+        gap = data.get("clock_max_gap")
+        self.clock_max_gap = float(gap) if isinstance(gap, (int, float)) and gap > 0 else None
 
     def get(self, key, default=None):
         return self.raw.get(key, default)
@@ -526,6 +538,7 @@ class Simulator:
             # the hub's API server is away (a restart): keep the previous settings, as a controller would keep running
             log.warning("cannot reach the hub for settings, keeping the previous ones: %s", exc)
         self.clock.set_speed(self.config.speed)
+        self.clock.max_gap = self.config.clock_max_gap or 2 * self.tick_seconds
 
     def delay(self, name: str) -> float:
         """Simulated seconds step ``name`` takes (``DEFAULT_DELAYS`` or ``delays.<name>`` of the settings)."""

@@ -251,8 +251,8 @@ def test_hub_labels_availability_and_version(repo, tmp_path):
 
 
 def test_hub_vars_are_jmespath_over_the_managed_cluster(repo):
-    hub = FakeHub([_mc("sno-a", {"region": "eu-west"}, "True", claims=[("platform.open-cluster-management.io", "BareMetal"),
-                                                                        ("region.open-cluster-management.io", "eu-west-1")])])
+    claims = [("platform.open-cluster-management.io", "BareMetal"), ("region.open-cluster-management.io", "eu-west-1")]
+    hub = FakeHub([_mc("sno-a", {"region": "eu-west"}, "True", claims=claims)])
     hub_vars = {"ztp_platform": "status.clusterClaims[?name=='platform.open-cluster-management.io'].value | [0]",
                 "ztp_claims": "status.clusterClaims[].name", "ztp_missing": "status.nothing.here"}
     hosts = fleet.read_fleet(str(repo), str(repo), {"hub_vars": hub_vars}, hub_client=hub)["hosts"]

@@ -1,0 +1,207 @@
+"""The real TALM on the test hub (``Hub(talm="real")``, testhub/controllers.py): ClusterGroupUpgrades reconciled by
+openshift-kni/cluster-group-upgrades-operator's own manager, not by the simulator's model (testhub/simulator/talm.py).
+
+TALM is built from its source in the shared reference folder by testhub/build-talm.sh; a failed build fails these
+tests (the hub does not start). Without that folder this module is skipped (tests/hub/test_simulator_policies.py
+covers the simulator's TALM). Policies, PlacementDecisions and compliance still come from the simulator's policy
+model (testhub/simulator/policies.py). TALM's timeouts are real minutes, so the CGUs here keep them small.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from testhub import controllers  # noqa: E402  pylint: disable=wrong-import-position
+from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
+from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
+
+if not controllers.talm_sources_present():
+    pytest.skip(f"no TALM sources at {controllers.talm_sources_dir()}: the test hub runs the simulator's TALM model there "
+                "(tests/hub/test_simulator_policies.py covers it)", allow_module_level=True)
+
+CGU = ("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
+POLICY = ("policy.open-cluster-management.io/v1", "Policy")
+BINDING = ("policy.open-cluster-management.io/v1", "PlacementBinding")
+PLACEMENT = ("cluster.open-cluster-management.io/v1beta1", "Placement")
+DECISION = ("cluster.open-cluster-management.io/v1beta1", "PlacementDecision")
+MC = ("cluster.open-cluster-management.io/v1", "ManagedCluster")
+MCSB = ("cluster.open-cluster-management.io/v1beta2", "ManagedClusterSetBinding")
+NAMESPACE = ("v1", "Namespace")
+CLUSTER = "sno-a"
+CGU_NS = "ztp-install"
+TALM_LABEL = "openshift-cluster-group-upgrades/clusterGroupUpgrade"
+
+
+class Api:
+    def __init__(self, dyn):
+        self.dyn = dyn
+
+    def res(self, gvk):
+        return self.dyn.resources.get(api_version=gvk[0], kind=gvk[1])
+
+    def get(self, gvk, name, namespace=None):
+        try:
+            return self.res(gvk).get(name=name, namespace=namespace).to_dict()
+        except Exception as exc:  # pylint: disable=broad-except
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+
+    def list(self, gvk, namespace=None, label_selector=None):
+        return [i.to_dict() for i in self.res(gvk).get(namespace=namespace, label_selector=label_selector).items]
+
+    def create(self, gvk, body):
+        return self.res(gvk).create(body=body, namespace=body["metadata"].get("namespace")).to_dict()
+
+
+def condition(obj, ctype):
+    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if item["type"] == ctype:
+            return item
+    return {}
+
+
+def compliance(root, cluster):
+    for item in ((root or {}).get("status") or {}).get("status") or []:
+        if item.get("clustername") == cluster:
+            return item.get("compliant")
+    return None
+
+
+@pytest.fixture(scope="module")
+def talm_hub(tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("hub-talm"))
+    hub = Hub(run_dir, port_base=free_port_base(21440), simulator=True, speed=5000, talm="real")
+    try:
+        hub.start()  # a failed TALM build raises HubError here: the tests fail, they are not skipped
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture(scope="module")
+def api(talm_hub):
+    return Api(talm_hub.api("hub"))
+
+
+@pytest.fixture(scope="module")
+def seeded(api):
+    """sno-a is an Available ManagedCluster and real TALM's own ztp-install CGU for it (ManagedClusterForCGU: a
+    ManagedCluster without the ztp-done label) has finished, so that the policies below are not part of it."""
+    def ready():
+        cluster = api.get(MC, CLUSTER)
+        return cluster if condition(cluster, "ManagedClusterConditionAvailable").get("status") == "True" else None
+    wait_for(ready, timeout=240, interval=1, what=f"ManagedCluster {CLUSTER} Available")
+
+    cgu = wait_for(lambda: finished(api, CLUSTER), timeout=240, interval=1, what=f"TALM's ztp-install CGU {CLUSTER} finished")
+    assert condition(cgu, "Succeeded")["status"] == "True", cgu["status"]
+    # the simulator's policy model has seen sno-a (its day-1 policies recorded as applied): policies bound later are
+    # NonCompliant until enforced
+    wait_for(lambda: api.get(("v1", "ConfigMap"), f"policy-compliance-{CLUSTER}", "ztp-simulator"), timeout=120, interval=0.5,
+             what=f"the simulator's policy record of {CLUSTER}")
+    return CLUSTER
+
+
+@pytest.fixture(scope="module")
+def policy_ns(api, seeded):  # pylint: disable=unused-argument
+    """A policy namespace bound to the global cluster set, with an inform policy bound to sno-a that is NonCompliant
+    there (the simulator's policy model: content the cluster has not had enforced yet)."""
+    ns = "talm-real-" + uuid.uuid4().hex[:6]
+    api.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    api.create(MCSB, {"apiVersion": MCSB[0], "kind": MCSB[1], "metadata": {"name": "global", "namespace": ns},
+                      "spec": {"clusterSet": "global"}})
+    return ns
+
+
+def make_policy(api, ns, name):
+    template = {"objectDefinition": {
+        "apiVersion": "policy.open-cluster-management.io/v1", "kind": "ConfigurationPolicy", "metadata": {"name": name + "-config"},
+        "spec": {"remediationAction": "inform", "severity": "low", "object-templates": [{
+            "complianceType": "musthave",
+            "objectDefinition": {"apiVersion": "v1", "kind": "ConfigMap",
+                                 "metadata": {"name": name, "namespace": "default"}, "data": {"id": uuid.uuid4().hex}}}]}}}
+    api.create(POLICY, {"apiVersion": POLICY[0], "kind": POLICY[1], "metadata": {"name": name, "namespace": ns},
+                        "spec": {"remediationAction": "inform", "disabled": False, "policy-templates": [template]}})
+    api.create(PLACEMENT, {"apiVersion": PLACEMENT[0], "kind": PLACEMENT[1], "metadata": {"name": name + "-placement", "namespace": ns},
+                           "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": {"matchLabels": {"name": CLUSTER}}}}]}})
+    api.create(BINDING, {"apiVersion": BINDING[0], "kind": BINDING[1], "metadata": {"name": name + "-binding", "namespace": ns},
+                         "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": name + "-placement"},
+                         "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": name}]})
+    return wait_for(lambda: compliance(api.get(POLICY, name, ns), CLUSTER), timeout=60, interval=0.5,
+                    what=f"compliance of {ns}/{name} on {CLUSTER}")
+
+
+def make_cgu(api, name, clusters, policies, timeout=3):
+    return api.create(CGU, {"apiVersion": CGU[0], "kind": CGU[1], "metadata": {"name": name, "namespace": CGU_NS},
+                            "spec": {"clusters": clusters, "managedPolicies": policies, "enable": True,
+                                     "remediationStrategy": {"maxConcurrency": 1, "timeout": timeout}}})
+
+
+def finished(api, name):
+    cgu = api.get(CGU, name, CGU_NS)
+    return cgu if condition(cgu, "Succeeded") else None
+
+
+def test_cgu_remediates_a_noncompliant_policy(api, policy_ns):
+    assert make_policy(api, policy_ns, "talm-fix") == "NonCompliant"
+    make_cgu(api, "talm-fix", [CLUSTER], ["talm-fix"])
+
+    # TALM's own batch Placement (label, name <cgu>-<policy>-placement) gets its decision from the simulator
+    def talm_placement():
+        items = api.list(PLACEMENT, policy_ns, label_selector=f"{TALM_LABEL}=talm-fix")
+        return items[0] if items else None
+    placement = wait_for(talm_placement, timeout=120, interval=0.5, what="TALM's batch Placement")
+    assert placement["metadata"]["name"].startswith("talm-fix-talm-fix-placement-")  # TALM's safe name: random suffix
+
+    cgu = wait_for(lambda: finished(api, "talm-fix"), timeout=240, interval=1, what="CGU talm-fix Succeeded")
+    succeeded = condition(cgu, "Succeeded")
+    assert (succeeded["status"], succeeded["reason"], succeeded["message"]) == \
+        ("True", "Completed", "All clusters are compliant with all the managed policies"), cgu["status"]
+    assert condition(cgu, "ClustersSelected")["reason"] == "ClusterSelectionCompleted"
+    assert condition(cgu, "Validated")["reason"] == "ValidationCompleted"
+    progressing = condition(cgu, "Progressing")
+    assert (progressing["status"], progressing["reason"]) == ("False", "Completed"), cgu["status"]
+    assert cgu["status"]["status"]["completedAt"]
+    assert compliance(api.get(POLICY, "talm-fix", policy_ns), CLUSTER) == "Compliant"
+    # the simulator decided TALM's Placement (no placement controller here; no garbage collector either, so the
+    # PlacementDecision outlives the Placement TALM deletes)
+    decision = api.get(DECISION, placement["metadata"]["name"] + "-decision-1", policy_ns)
+    assert [d["clusterName"] for d in decision["status"]["decisions"]] == [CLUSTER], decision
+    # TALM cleans up its Placement and PlacementBinding once the CGU completed
+    wait_for(lambda: not api.list(PLACEMENT, policy_ns, label_selector=f"{TALM_LABEL}=talm-fix"), timeout=60, interval=1,
+             what="TALM's Placement deleted")
+
+
+def test_cgu_for_a_missing_cluster_reports_cluster_not_found(api, policy_ns):
+    make_policy(api, policy_ns, "talm-missing")
+    make_cgu(api, "talm-missing", ["no-such-cluster"], ["talm-missing"])
+
+    def not_found():
+        cond = condition(api.get(CGU, "talm-missing", CGU_NS), "ClustersSelected")
+        return cond if cond.get("reason") == "ClusterNotFound" else None
+    cond = wait_for(not_found, timeout=120, interval=0.5, what="ClusterNotFound")
+    assert cond["status"] == "False"
+    assert cond["message"] == "Unable to select clusters: cluster no-such-cluster is not a ManagedCluster"
+
+
+def test_cgu_for_compliant_policies_is_already_compliant(api, policy_ns):
+    # the policy of the first test is Compliant on sno-a now (or is made so here by a first CGU)
+    if compliance(api.get(POLICY, "talm-fix", policy_ns), CLUSTER) is None:
+        make_policy(api, policy_ns, "talm-fix")
+    if compliance(api.get(POLICY, "talm-fix", policy_ns), CLUSTER) != "Compliant":
+        make_cgu(api, "talm-fix-first", [CLUSTER], ["talm-fix"])
+        wait_for(lambda: finished(api, "talm-fix-first"), timeout=240, interval=1, what="CGU talm-fix-first Succeeded")
+    make_cgu(api, "talm-again", [CLUSTER], ["talm-fix"])
+    cgu = wait_for(lambda: finished(api, "talm-again"), timeout=120, interval=0.5, what="CGU talm-again Succeeded")
+    succeeded = condition(cgu, "Succeeded")
+    assert (succeeded["status"], succeeded["reason"], succeeded["message"]) == \
+        ("True", "Completed", "All clusters already compliant with the specified managed policies"), cgu["status"]
+    assert not api.list(PLACEMENT, policy_ns, label_selector=f"{TALM_LABEL}=talm-again")
