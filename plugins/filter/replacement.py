@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch, siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 
 
@@ -27,6 +27,8 @@ def ztp_replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=
     whose entry in Git has the new bootMACAddress and whose node is Ready (done by an earlier run: nothing is removed),
     ``errors`` one message per worker that cannot be replaced (the run writes nothing for the cluster).
     A worker no longer in Git (removed by a run that failed before the addition) is only added."""
+    # the hub client's module_utils (kubernetes.core) only when the filter runs: its documentation loads without them
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch  # pylint: disable=import-outside-toplevel
     where = path or 'cluster %s' % cluster
     try:
         docs = yaml_edit.load_documents(cluster_text or '')

@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: ztp_batch
 short_description: Plan a phase of the SNO expansion for a batch of clusters, judge each cluster, summarise the play
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - The batch layer of the phase roles, run once per batch on the controller (C(run_once)).
   - O(step=start) notes the hosts of the batch and its number, for the summary.

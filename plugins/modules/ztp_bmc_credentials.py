@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ztp_bmc_credentials
 short_description: Rotate the BMC credentials of BareMetalHosts on the hub and verify that the operator uses them
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - ztp.sno_expand maintainers (@ztp)
 description:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: ztp_node_removal_wait
 short_description: Wait for the hub to act on a step of the removal of worker nodes
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - ztp.sno_expand maintainers (@ztp)
 description:

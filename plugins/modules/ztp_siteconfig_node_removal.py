@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: ztp_siteconfig_node_removal
 short_description: One step of the removal of worker nodes from SiteConfig or ClusterInstance files
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Makes one step of the GitOps ZTP removal of worker nodes, in the order of the OpenShift documentation
     (Deleting a managed cluster node with GitOps ZTP, after OCPBUGS-38801), for many workers of many clusters and files at once.
