@@ -128,6 +128,8 @@ demo_in() {
   check_one "$clone/.hub/demo/rotate.log" "$label, BMC rotation" sno-a
   check_one "$clone/.hub/demo/remove.log" "$label, worker removal" sno-b
   grep -q "sno-b-worker-0" "$clone/.hub/gitops-work/siteconfig/sno-b.yaml" && fail "$label: the removed worker is still in siteconfig/sno-b.yaml"
+  grep -q "sno-b: done, 1 worker(s) removed, single-node" "$clone/.hub/demo/remove.log" \
+    || fail "$label: the summary of the removal does not say that sno-b's worker was removed and its policies still pass"
   # The product must not need the reference folder: the hub served the builtin CRD set ...
   grep -q '"crds": "builtin"' "$clone/.hub/state.json" || fail "$label: the test hub did not use the builtin CRD set"
   # ... and the playbook's GitOps working copy is the hub's own, not one in a cache shared with other hubs.

@@ -7,11 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils.replacement import ReplacementError, replacement_plan
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils.validate import validate_against_docs
 
 VERDICT_VAR = batch.VERDICT_VAR
@@ -75,6 +80,9 @@ class ActionModule(ActionBase):
             out["nodes"] = [dict({"cluster": r["cluster"], "host": w.get("hostName")},
                                  **({"namespace": r["namespace"]} if r.get("namespace") else {}))
                             for h, r in requests.items() if h in out["hosts"] for w in r["workers"]]
+        elif phase == batch.REMOVAL:
+            out.update(self._removal_plan(args, requests, invalid, out["hosts"]))
+            out["hosts"] = [h for h in out["hosts"] if h not in invalid]
         elif phase == "install_verification":
             out["nodes"] = []
             for host in out["hosts"]:
@@ -85,6 +93,57 @@ class ActionModule(ActionBase):
                         node["namespace"] = request["namespace"]
                     out["nodes"].append(node)
         return out
+
+    def _removal_plan(self, args, requests, invalid, hosts):
+        """Per host, the removal-module entry of its cluster (``removals``); with ``replace``, the workers whose failed
+        hardware is removed first, from the cluster file in Git and the hub's ManagedClusterInfos (``replacements``);
+        the clusters whose last worker goes (``last_worker``), whose policies are checked after the removal."""
+        results = plain(args.get("results") or {})
+        clusters, replacements, lines, last = {}, {}, [], []
+        for host in hosts:
+            request = requests[host]
+            workers = request["workers"]
+            if not workers:
+                request["remove"] = []
+                continue
+            if not args.get("repo_dir"):
+                raise AnsibleActionFail("repo_dir is required to plan a removal")
+            try:
+                text = yaml_edit.read_text(os.path.join(args["repo_dir"], request["cluster_file"]))[0]
+                if request.get("replace"):
+                    plan = replacement_plan(text, request["cluster"], workers, request.get("new_workers"),
+                                            results.get("cluster_info"), request["cluster_file"],
+                                            request.get("default_template_refs"))
+                else:
+                    ref = siteconfig.find_cluster(yaml_edit.load_documents(text), request["cluster"], request["cluster_file"])
+                    masters = [n.get("hostName") for n in ref.nodes if isinstance(n, dict) and siteconfig.is_master(n)]
+                    plan = {"remove": workers, "errors": [str(ZtpInputError(
+                        "node_removal_workers", name, "the hostName of a worker: %s is the master of cluster %s, which is "
+                        "never removed; take it out of ztp_remove_workers" % (name, request["cluster"]),
+                        request["cluster_file"])) for name in workers if name in masters]}
+                    staying = [n.get("hostName") for n in ref.nodes if not siteconfig.is_master(n)
+                               and n.get("hostName") not in workers]
+                    if not staying:
+                        last.append(host)
+            except (ReplacementError, ZtpInputError, ZtpInputErrors, yaml_edit.YamlEditError, IOError, OSError) as error:
+                plan = {"errors": [str(error)]}
+            if plan["errors"]:
+                invalid[host] = "%s: %s" % (request["cluster"], "; ".join(plan["errors"]))
+                continue
+            if request.get("replace"):
+                replacements[host] = plan
+                lines.append("%s: remove: %s; add again: %s; already replaced: %s" % (
+                    request["cluster"], ", ".join(plan["remove"]) or "-", ", ".join(plan["add"]) or "-",
+                    ", ".join(plan["replaced"]) or "-"))
+            workers = request["remove"] = plan["remove"]
+            if workers:
+                entry = {"path": request["cluster_file"], "cluster": request["cluster"], "workers": workers}
+                if request.get("namespace"):
+                    entry["namespace"] = request["namespace"]
+                clusters[host] = entry
+        return {"removals": clusters, "replacements": replacements, "lines": lines,
+                "last_worker": [h for h in last if h in clusters],
+                "requests": dict((h, batch.public(r)) for h, r in requests.items() if h not in invalid)}
 
     def _secrets(self, args, task_vars):
         requests, dummy = batch.BatchVars(self, task_vars).requests(args["phase"], args["hosts"], fields=SECRET_CHECK_FIELDS)
@@ -124,10 +183,10 @@ class ActionModule(ActionBase):
         """The hosts and number of the batch, and every phase's requests, read once for the batch."""
         variables = batch.BatchVars(self, task_vars)
         requests = {}
-        for phase in batch.PHASES:
+        for phase in batch.OPERATIONS[args["operation"]]:
             planned, invalid = variables.requests(phase, args["hosts"])
             requests[phase] = {"requests": dict((h, batch.public(r)) for h, r in planned.items()), "invalid": invalid}
-        return {"hosts": args["hosts"], "requests": requests,
+        return {"hosts": args["hosts"], "requests": requests, "operation": args["operation"],
                 "batch": batch.batch_number(self._task, args["hosts"], task_vars.get("ansible_play_hosts_all") or [])}
 
     def _summary(self, args, task_vars):
@@ -135,12 +194,14 @@ class ActionModule(ActionBase):
         results = plain(args.get("results") or {})
         active = set(results.get("active") or hosts)
         validation = results.get("validation") or {}
-        own = dict((phase, (task_vars.get(VERDICT_VAR % phase) or {}).get("verdicts") or {}) for phase in batch.PHASES)
+        operation = args["operation"]
+        phases = batch.OPERATIONS[operation]
+        own = dict((phase, (task_vars.get(VERDICT_VAR % phase) or {}).get("verdicts") or {}) for phase in phases)
         hostvars = task_vars.get("hostvars") or {}
         records = []
         for host in hosts:
             verdicts = {}
-            for phase in batch.PHASES:
+            for phase in phases:
                 verdict = own[phase].get(host)
                 if verdict is None and host in hostvars:
                     # this host's own registration: the run_once host may have left the batch before that phase
@@ -148,15 +209,15 @@ class ActionModule(ActionBase):
                     verdict = plain((registered.get("verdicts") or {}).get(host))
                 if verdict:
                     verdicts[phase] = verdict
-            record = batch.cluster_record(host, verdicts, args.get("batch"))
+            record = batch.cluster_record(host, verdicts, args.get("batch"), operation)
             if host not in active and record["ok"]:
-                record.update(batch.unjudged_failure(host, record, validation))
+                record.update(batch.unjudged_failure(host, record, validation, operation))
             records.append(record)
         totals = {"clusters": len(records), "ok": sum(1 for r in records if r["ok"]),
                   "failed": sum(1 for r in records if not r["ok"])}
         return {"clusters": records, "totals": totals, "lines": [batch.summary_line(r) for r in records],
                 "failed_hosts": dict((r["inventory_host"], r["msg"]) for r in records if not r["ok"]),
                 "line_of": dict((r["inventory_host"], batch.summary_line(r)) for r in records),
-                "stats": dict((r["cluster"], {"ok": r["ok"], "phase": r["phase"], "msg": r["msg"],
-                                              "cgu": r["cgu"],
+                "stats": dict((r["cluster"], {"ok": r["ok"], "operation": operation, "phase": r["phase"], "msg": r["msg"],
+                                              "cgu": r["cgu"], "removed": r["removed"],
                                               "workers": [batch.node_summary(n) for n in r["nodes"]]}) for r in records)}

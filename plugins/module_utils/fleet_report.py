@@ -39,7 +39,7 @@ KIND = 'ztp.sno_expand fleet report'
 # The `documentation` URL of galaxy.yml; the user guide is beside it.
 DOCS_URL = 'https://example.invalid/ztp/sno_expand/docs'
 GUIDE = 'user-guide.md'
-PHASES = ('selector_checks', 'policy_creation', 'node_addition', 'install_verification', 'done')
+PHASES = ('node_removal', 'selector_checks', 'policy_creation', 'node_addition', 'install_verification', 'done')
 OUTCOMES = ('failed', 'incomplete', 'succeeded')
 VERDICTS = ('failed', 'stalled', 'pending', 'ready')
 # Lanes of a node timeline, in this order first; any other source of a stage gets a lane after them.
@@ -78,6 +78,8 @@ TROUBLESHOOTING = (
     ('ts-rewritten-remote', 'the remote was re-created or rewritten', r'shares no history|was rewritten or the repository re-created'),
     ('ts-credentials-in-node', 'credentials in the node entry', r'bmcCredentialsName .*remove the key|\*{8}@'),
     ('ts-lock', 'another run holds the lock', r'another run holds the lock'),
+    ('ts-removal-hung', 'a worker removal hangs', r'has been deleting for'),
+    ('ts-removal-annotation', 'the removal annotation did not reach the BareMetalHost', r'does not carry \S+remove-agent-and-node-on-delete'),
     ('ts-symlink', 'a symbolic link out of the working copy', r'symbolic link to'),
     ('ts-encoding', 'a file that is not UTF-8', r'a UTF-8 file|is not UTF-8'),
 )
@@ -471,8 +473,10 @@ def summary_lines(report):
     lines = []
     for rec in _sorted_clusters(report):
         ready = sum(1 for n in rec['nodes'] if n.get('ready'))
-        lines.append('%s  batch %s  %s  phase %s  nodes %d/%d ready%s\n' % (
+        removed = rec.get('removed') if isinstance(rec.get('removed'), list) else []
+        lines.append('%s  batch %s  %s  phase %s  nodes %d/%d ready%s%s\n' % (
             rec['cluster'], rec.get('batch'), cluster_outcome(rec), rec.get('phase') or '-', ready, len(rec['nodes']),
+            '  removed %s' % ', '.join(_text(r) for r in removed) if removed else '',
             ('  ' + _text(rec.get('msg')).replace('\n', ' ')) if rec.get('msg') else ''))
     return ''.join(lines)
 

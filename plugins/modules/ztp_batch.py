@@ -14,11 +14,16 @@ short_description: Plan a phase of the SNO expansion for a batch of clusters, ju
 version_added: 0.1.0
 description:
   - The batch layer of the phase roles, run once per batch on the controller (C(run_once)).
-  - O(step=start) notes the hosts of the batch and its number, for the summary.
+  - O(step=start) notes the hosts of the batch and its number, for the summary, and reads every request of the
+    phases of O(operation) once for the batch.
   - O(step=plan) reads, for every host of O(hosts), the variables the O(phase) role's own tasks would see for it
     (inventory variables, the role's defaults, the role's C(vars) and parameters, extra variables) and returns one
     request per cluster, so that every task of the phase and the batch-wide validation plan from the same values.
     Hosts whose variables are wrong are returned in C(invalid) with the variable, the value and the fix.
+  - With O(phase=node_removal), the plan also gives C(removals), the entry of each host for
+    M(ztp.sno_expand.ztp_siteconfig_node_removal). For a replacement (C(node_removal_replace)), the workers to remove
+    are those whose entry in Git (O(repo_dir)) has another C(bootMACAddress) than the new entry, and the hosts of a
+    replacement that cannot be made are C(invalid); see the P(ztp.sno_expand.ztp_replacement_plan#filter) filter.
   - O(step=secrets) returns the BMC credentials Secrets of the O(phase=node_addition) requests; use it with
     C(no_log).
   - O(step=verdict) judges every cluster of the batch from the results of the phase's steps given in O(results),
@@ -38,7 +43,18 @@ options:
   phase:
     description: The phase (role) to plan or judge; required except with O(step=summary).
     type: str
-    choices: [selector_checks, policy_creation, node_addition, install_verification]
+    choices: [selector_checks, policy_creation, node_addition, install_verification, node_removal]
+  operation:
+    description:
+      - The playbook's operation, for O(step=start) and O(step=summary) - C(expand) (the phases of C(expand_sno.yml)),
+        C(remove) (C(node_removal)), C(replace) (C(node_removal), then the phases of C(expand_sno.yml)). A cluster is
+        C(done) when the last phase of its operation passed.
+    type: str
+    choices: [expand, remove, replace]
+    default: expand
+  repo_dir:
+    description: The working copy of the GitOps repository, where O(step=plan) of a replacement reads the cluster files.
+    type: path
   hosts:
     description: Inventory hosts of the batch, usually C(ansible_play_batch); for O(step=summary) every host to report.
     type: list
@@ -49,9 +65,13 @@ options:
       - With O(step=verdict), the registered results of the phase's steps by name, C(plan) (the registered result of
         O(step=plan)) always. C(decide), C(edits), C(publish), C(cgu) (selector_checks); C(written), C(publish), C(cgu)
         (policy_creation); C(policies) (the worker Policy objects, for the check before writing), C(precheck) (the
-        verdict of that check), C(written), C(publish), C(rendered) (node_addition); C(wait) (install_verification).
+        verdict of that check), C(written), C(publish), C(rendered) (node_addition); C(wait) (install_verification);
+        C(stage) (C(seen) or C(removed), the wait just done, to judge it alone), C(seen), C(removed) (the waits),
+        C(status), C(annotated), C(suppressed), C(entries) (the edits), C(publish), C(precheck) (node_removal).
       - With O(step=summary), C(active) (the hosts that have not failed, C(ansible_play_hosts)) and C(validation)
         (the registered result of the batch-wide M(ztp.sno_expand.ztp_gitops_batch) check).
+      - With O(step=plan) and O(phase=node_removal), C(cluster_info) (the hub's ManagedClusterInfo objects) for a
+        replacement.
       - With O(step=plan) and O(phase=selector_checks), C(findings) (cluster to the result of
         M(ztp.sno_expand.ztp_daemon_selectors_info)) makes the plan also decide the selector edits.
     type: dict
@@ -99,6 +119,14 @@ hosts:
   returned: step is plan or step is start
   type: list
   elements: str
+removals:
+  description: O(step=plan) of node_removal - per host with workers to remove, its entry for M(ztp.sno_expand.ztp_siteconfig_node_removal).
+  returned: step is plan and phase is node_removal
+  type: dict
+replacements:
+  description: O(step=plan) of node_removal - per host of a replacement, C(remove), C(add), C(replaced) (host names).
+  returned: step is plan and phase is node_removal
+  type: dict
 decision:
   description: O(step=plan) of selector_checks with C(findings) - C(stops), C(edits), C(clusters), C(policies).
   returned: step is plan and phase is selector_checks and results.findings is given
@@ -115,14 +143,17 @@ verdicts:
 clusters:
   description:
     - O(step=summary) - one record per cluster, C(cluster), C(inventory_host), C(batch), C(ok), C(phase) (the last
-      phase reached, C(done) when installed), C(msg), C(cgu) (C(selectors), C(workers)), C(nodes) (the install
-      results of its workers), C(paths), C(policies).
+      phase reached, C(done) when every phase of O(operation) passed), C(operation), C(msg), C(cgu) (C(selectors),
+      C(workers)), C(nodes) (the install results of its workers), C(removed) (the workers removed), C(paths),
+      C(policies).
   returned: step is summary
   type: list
   elements: dict
 lines:
-  description: O(step=summary) - one line per cluster for people.
-  returned: step is summary
+  description:
+    - O(step=summary) - one line per cluster for people.
+    - O(step=plan) of node_removal - one line per cluster of a replacement, what is removed and added again.
+  returned: step is summary or step is plan and phase is node_removal
   type: list
   elements: str
 passed:
@@ -161,7 +192,10 @@ def main():
     # The action plugin validates its arguments against DOCUMENTATION; this copy is what ansible-test checks it with.
     module = AnsibleModule(argument_spec=dict(
         step=dict(type='str', choices=['start', 'plan', 'secrets', 'verdict', 'summary'], required=True),
-        phase=dict(type='str', choices=['selector_checks', 'policy_creation', 'node_addition', 'install_verification']),
+        phase=dict(type='str', choices=['selector_checks', 'policy_creation', 'node_addition', 'install_verification',
+                                        'node_removal']),
+        operation=dict(type='str', choices=['expand', 'remove', 'replace'], default='expand'),
+        repo_dir=dict(type='path'),
         hosts=dict(type='list', elements='str', default=[]),
         results=dict(type='dict', default={}),
         batch=dict(type='int'),

@@ -35,6 +35,11 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import redac
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
 
 PHASES = ("selector_checks", "policy_creation", "node_addition", "install_verification")
+REMOVAL = "node_removal"
+# The phases of each playbook's operation, in the order they run: expand_sno.yml, remove_workers.yml,
+# replace_workers.yml (the failed hardware is removed, then added again as in an expansion).
+OPERATIONS = {"expand": PHASES, "remove": (REMOVAL,), "replace": (REMOVAL,) + PHASES}
+ALL_PHASES = (REMOVAL,) + PHASES
 
 # request field -> (role variable, argument spec of the field). The role variables default to the ztp_* inventory
 # variables in roles/<phase>/defaults/main.yml; this table is the only place that reads them.
@@ -70,6 +75,15 @@ REQUEST_VARS = {
         "cluster": ("install_verification_cluster", dict(type="str", required=True)),
         "hosts": ("install_verification_hosts", dict(type="list", elements="str", default=[])),
         "namespace": ("install_verification_namespace", dict(type="str")),
+    },
+    "node_removal": {
+        "cluster": ("node_removal_cluster", dict(type="str", required=True)),
+        "cluster_file": ("node_removal_cluster_file", dict(type="str", required=True)),
+        "namespace": ("node_removal_cluster_namespace", dict(type="str")),
+        "workers": ("node_removal_workers", dict(type="list", elements="str", default=[])),
+        "replace": ("node_removal_replace", dict(type="bool", default=False)),
+        "new_workers": ("node_removal_new_workers", dict(type="list", elements="dict", default=[])),
+        "default_template_refs": ("node_removal_default_template_refs", dict(type="list", elements="dict")),
     },
 }
 SECRET_FIELDS = ("bmc_credentials", "bmc_username", "bmc_password")
@@ -214,7 +228,7 @@ def read_requests(action, task_vars, phase, hosts):
 def failed_earlier(task_vars, phase):
     """Hosts judged failed by a phase before ``phase`` in this batch: the later phases leave them out."""
     out = {}
-    for earlier in PHASES[:PHASES.index(phase)]:
+    for earlier in ALL_PHASES[:ALL_PHASES.index(phase)]:
         for host, verdict in ((task_vars.get(VERDICT_VAR % earlier) or {}).get("verdicts") or {}).items():
             if not verdict.get("ok"):
                 out.setdefault(host, earlier)
@@ -371,20 +385,23 @@ def node_verdicts(phase, cluster, nodes, batch_msg=""):
     return ok(phase, nodes=mine)
 
 
-def cluster_record(host, verdicts, batch=None):
+def cluster_record(host, verdicts, batch=None, operation="expand"):
     """The summary of one cluster of the play, from the verdicts of the phases it went through.
 
     ``verdicts``: phase -> verdict (absent phases did not run for it). The record is the shape of the fleet
-    report and of the data handed to AWX."""
-    record = {"cluster": None, "inventory_host": host, "batch": batch, "ok": True, "phase": None, "msg": "",
-              "cgu": {}, "nodes": [], "paths": [], "policies": []}
-    for phase in PHASES:
+    report and of the data handed to AWX; ``phase`` is ``done`` when every phase of ``operation`` passed."""
+    record = {"cluster": None, "inventory_host": host, "batch": batch, "operation": operation, "ok": True, "phase": None,
+              "msg": "", "cgu": {}, "nodes": [], "removed": [], "paths": [], "policies": []}
+    for verdict in verdicts.values():
+        if verdict.get("policies_compliant") is not None:
+            record["policies_compliant"] = verdict["policies_compliant"]
+    for phase in ALL_PHASES:
         verdict = verdicts.get(phase)
         if not verdict:
             continue
         record["phase"] = phase
         record["cluster"] = verdict.get("cluster") or record["cluster"]
-        for key in ("paths", "policies"):
+        for key in ("paths", "policies", "removed"):
             for item in verdict.get(key) or []:
                 if item not in record[key]:
                     record[key].append(item)
@@ -397,7 +414,8 @@ def cluster_record(host, verdicts, batch=None):
             record["msg"] = verdict.get("msg") or "%s failed" % phase
             break
     else:
-        if record["phase"] == "install_verification":
+        last = OPERATIONS[operation][-1]
+        if record["phase"] == last and not verdicts[last].get("check_mode"):
             record["phase"] = "done"
     record["cluster"] = record["cluster"] or host
     return record
@@ -545,6 +563,55 @@ def judge_install_verification(request, results):
     return node_verdicts(phase, cluster, wait["nodes"], wait.get("msg", ""))
 
 
+def _removal_waited(cluster, wait, check_mode):
+    """Problems of ``cluster``'s nodes in a registered ztp_node_removal_wait result (each with its object and fix)."""
+    if not wait or wait.get("skipped"):
+        return []
+    if wait.get("nodes") is None:
+        return ["%s: %s" % (cluster, wait.get("msg") or "the wait on the hub failed")]
+    done = ("done", "pending") if check_mode else ("done",)
+    return ["%s/%s: %s" % (cluster, n.get("host"), n.get("message") or n.get("state"))
+            for n in wait["nodes"] if n.get("cluster") == cluster and n.get("state") not in done]
+
+
+def judge_node_removal(request, results):
+    """The removal of a cluster's workers, judged after each wait on the hub (``stage``: the wait just done, so that the
+    next step leaves the cluster out) and at the end of the phase."""
+    phase, cluster = REMOVAL, request["cluster"]
+    check_mode = bool(results.get("check_mode"))
+    workers = request.get("remove", request.get("workers")) or []
+    stage = results.get("stage")
+    if stage:
+        problems = _removal_waited(cluster, results.get(stage), check_mode)
+        return failed(phase, "; ".join(problems)) if problems else ok(phase)
+    status = [n for n in (results.get("status") or {}).get("nodes") or [] if n.get("cluster") == cluster]
+    paths = sorted(set(n["path"] for n in status if n.get("path")))
+    for step in ("annotated", "suppressed", "entries", "publish"):
+        problem = gitops_failure(results.get(step))
+        if problem:
+            return failed(phase, "%s: %s" % (cluster, problem), paths=paths)
+    if check_mode:
+        return ok(phase, paths=paths, removed=[], planned=list(workers), check_mode=True)
+    entries = [n for n in (results.get("entries") or {}).get("nodes") or [] if n.get("cluster") == cluster]
+    gone = [n.get("hostName") for n in entries if n.get("state") == "absent"]
+    left = [w for w in workers if w not in gone]
+    if left and workers:
+        return failed(phase, "%s: %s still in %s after the removal" % (cluster, ", ".join(left), ", ".join(paths) or "Git"),
+                      paths=paths)
+    removed = [n.get("hostName") for n in entries if n.get("state") == "absent" and n.get("state_before") != "absent"]
+    if request.get("host") in ((results.get("plan") or {}).get("last_worker") or []) and results.get("policies_after") is not None:
+        before = policy_compliance(results.get("policies_before")).get(cluster, {})
+        after = policy_compliance(results.get("policies_after")).get(cluster, {})
+        broken = [p for p in sorted(after) if after[p] == "NonCompliant" and before.get(p) == "Compliant"]
+        if broken:
+            return failed(phase, "%s: its last worker was removed, and policies %s are NonCompliant now (they were Compliant "
+                                 "before): the single-node cluster no longer passes them. Check each policy's status on "
+                                 "the cluster (oc get policy -n %s) and fix the policy or the cluster"
+                          % (cluster, ", ".join(broken), cluster), paths=paths, removed=removed)
+        return ok(phase, paths=paths, removed=removed, policies_compliant=sorted(p for p in after if after[p] == "Compliant"))
+    return ok(phase, paths=paths, removed=removed)
+
+
 # ---- the summary ---------------------------------------------------------------------------------------------
 
 def batch_number(task, batch_hosts, all_hosts):
@@ -574,15 +641,16 @@ def _batch_size(value, total):
     return max(1, size)
 
 
-def unjudged_failure(host, record, validation):
+def unjudged_failure(host, record, validation, operation="expand"):
     """A host that failed although every verdict it got is ok: a step of the whole batch failed before the clusters
     were judged (the batch-wide validation, the checkout)."""
     if validation.get("failed"):
         lines = [line for line in (validation.get("errors") or []) if host in line or (record["cluster"] or "") in line]
         return {"ok": False, "phase": "validation",
                 "msg": "; ".join(lines) or validation.get("msg") or "the batch-wide validation failed"}
-    if record["phase"] in PHASES[:-1]:
-        following = PHASES[PHASES.index(record["phase"]) + 1]
+    phases = OPERATIONS[operation]
+    if record["phase"] in phases[:-1]:
+        following = phases[phases.index(record["phase"]) + 1]
     else:
         following = record["phase"] or "checkout"
     return {"ok": False, "phase": following,
@@ -594,5 +662,9 @@ def summary_line(record):
     if record["ok"]:
         ready = sum(1 for n in record["nodes"] if n.get("ready"))
         what = "%d worker(s) ready" % ready if record["nodes"] else "ok"
+        if record.get("removed"):
+            what = "%d worker(s) removed%s" % (len(record["removed"]), ", " + what if record["nodes"] else "")
+        if record.get("policies_compliant") is not None:
+            what += ", single-node, %d policies still compliant" % len(record["policies_compliant"])
         return "%s: %s, %s" % (record["cluster"], record["phase"], what)
     return "%s: FAILED in %s: %s" % (record["cluster"], record["phase"], record["msg"])

@@ -44,7 +44,7 @@ MCI = ("internal.open-cluster-management.io/v1beta1", "ManagedClusterInfo")
 
 # Each phase judges every cluster of the batch after its run_once step, so a failure ends either in the step itself or
 # in a per-cluster verdict task: the phase's own (older playbooks) or the batch's one verdict after all phases.
-VERDICT_TASK = "Fail the clusters that did not get their workers"
+VERDICT_TASK = "Fail the clusters that did not pass the batch"
 RENDER_TASK = ("Wait until ArgoCD has rendered the workers' BareMetalHosts", "Fail the clusters whose workers were not added",
                VERDICT_TASK)
 CGU_TASK = ("Fail for this cluster when TALM did not remediate its policies",

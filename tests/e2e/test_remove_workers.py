@@ -4,7 +4,9 @@ object and the fix, and the next run completes it; a run with nothing left to do
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import yaml
 
@@ -50,8 +52,21 @@ def test_remove_workers_in_order_with_a_hang_reported_then_resumed(fleet):
 
     # sno-b's BareMetalHost cannot be deleted (ironic does not answer): sno-b fails, naming the object and the fix
     fleet.set_simulator(faults=[{"kind": "bmh-delete-stuck", "cluster": "sno-b", "host": WORKERS["sno-b"]}])
-    first = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c")
+    report = os.path.join(fleet.workdir, "removal-report.html")
+    first = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c", "-e", "ztp_report_path=" + report)
     assert first.rc != 0 and first.failed_hosts() == ["sno-b"], first.output[-8000:]
+    # the batch ends as an expansion batch does: one line per cluster, the fleet report, one failed host
+    flat = " ".join(first.output.split())  # the output callback wraps long lines
+    # sno-c lost its last worker: its policies were read again and pass as before
+    assert re.search(r"sno-c: done, 1 worker\(s\) removed, single-node, [1-9][0-9]* policies still compliant", flat), \
+        first.output[-8000:]
+    assert "sno-b: FAILED in node_removal: sno-b/%s: BareMetalHost sno-b/%s has been deleting" % (
+        WORKERS["sno-b"], WORKERS["sno-b"]) in flat, first.output[-8000:]
+    with open(os.path.splitext(report)[0] + ".json", encoding="utf-8") as handle:
+        records = dict((r["cluster"], r) for r in json.load(handle)["clusters"])
+    assert records["sno-c"]["ok"] and records["sno-c"]["phase"] == "done" and records["sno-c"]["operation"] == "remove"
+    assert records["sno-c"]["removed"] == [WORKERS["sno-c"]]
+    assert not records["sno-b"]["ok"] and records["sno-b"]["phase"] == "node_removal" and records["sno-b"]["removed"] == []
     assert "BareMetalHost sno-b/%s has been deleting" % WORKERS["sno-b"] in first.output, first.output[-8000:]
     assert "oc patch bmh -n sno-b %s" % WORKERS["sno-b"] in first.output and "Nothing was forced" in first.output
     assert WORKERS["sno-b"] in _hosts_in_git(fleet, "sno-b") and _on_hub(fleet, "sno-b", WORKERS["sno-b"])[0]
@@ -68,6 +83,8 @@ def test_remove_workers_in_order_with_a_hang_reported_then_resumed(fleet):
     fleet.set_simulator(faults=[])
     second = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c")
     assert second.rc == 0, second.output[-8000:]
+    flat = " ".join(second.output.split())
+    assert "sno-b: done, 1 worker(s) removed" in flat and "sno-c: done, ok" in flat, second.output[-8000:]
     assert _hosts_in_git(fleet, "sno-b") == ["sno-b-master-0.ran.example.com"]
     assert _on_hub(fleet, "sno-b", WORKERS["sno-b"]) == (False, False, False)
 

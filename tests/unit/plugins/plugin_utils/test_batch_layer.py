@@ -178,7 +178,7 @@ def test_step_failure_names_the_first_failed_step_and_its_item():
     assert batch.step_failure({"read": {"failed": True, "msg": "401 Unauthorized"}}) == "read: 401 Unauthorized"
 
 
-@pytest.mark.parametrize("phase", batch.PHASES)
+@pytest.mark.parametrize("phase", batch.ALL_PHASES)
 def test_request_types_are_the_role_argument_specs(phase):
     """The playbook validates each cluster's variables once, in the batch layer: its types must be the roles' own."""
     import os
@@ -195,3 +195,99 @@ def test_request_types_are_the_role_argument_specs(phase):
         assert documented.get("type", "str") == spec["type"], var
         assert documented.get("elements") == spec.get("elements"), var
         assert bool(documented.get("no_log")) == bool(spec.get("no_log")), var
+
+
+def _removal_wait(rows):
+    return {"nodes": [dict(cluster=c, host=h, state=s, message=m) for c, h, s, m in rows]}
+
+
+def test_node_removal_is_judged_after_each_wait_per_cluster():
+    request = {"cluster": "b", "workers": ["w0"], "remove": ["w0"]}
+    hung = _removal_wait([("b", "w0", "hung", "BareMetalHost b/w0 has been deleting for 1900 s. Nothing was forced."),
+                          ("c", "w1", "done", "gone")])
+    verdict = batch.judge_node_removal(request, {"stage": "removed", "removed": hung})
+    assert not verdict["ok"] and verdict["msg"] == "b/w0: BareMetalHost b/w0 has been deleting for 1900 s. Nothing was forced."
+    other = batch.judge_node_removal({"cluster": "c", "workers": ["w1"]}, {"stage": "removed", "removed": hung})
+    assert other["ok"]
+    # in check mode the annotation was only shown: a pending BareMetalHost is what is expected
+    pending = _removal_wait([("b", "w0", "pending", "does not carry it yet")])
+    assert batch.judge_node_removal(request, {"stage": "seen", "seen": pending, "check_mode": True})["ok"]
+    assert not batch.judge_node_removal(request, {"stage": "seen", "seen": pending})["ok"]
+    broken = batch.judge_node_removal(request, {"stage": "seen", "seen": {"failed": True, "msg": "401 Unauthorized"}})
+    assert not broken["ok"] and "401" in broken["msg"]
+    assert batch.judge_node_removal(request, {"stage": "seen", "seen": {"skipped": True}})["ok"]
+
+
+def test_node_removal_final_verdict_names_the_removed_workers_and_git_failures():
+    request = {"cluster": "b", "workers": ["w0", "w1"], "remove": ["w0", "w1"]}
+    status = {"nodes": [{"cluster": "b", "hostName": "w0", "path": "site/b.yaml", "state": "present"}]}
+    entries = {"nodes": [{"cluster": "b", "hostName": "w0", "state_before": "suppressed", "state": "absent"},
+                         {"cluster": "b", "hostName": "w1", "state_before": "absent", "state": "absent"}]}
+    done = batch.judge_node_removal(request, {"status": status, "entries": entries})
+    assert done["ok"] and done["removed"] == ["w0"] and done["paths"] == ["site/b.yaml"]
+    kept = {"nodes": [{"cluster": "b", "hostName": "w0", "state_before": "suppressed", "state": "absent"}]}
+    left = batch.judge_node_removal(request, {"status": status, "entries": kept})
+    assert not left["ok"] and "w1 still in site/b.yaml" in left["msg"]
+    rejected = batch.judge_node_removal(request, {"status": status, "publish": {"failed": True, "msg": "push rejected"}})
+    assert not rejected["ok"] and rejected["msg"] == "b: push rejected"
+    check = batch.judge_node_removal(request, {"status": status, "check_mode": True})
+    assert check["ok"] and check["planned"] == ["w0", "w1"] and check["removed"] == []
+    nothing = batch.judge_node_removal({"cluster": "c", "workers": [], "remove": []}, {})
+    assert nothing["ok"] and nothing["removed"] == []
+
+
+def test_records_of_removal_and_replacement():
+    removed = batch.cluster_record("b", {"node_removal": batch.ok("node_removal", cluster="b", removed=["w0"])},
+                                   operation="remove")
+    assert removed["ok"] and removed["phase"] == "done" and removed["removed"] == ["w0"]
+    assert batch.summary_line(removed) == "b: done, 1 worker(s) removed"
+    shown = batch.cluster_record("b", {"node_removal": batch.ok("node_removal", cluster="b", check_mode=True)},
+                                 operation="remove")
+    assert shown["phase"] == "node_removal"
+    # a replacement is done only once the new hardware is installed
+    halfway = batch.cluster_record("b", {"node_removal": batch.ok("node_removal", cluster="b", removed=["w0"])},
+                                   operation="replace")
+    assert halfway["phase"] == "node_removal"
+    unjudged = batch.unjudged_failure("b", halfway, {}, "replace")
+    assert unjudged["phase"] == "selector_checks"
+    nodes = [{"ready": True}]
+    replaced = batch.cluster_record("b", {
+        "node_removal": batch.ok("node_removal", cluster="b", removed=["w0"]),
+        "install_verification": batch.ok("install_verification", cluster="b", nodes=nodes)}, operation="replace")
+    assert replaced["phase"] == "done" and batch.summary_line(replaced) == "b: done, 1 worker(s) removed, 1 worker(s) ready"
+    stopped = batch.cluster_record("b", {
+        "node_removal": batch.failed("node_removal", "b/w0: hung", cluster="b"),
+        "node_addition": batch.ok("node_addition", cluster="b")}, operation="replace")
+    assert not stopped["ok"] and stopped["phase"] == "node_removal"
+
+
+def test_expansion_phases_leave_out_clusters_whose_removal_failed():
+    task_vars = {"node_removal_verdict": {"verdicts": {"b": {"ok": False}, "c": {"ok": True}}}}
+    assert batch.failed_earlier(task_vars, "selector_checks") == {"b": "node_removal"}
+    assert batch.failed_earlier(task_vars, "node_removal") == {}
+
+
+def _root(name, states):
+    return {"metadata": {"name": name}, "status": {"status": [{"clustername": c, "compliant": s} for c, s in states.items()]}}
+
+
+def test_a_cluster_that_lost_its_last_worker_must_still_pass_its_policies():
+    request = {"cluster": "b", "host": "hb", "workers": ["w0"], "remove": ["w0"]}
+    entries = {"nodes": [{"cluster": "b", "hostName": "w0", "state_before": "suppressed", "state": "absent"}]}
+    before = [_root("common", {"b": "Compliant", "c": "Compliant"}), _root("site", {"b": "NonCompliant"})]
+    plan = {"last_worker": ["hb"]}
+    after_ok = [_root("common", {"b": "Compliant"}), _root("site", {"b": "NonCompliant"})]
+    verdict = batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_before": before,
+                                                 "policies_after": after_ok})
+    # a policy that did not pass before the removal is not the removal's doing
+    assert verdict["ok"] and verdict["policies_compliant"] == ["common"] and verdict["removed"] == ["w0"]
+    record = batch.cluster_record("hb", {"node_removal": dict(verdict, cluster="b")}, operation="remove")
+    assert batch.summary_line(record) == "b: done, 1 worker(s) removed, single-node, 1 policies still compliant"
+    after_bad = [_root("common", {"b": "NonCompliant"})]
+    broken = batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_before": before,
+                                                "policies_after": after_bad})
+    assert not broken["ok"] and "policies common are NonCompliant now" in broken["msg"] and broken["removed"] == ["w0"]
+    # not the last worker, or not read (check mode): no policy verdict
+    assert "policies_compliant" not in batch.judge_node_removal(request, {"plan": {"last_worker": []}, "entries": entries,
+                                                                          "policies_after": after_bad})
+    assert batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_after": None})["ok"]
