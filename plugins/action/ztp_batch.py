@@ -12,7 +12,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, siteconfig, yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
@@ -113,7 +113,7 @@ class ActionModule(ActionBase):
                 if request.get("replace"):
                     plan = replacement_plan(text, request["cluster"], workers, request.get("new_workers"),
                                             results.get("cluster_info"), request["cluster_file"],
-                                            request.get("default_template_refs"))
+                                            request.get("default_template_refs"), request.get("reinstall_generation"))
                 else:
                     ref = siteconfig.find_cluster(yaml_edit.load_documents(text), request["cluster"], request["cluster_file"])
                     masters = [n.get("hostName") for n in ref.nodes if isinstance(n, dict) and siteconfig.is_master(n)]
@@ -132,8 +132,10 @@ class ActionModule(ActionBase):
                 continue
             if request.get("replace"):
                 replacements[host] = plan
-                lines.append("%s: remove: %s; add again: %s; already replaced: %s" % (
-                    request["cluster"], ", ".join(plan["remove"]) or "-", ", ".join(plan["add"]) or "-",
+                lines.append("%s: %sremove: %s; add again: %s; already %s: %s" % (
+                    request["cluster"], "reinstall generation %s, " % request["reinstall_generation"]
+                    if request.get("reinstall_generation") else "", ", ".join(plan["remove"]) or "-",
+                    ", ".join(plan["add"]) or "-", "reinstalled" if request.get("reinstall_generation") else "replaced",
                     ", ".join(plan["replaced"]) or "-"))
             workers = request["remove"] = plan["remove"]
             if workers:
@@ -141,9 +143,45 @@ class ActionModule(ActionBase):
                 if request.get("namespace"):
                     entry["namespace"] = request["namespace"]
                 clusters[host] = entry
+        policy_removals, bindings = self._worker_policy_removals(args["repo_dir"] if last else None, requests, invalid,
+                                                                 [h for h in last if h in clusters], clusters)
         return {"removals": clusters, "replacements": replacements, "lines": lines,
-                "last_worker": [h for h in last if h in clusters],
+                "last_worker": [h for h in last if h in clusters and h not in invalid],
+                "policy_removals": policy_removals, "bindings": bindings,
                 "requests": dict((h, batch.public(r)) for h, r in requests.items() if h not in invalid)}
+
+    @staticmethod
+    def _worker_policy_removals(repo_dir, requests, invalid, last, clusters):
+        """For the clusters losing their last worker with ``node_removal_worker_policies: remove``, the removal-module
+        entry of their worker policy template (``policy_removals``) and the clusters it binds (``bindings``), checked
+        on the hub before anything is written. A template already gone is not listed."""
+        removals, bindings = {}, {}
+        keys = ("path", "name", "namespace", "format", "kustomization", "policy_name")
+        for host in last:
+            request = requests[host]
+            if request.get("worker_policy_choice") != "remove":
+                continue
+            policy = request.get("worker_policy") or {}
+            if not policy.get("path") or not policy.get("name"):
+                invalid[host] = ("%s: node_removal_worker_policies=remove needs the worker policy template to remove: "
+                                 "node_removal_worker_policy (ztp_worker_policy) with path and name; it is %r. Give "
+                                 "them, or keep the worker policies (ztp_removal_worker_policies=keep)"
+                                 % (request["cluster"], dict((k, policy.get(k)) for k in ("path", "name"))))
+                continue
+            try:
+                dummy, text, document = policygen.read_worker_file(policy, repo_dir)
+            except (ZtpInputError, ZtpInputErrors, yaml_edit.YamlEditError, IOError, OSError) as error:
+                invalid[host] = "%s: %s" % (request["cluster"], error)
+                continue
+            if text is None:
+                continue
+            match_labels, match_expressions = policygen.worker_binding(document)
+            entry = dict(clusters[host])
+            entry["worker_policy"] = dict((k, policy[k]) for k in keys if policy.get(k) is not None)
+            removals[host] = entry
+            bindings[host] = {"cluster": request["cluster"], "path": policy["path"], "match_labels": match_labels,
+                              "match_expressions": match_expressions}
+        return removals, bindings
 
     def _secrets(self, args, task_vars):
         requests, dummy = batch.BatchVars(self, task_vars).requests(args["phase"], args["hosts"], fields=SECRET_CHECK_FIELDS)

@@ -33,6 +33,7 @@ CLUSTER_SPEC = dict(
     cluster_file=dict(type='str'),
     workers=dict(type='list', elements='dict', default=[]),
     default_template_refs=dict(type='list', elements='dict'),
+    bmh_annotations=dict(type='dict'),
     worker_policy=dict(type='dict'),
 )
 
@@ -190,8 +191,9 @@ class ActionModule(ActionBase):
         (``plugin_utils.batch``), so that this check and the phases that write later plan from the same values."""
         requests = dict((host, {'host': host}) for host in hosts)
         invalid = {}
+        node_keys = ('cluster', 'cluster_file', 'workers', 'default_template_refs', 'bmh_annotations')
         for phase, enabled, keys in (('policy_creation', args['policies'], ('cluster', 'worker_policy')),
-                                     ('node_addition', args['nodes'], ('cluster', 'cluster_file', 'workers', 'default_template_refs'))):
+                                     ('node_addition', args['nodes'], node_keys)):
             if not enabled:
                 continue
             planned, problems = batch.read_requests(self, task_vars, phase, hosts)
@@ -258,7 +260,8 @@ class ActionModule(ActionBase):
         """All the worker edits of one cluster file: one parse, one pass, one verification."""
         where = os.path.relpath(path, repo_dir)
         try:
-            text, outcomes = set_nodes(files.text(path), [(req['cluster'], node, req['default_template_refs'])
+            text, outcomes = set_nodes(files.text(path), [(req['cluster'], node, req['default_template_refs'],
+                                                           req.get('bmh_annotations'))
                                                           for req, dummy, dummy, node in edits], where=where)
         except yaml_edit.YamlEditError as error:
             return ['%s: %s: %s' % (label, where, error) for dummy, label, dummy, dummy in edits[:1]]

@@ -744,6 +744,120 @@ def update_kustomization_text(text, entry, where="kustomization.yaml"):
     return yaml_edit.append_sequence_item(text, [0, "generators"], entry)
 
 
+def remove_kustomization_entry(text, entry, where="kustomization.yaml"):
+    """``kustomization.yaml`` text without ``entry`` under ``generators:`` (unchanged when it is not listed)."""
+    documents = load_documents(text, where)
+    root = documents[0] if documents else None
+    generators = root.get("generators") if isinstance(root, dict) else None
+    if not isinstance(generators, list):
+        return text
+    for index, item in enumerate(generators):
+        if _same_entry(item, entry):
+            return yaml_edit.remove_sequence_item(text, [0, "generators"], index)
+    return text
+
+
+def worker_binding(document):
+    """``(matchLabels, matchExpressions)`` of the clusters a worker PolicyGenTemplate or PolicyGenerator binds."""
+    if not isinstance(document, dict):
+        return {}, []
+    if document.get("kind") == "PolicyGenerator":
+        defaults = document.get("policyDefaults") if isinstance(document.get("policyDefaults"), dict) else {}
+        placement = defaults.get("placement") if isinstance(defaults.get("placement"), dict) else {}
+        selector = placement.get("labelSelector") if isinstance(placement.get("labelSelector"), dict) else {}
+        if "matchLabels" in selector or "matchExpressions" in selector:
+            return dict(selector.get("matchLabels") or {}), list(selector.get("matchExpressions") or [])
+        return dict(selector), []
+    spec = document.get("spec") if isinstance(document.get("spec"), dict) else {}
+    return dict(spec.get("bindingRules") or {}), [
+        {"key": key, "operator": "NotIn", "values": [value]} for key, value in (spec.get("bindingExcludedRules") or {}).items()]
+
+
+def selects(labels, match_labels, match_expressions):
+    """Whether a cluster with ``labels`` is selected (Kubernetes label selector semantics; an empty selector selects
+    nothing here, as a worker policy without binding rules binds no cluster)."""
+    if not match_labels and not match_expressions:
+        return False
+    labels = labels or {}
+    if any(str(labels.get(key)) != str(value) for key, value in match_labels.items()):
+        return False
+    for expression in match_expressions:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = [str(v) for v in expression.get("values") or []]
+        present = key in labels
+        if operator == "In" and not (present and str(labels[key]) in values):
+            return False
+        if operator == "NotIn" and present and str(labels[key]) in values:
+            return False
+        if (operator == "Exists" and not present) or (operator == "DoesNotExist" and present):
+            return False
+    return True
+
+
+def _expected_identity(policy):
+    fmt = policy.get("format") or PGT
+    if fmt == PG:
+        return ("PolicyGenerator", policy.get("name"), policy.get("namespace"))
+    return ("PolicyGenTemplate", policy.get("name"), policy.get("namespace"))
+
+
+def read_worker_file(policy, repo_dir=None):
+    """``(full path, text, document)`` of the worker policy file ``policy`` (``path``, ``name``, ``namespace``,
+    ``format``): ``(path, None, None)`` when the file is gone. A file that is not that worker policy alone (a site or
+    group template, several documents) is an input error: it is never removed."""
+    path = policy["path"] if os.path.isabs(policy["path"]) or not repo_dir else os.path.join(repo_dir, policy["path"])
+    if not os.path.exists(path):
+        return path, None, None
+    text = yaml_edit.read_text(path)[0]
+    documents = load_documents(text, path)
+    wanted = _expected_identity(policy)
+    if len(documents) != 1 or _identity(documents[0])[:2] != wanted[:2] or (
+            wanted[2] and _identity(documents[0])[2] != wanted[2]):
+        found = "; ".join(_describe(_identity(d)) for d in documents) or "only comments or empty documents"
+        raise ZtpInputError("worker_policy.path", policy["path"], "the file of the worker policy %s alone; it holds %s, "
+                            "so it is not removed. Fix the worker policy's path, or keep the worker policies "
+                            "(ztp_removal_worker_policies=keep)" % (_describe(wanted), found), where=path)
+    return path, text, documents[0]
+
+
+def remove_worker_files(policies, repo_dir=None, check_mode=False):
+    """Remove each worker policy file of ``policies`` and its ``generators:`` entry in the ``kustomization.yaml`` beside
+    it (the entry first, so that no commit lists a missing file). Every file is checked before any is changed.
+
+    Returns ``{changed, paths, diff, policies}`` (``paths`` relative to ``repo_dir`` when given; ``policies`` the root
+    policy names the removed files generated)."""
+    _require_ruamel()
+    found, errors = [], []
+    for policy in policies:
+        try:
+            found.append((policy,) + read_worker_file(policy, repo_dir))
+        except ZtpInputError as error:
+            errors.append(error)
+    raise_if_any(errors)
+    changed, paths, diffs, names = False, [], [], []
+    for policy, path, text, dummy in found:
+        if text is None:
+            continue
+        if policy.get("kustomization", True):
+            kpath = os.path.join(os.path.dirname(path), "kustomization.yaml")
+            if os.path.exists(kpath):
+                k_result = edit_text_file(kpath, lambda t, k=kpath, p=path: remove_kustomization_entry(
+                    t, kustomization_entry(p), k), check_mode)
+                if k_result["changed"]:
+                    diffs.append(k_result["diff"])
+                    paths.append(kpath)
+        if not check_mode:
+            with yaml_edit.checkout_lock(path):
+                os.unlink(path)
+        changed = True
+        paths.append(path)
+        diffs.append({"before": text, "after": "", "before_header": path, "after_header": "/dev/null"})
+        names.extend(policy_names(policy["name"], policy.get("policy_name") or "config-policy"))
+    if repo_dir:
+        paths = [os.path.relpath(p, repo_dir) for p in paths]
+    return {"changed": changed, "paths": paths, "diff": diffs, "policies": names}
+
+
 # Options of ztp_policygen_worker (its action plugin and ztp_gitops_batch validate with them).
 WORKER_ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import difflib
 import ipaddress
 import json
@@ -803,7 +804,9 @@ def set_nodes(text, edits, default_template_refs=None, where=None):
     one verification of the text for any number of added workers (a file of 500 clusters gets 100 workers in about
     the time of one ``set_node``).
 
-    ``edits`` is a list of ``(cluster, node)`` or ``(cluster, node, default_template_refs)``. Each edit is checked
+    ``edits`` is a list of ``(cluster, node)``, ``(cluster, node, default_template_refs)`` or ``(cluster, node,
+    default_template_refs, bmh_annotations)`` (annotations the node's BareMetalHost gets, see
+    ``with_bmh_annotations``). Each edit is checked
     as ``set_node`` checks it, against the cluster's nodes as the earlier edits of the list leave them. Returns
     ``(new_text, outcomes)``: one ``{cluster, entry, format, warnings, error}`` per edit, ``error`` the
     ``ZtpInputError``/``ZtpInputErrors`` of an edit that was refused (that edit is left out, the others are made).
@@ -831,6 +834,8 @@ def set_nodes(text, edits, default_template_refs=None, where=None):
                 if view['nodes'] is not None:
                     _refuse_alias(text, ref, where)
             ref, existing = views[cluster]
+            if len(edit) > 3 and edit[3]:
+                node = with_bmh_annotations(node, edit[3], ref.format)
             entry, replacing = _plan_node(docs, ref, node, refs_default, where)
         except (ZtpInputError, ZtpInputErrors) as exc:
             outcome['error'] = exc
@@ -910,6 +915,21 @@ REMOVAL_READ = 'status'
 # How far a node entry is in the removal: present (nothing yet), annotated, suppressed (its BareMetalHost no longer
 # rendered), absent (not in the file).
 REMOVAL_STATES = ('present', 'annotated', 'suppressed', 'absent')
+
+
+def with_bmh_annotations(node, annotations, fmt):
+    """A copy of the node entry ``node`` whose BareMetalHost gets ``annotations`` (SiteConfig
+    ``crAnnotations.add.BareMetalHost``, ClusterInstance ``extraAnnotations.BareMetalHost``), merged with its own."""
+    if not annotations or not isinstance(node, dict):
+        return node
+    node = copy.deepcopy(node)
+    target = node
+    for key in _annotation_field(fmt):
+        if not isinstance(target.get(key), dict):
+            target[key] = {}
+        target = target[key]
+    target.update((str(k), str(v)) for k, v in annotations.items())
+    return node
 
 
 def _annotation_field(fmt):

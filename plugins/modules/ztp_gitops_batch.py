@@ -33,8 +33,9 @@ options:
       - One entry per cluster of the batch.
       - C(cluster) (required), C(host) (inventory host, for messages), C(cluster_file) (SiteConfig or ClusterInstance
         file, required with C(workers)), C(workers) (node entries as in M(ztp.sno_expand.ztp_siteconfig_node) option C(node)),
-        C(default_template_refs), C(worker_policy) (the options of M(ztp.sno_expand.ztp_policygen_worker), with
-        C(path) relative to O(repo_dir)).
+        C(default_template_refs), C(bmh_annotations) (annotations every worker's BareMetalHost gets, in SiteConfig
+        C(crAnnotations.add.BareMetalHost) or ClusterInstance C(extraAnnotations.BareMetalHost)), C(worker_policy) (the
+        options of M(ztp.sno_expand.ztp_policygen_worker), with C(path) relative to O(repo_dir)).
       - Exactly one of O(clusters) and O(hosts) is required.
     type: list
     elements: dict

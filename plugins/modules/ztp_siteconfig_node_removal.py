@@ -23,6 +23,10 @@ description:
     C(pruneManifests) gets C({apiVersion metal3.io/v1alpha1, kind BareMetalHost}). Refused unless the node is annotated.
   - V(remove) removes the node entry; refused unless its BareMetalHost is suppressed. A worker already gone is left alone.
   - V(status) only reads and returns each node's state (C(present), C(annotated), C(suppressed), C(absent)).
+  - V(worker_policy) removes, for each cluster of O(clusters) with a C(worker_policy), the worker policy template file
+    and its entry in the C(generators) of the C(kustomization.yaml) beside it (the entry first), once the cluster's
+    last worker is gone. A file that is not that worker policy alone is refused and nothing is removed. Which other
+    clusters the template binds is not checked here; the ztp.sno_expand.node_removal role checks it on the hub first.
   - Each file is edited by replacing only the lines concerned, so comments, quoting and other documents stay as they
     are. Every worker is checked before any file is written; all problems are reported together, each naming the field,
     the value and the fix. A master node, an unknown host (unless O(absent_ok), and except for V(remove) and V(status)) and a ClusterInstance
@@ -38,7 +42,7 @@ options:
     description: The step to make for every worker of O(clusters).
     type: str
     required: true
-    choices: [status, annotate, suppress, remove]
+    choices: [status, annotate, suppress, remove, worker_policy]
   clusters:
     description: The workers to remove, per cluster.
     type: list
@@ -61,6 +65,34 @@ options:
       namespace:
         description: Namespace of the cluster's BareMetalHosts on the hub; only passed through to RV(nodes).
         type: str
+      worker_policy:
+        description: With O(removal_step=worker_policy), the cluster's worker policy template to remove.
+        type: dict
+        suboptions:
+          path:
+            description: The template file, relative to O(repo_dir) unless absolute.
+            type: str
+            required: true
+          name:
+            description: The template's C(metadata.name).
+            type: str
+            required: true
+          namespace:
+            description: The namespace of its policies; when given, the file must have it.
+            type: str
+          format:
+            description: C(policygentemplate) or C(policygenerator).
+            type: str
+            default: policygentemplate
+            choices: [policygentemplate, policygenerator]
+          kustomization:
+            description: Remove the file's entry from the C(kustomization.yaml) beside it.
+            type: bool
+            default: true
+          policy_name:
+            description: The C(policyName) of its source files, for RV(policies).
+            type: str
+            default: config-policy
   absent_ok:
     description:
       - Report a worker that is not in the file as C(absent) (already removed) with a warning, instead of refusing it.
@@ -82,6 +114,19 @@ attributes:
 '''
 
 EXAMPLES = r'''
+- name: Remove the worker policy template of a cluster whose last worker is gone
+  ztp.sno_expand.ztp_siteconfig_node_removal:
+    repo_dir: "{{ gitops_dir }}"
+    removal_step: worker_policy
+    clusters:
+      - path: siteconfig/example-sno.yaml
+        cluster: example-sno
+        workers: []
+        worker_policy:
+          path: policygentemplates/example-sno-worker.yaml
+          name: example-sno-worker
+          namespace: ztp-example-sno
+
 - name: Annotate the BareMetalHost of the worker for removal
   ztp.sno_expand.ztp_siteconfig_node_removal:
     repo_dir: "{{ gitops_dir }}"
@@ -101,8 +146,13 @@ nodes:
   elements: dict
   sample: [{"path": "siteconfig/example-sno.yaml", "cluster": "example-sno", "hostName": "example-node2.example.com",
             "namespace": "example-sno", "format": "siteconfig-v2", "state_before": "present", "state": "annotated", "message": ""}]
+policies:
+  description: With O(removal_step=worker_policy), the root policies that the removed templates generated.
+  returned: when removal_step is worker_policy
+  type: list
+  elements: str
 paths:
-  description: The files changed (as given in O(clusters)).
+  description: The files changed (as given in O(clusters)), or removed.
   returned: always
   type: list
   elements: str
@@ -115,27 +165,53 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import removal_batch
 
 ARGUMENT_SPEC = dict(
-    removal_step=dict(type='str', required=True, choices=['status', 'annotate', 'suppress', 'remove']),
+    removal_step=dict(type='str', required=True, choices=['status', 'annotate', 'suppress', 'remove', 'worker_policy']),
     clusters=dict(type='list', elements='dict', required=True, options=dict(
         path=dict(type='str', required=True),
         cluster=dict(type='str', required=True),
         workers=dict(type='list', elements='str', required=True),
         namespace=dict(type='str'),
+        worker_policy=dict(type='dict', options=dict(
+            path=dict(type='str', required=True),
+            name=dict(type='str', required=True),
+            namespace=dict(type='str'),
+            format=dict(type='str', default='policygentemplate', choices=['policygentemplate', 'policygenerator']),
+            kustomization=dict(type='bool', default=True),
+            policy_name=dict(type='str', default='config-policy'),
+        )),
     )),
     repo_dir=dict(type='path'),
     absent_ok=dict(type='bool', default=False),
 )
 
 
+def _remove_worker_policies(params, check_mode, diff):
+    policies = [c['worker_policy'] for c in params['clusters'] if c.get('worker_policy')]
+    try:
+        outcome = policygen.remove_worker_files(policies, params.get('repo_dir'), check_mode)
+    except ZtpInputErrors as exc:
+        return dict(failed=True, msg=str(exc), errors=[e.describe() for e in exc.errors])
+    except ZtpInputError as exc:
+        return dict(failed=True, msg=str(exc), errors=[exc.describe()])
+    except (yaml_edit.YamlEditError, IOError, OSError) as exc:
+        return dict(failed=True, msg=str(exc))
+    result = dict(changed=outcome['changed'], nodes=[], paths=outcome['paths'], policies=outcome['policies'])
+    if diff and outcome['diff']:
+        result['diff'] = outcome['diff']
+    return result
+
+
 def run(params, check_mode, diff):
     """The result of the module for ``params`` (also used by the action plugin on the controller)."""
     if not yaml_edit.HAS_RUAMEL:
         return dict(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+    if params['removal_step'] == 'worker_policy':
+        return _remove_worker_policies(params, check_mode, diff)
     try:
         outcome = removal_batch(params['clusters'], params['removal_step'], params.get('repo_dir'), check_mode,
                                 params.get('absent_ok'))

@@ -63,6 +63,7 @@ REQUEST_VARS = {
         "namespace": ("node_addition_cluster_namespace", dict(type="str")),
         "workers": ("node_addition_workers", dict(type="list", elements="dict", required=True)),
         "default_template_refs": ("node_addition_default_template_refs", dict(type="list", elements="dict")),
+        "bmh_annotations": ("node_addition_bmh_annotations", dict(type="dict", default={})),
         "worker_policy": ("node_addition_worker_policy", dict(type="dict")),
         "worker_policies": ("node_addition_worker_policies", dict(type="list", elements="str")),
         "bmc_credentials": ("node_addition_bmc_credentials", dict(type="dict", default={}, no_log=True)),
@@ -82,8 +83,11 @@ REQUEST_VARS = {
         "namespace": ("node_removal_cluster_namespace", dict(type="str")),
         "workers": ("node_removal_workers", dict(type="list", elements="str", default=[])),
         "replace": ("node_removal_replace", dict(type="bool", default=False)),
+        "reinstall_generation": ("node_removal_reinstall_generation", dict(type="str", default="")),
         "new_workers": ("node_removal_new_workers", dict(type="list", elements="dict", default=[])),
         "default_template_refs": ("node_removal_default_template_refs", dict(type="list", elements="dict")),
+        "worker_policy_choice": ("node_removal_worker_policies", dict(type="str", default="keep", choices=["keep", "remove"])),
+        "worker_policy": ("node_removal_worker_policy", dict(type="dict")),
     },
 }
 SECRET_FIELDS = ("bmc_credentials", "bmc_username", "bmc_password")
@@ -393,8 +397,9 @@ def cluster_record(host, verdicts, batch=None, operation="expand"):
     record = {"cluster": None, "inventory_host": host, "batch": batch, "operation": operation, "ok": True, "phase": None,
               "msg": "", "cgu": {}, "nodes": [], "removed": [], "paths": [], "policies": []}
     for verdict in verdicts.values():
-        if verdict.get("policies_compliant") is not None:
-            record["policies_compliant"] = verdict["policies_compliant"]
+        for key in ("policies_compliant", "worker_policies_removed"):
+            if verdict.get(key) is not None:
+                record[key] = verdict[key]
     for phase in ALL_PHASES:
         verdict = verdicts.get(phase)
         if not verdict:
@@ -581,12 +586,14 @@ def judge_node_removal(request, results):
     check_mode = bool(results.get("check_mode"))
     workers = request.get("remove", request.get("workers")) or []
     stage = results.get("stage")
+    if stage == "bindings":
+        return _judge_worker_policy_bindings(request, results)
     if stage:
         problems = _removal_waited(cluster, results.get(stage), check_mode)
         return failed(phase, "; ".join(problems)) if problems else ok(phase)
     status = [n for n in (results.get("status") or {}).get("nodes") or [] if n.get("cluster") == cluster]
     paths = sorted(set(n["path"] for n in status if n.get("path")))
-    for step in ("annotated", "suppressed", "entries", "publish"):
+    for step in ("annotated", "suppressed", "entries", "worker_policies", "publish"):
         problem = gitops_failure(results.get(step))
         if problem:
             return failed(phase, "%s: %s" % (cluster, problem), paths=paths)
@@ -599,17 +606,51 @@ def judge_node_removal(request, results):
         return failed(phase, "%s: %s still in %s after the removal" % (cluster, ", ".join(left), ", ".join(paths) or "Git"),
                       paths=paths)
     removed = [n.get("hostName") for n in entries if n.get("state") == "absent" and n.get("state_before") != "absent"]
+    more = {}
+    if request.get("host") in ((results.get("plan") or {}).get("policy_removals") or {}):
+        more["worker_policies_removed"] = worker_policy_names(request)
     if request.get("host") in ((results.get("plan") or {}).get("last_worker") or []) and results.get("policies_after") is not None:
+        gone = set(worker_policy_names(request)) if "worker_policies_removed" in more else set()
         before = policy_compliance(results.get("policies_before")).get(cluster, {})
-        after = policy_compliance(results.get("policies_after")).get(cluster, {})
+        after = dict((p, c) for p, c in policy_compliance(results.get("policies_after")).get(cluster, {}).items()
+                     if p not in gone)
         broken = [p for p in sorted(after) if after[p] == "NonCompliant" and before.get(p) == "Compliant"]
         if broken:
             return failed(phase, "%s: its last worker was removed, and policies %s are NonCompliant now (they were Compliant "
                                  "before): the single-node cluster no longer passes them. Check each policy's status on "
                                  "the cluster (oc get policy -n %s) and fix the policy or the cluster"
-                          % (cluster, ", ".join(broken), cluster), paths=paths, removed=removed)
-        return ok(phase, paths=paths, removed=removed, policies_compliant=sorted(p for p in after if after[p] == "Compliant"))
-    return ok(phase, paths=paths, removed=removed)
+                          % (cluster, ", ".join(broken), cluster), paths=paths, removed=removed, **more)
+        return ok(phase, paths=paths, removed=removed, policies_compliant=sorted(p for p in after if after[p] == "Compliant"),
+                  **more)
+    return ok(phase, paths=paths, removed=removed, **more)
+
+
+def _judge_worker_policy_bindings(request, results):
+    """Before anything is written: a worker policy template to remove must bind no cluster but those losing it."""
+    phase, cluster = REMOVAL, request["cluster"]
+    plan = results.get("plan") or {}
+    binding = (plan.get("bindings") or {}).get(request.get("host"))
+    if not binding:
+        return ok(phase)
+    leaving = set(b["cluster"] for b in (plan.get("bindings") or {}).values() if b.get("path") == binding["path"])
+    others = sorted(str((c.get("metadata") or {}).get("name")) for c in results.get("managed_clusters") or []
+                    if policygen.selects((c.get("metadata") or {}).get("labels"), binding["match_labels"],
+                                         binding["match_expressions"])
+                    and (c.get("metadata") or {}).get("name") not in leaving)
+    if others:
+        named = ", ".join(others[:10]) + (" and %d more" % (len(others) - 10) if len(others) > 10 else "")
+        return failed(phase, "%s: node_removal_worker_policies=remove, but the worker policy template %s also binds %s "
+                             "(%s): removing it would take their worker policies too. Nothing was changed for %s. Keep "
+                             "the worker policies (ztp_removal_worker_policies=keep), or give %s a worker policy template "
+                             "of its own" % (cluster, binding["path"], named, _selector_text(binding), cluster, cluster))
+    return ok(phase)
+
+
+def _selector_text(binding):
+    parts = ["%s=%s" % (k, v) for k, v in sorted(binding["match_labels"].items())]
+    parts += ["%s %s %s" % (e.get("key"), e.get("operator"), ",".join(str(v) for v in e.get("values") or []))
+              for e in binding["match_expressions"]]
+    return ", ".join(parts)
 
 
 # ---- the summary ---------------------------------------------------------------------------------------------
@@ -664,6 +705,8 @@ def summary_line(record):
         what = "%d worker(s) ready" % ready if record["nodes"] else "ok"
         if record.get("removed"):
             what = "%d worker(s) removed%s" % (len(record["removed"]), ", " + what if record["nodes"] else "")
+        if record.get("worker_policies_removed"):
+            what += ", worker policies removed"
         if record.get("policies_compliant") is not None:
             what += ", single-node, %d policies still compliant" % len(record["policies_compliant"])
         return "%s: %s, %s" % (record["cluster"], record["phase"], what)

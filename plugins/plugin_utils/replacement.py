@@ -11,6 +11,20 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, 
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 
 
+# Recorded on the BareMetalHost of a reinstalled worker (in its node entry), as the siteconfig operator records
+# spec.reinstall.generation for a cluster: a rerun with the same generation finds the reinstall done.
+REINSTALL_ANNOTATION = 'ztp.sno-expand/reinstall-generation'
+
+
+def recorded_generation(node, fmt):
+    """The reinstall generation recorded in a node entry, or None."""
+    value = node if isinstance(node, dict) else {}
+    for key in (('extraAnnotations', 'BareMetalHost') if fmt == siteconfig.FORMAT_CLUSTERINSTANCE
+                else ('crAnnotations', 'add', 'BareMetalHost')):
+        value = value.get(key) if isinstance(value, dict) else None
+    return str(value[REINSTALL_ANNOTATION]) if isinstance(value, dict) and REINSTALL_ANNOTATION in value else None
+
+
 class ReplacementError(Exception):
     """The cluster file cannot be read as the cluster's SiteConfig or ClusterInstance."""
 
@@ -20,7 +34,8 @@ def _mac(node):
     return mac.lower() if isinstance(mac, str) else mac
 
 
-def replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None, path=None, default_template_refs=None):
+def replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None, path=None, default_template_refs=None,
+                     generation=None):
     """The replacement of the workers ``replace`` (host names) of ``cluster``, from its file in Git (``cluster_text``),
     its new worker entries (``workers``) and the hub's ManagedClusterInfo objects (``cluster_infos``).
 
@@ -28,7 +43,11 @@ def replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None
     than the new entry (the failed hardware), ``add`` every worker to write again (the new entry), ``replaced`` those
     whose entry in Git has the new bootMACAddress and whose node is Ready (done by an earlier run: nothing is removed),
     ``errors`` one message per worker that cannot be replaced (the run writes nothing for the cluster).
-    A worker no longer in Git (removed by a run that failed before the addition) is only added."""
+    A worker no longer in Git (removed by a run that failed before the addition) is only added.
+
+    With a reinstall ``generation``, the workers are reinstalled on the same hardware (the new entry may have the
+    bootMACAddress in Git): a worker is removed and added again unless its entry in Git records this generation
+    (``REINSTALL_ANNOTATION``); then it is ``replaced`` when its node is Ready, else only added (its install goes on)."""
     # the hub client's module_utils (kubernetes.core) only when the filter runs: its documentation loads without them
     from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch  # pylint: disable=import-outside-toplevel
     where = path or 'cluster %s' % cluster
@@ -64,12 +83,20 @@ def replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None
         except ZtpInputError as error:
             plan['errors'].append(error.describe())
             continue
+        ready = bool(info) and old is not None and install_watch.node_signal(info[0], name)
+        if generation:
+            if old is not None and recorded_generation(old, ref.format) != str(generation):
+                plan['remove'].append(name)
+            elif ready:
+                plan['replaced'].append(name)
+            plan['add'].append(name)
+            continue
         if old is None:
             plan['add'].append(name)
         elif _mac(old) != _mac(new):
             plan['remove'].append(name)
             plan['add'].append(name)
-        elif info and install_watch.node_signal(info[0], name):
+        elif ready:
             plan['replaced'].append(name)
             plan['add'].append(name)
         else:

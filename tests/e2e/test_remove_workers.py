@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import tempfile
+import time
 
 import yaml
 
@@ -91,3 +94,60 @@ def test_remove_workers_in_order_with_a_hang_reported_then_resumed(fleet):
     third = fleet.play_file(playbook, "-i", removal, "--limit", "sno-b,sno-c")
     assert third.rc == 0, third.output[-6000:]
     assert third.changed("sno-b") == 0 and third.changed("sno-c") == 0, third.output[-6000:]
+
+
+def _clone(fleet):
+    clone = tempfile.mkdtemp(dir=fleet.workdir)
+    subprocess.run(["git", "clone", "-q", fleet.hub.git_url, clone], check=True)
+    return clone
+
+
+def _worker_policy_file(clone, cluster):
+    """The worker policy template the expansion wrote for ``cluster`` (the only file naming ``<cluster>-workers``)."""
+    found = []
+    for folder, dummy, files in os.walk(clone):
+        if ".git" in folder.split(os.sep):
+            continue
+        for name in files:
+            if name.endswith(".yaml") and name != "kustomization.yaml":
+                with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                    if "name: %s-workers" % cluster in handle.read():
+                        found.append(os.path.relpath(os.path.join(folder, name), clone))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_last_worker_goes_with_its_worker_policies_when_asked(fleet):
+    cluster, host = "sno-c", WORKERS["sno-c"]
+    added = fleet.play("--limit", cluster)
+    assert added.rc == 0, added.output[-6000:]
+    path = _worker_policy_file(_clone(fleet), cluster)
+    assert any(p["metadata"]["name"].startswith(cluster + "-workers")
+               for p in fleet.items("policy.open-cluster-management.io/v1", "Policy"))
+
+    removal = os.path.join(fleet.workdir, "removal-policies.yml")
+    with open(removal, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"all": {"hosts": {cluster: {"ztp_remove_workers": [host]}},
+                                "vars": {"ztp_removal_poll_interval": 0.5, "ztp_removal_worker_policies": "remove"}}}, handle)
+    playbook = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "playbooks", "remove_workers.yml")
+    removed = fleet.play_file(playbook, "-i", removal, "--limit", cluster)
+    assert removed.rc == 0, removed.output[-8000:]
+    flat = " ".join(removed.output.split())
+    assert "%s: done, 1 worker(s) removed, worker policies removed, single-node" % cluster in flat, removed.output[-8000:]
+
+    clone = _clone(fleet)
+    assert not os.path.exists(os.path.join(clone, path))
+    with open(os.path.join(clone, os.path.dirname(path), "kustomization.yaml"), encoding="utf-8") as handle:
+        assert os.path.basename(path) not in (yaml.safe_load(handle).get("generators") or [])
+    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
+    assert subjects[0].startswith("Remove the worker policies %s-workers" % cluster), subjects[:5]
+    assert subjects[1] == "Remove workers: " + host, subjects[:5]
+    # ArgoCD prunes the policies of the removed template
+    deadline = time.monotonic() + 120
+    while any(p["metadata"]["name"].startswith(cluster + "-workers")
+              for p in fleet.items("policy.open-cluster-management.io/v1", "Policy")):
+        assert time.monotonic() < deadline, "the worker policies of %s are still on the hub" % cluster
+        time.sleep(2)
+
+    again = fleet.play_file(playbook, "-i", removal, "--limit", cluster)
+    assert again.rc == 0 and again.changed(cluster) == 0, again.output[-6000:]

@@ -96,3 +96,22 @@ def test_bad_new_entry_is_refused_before_the_removal():
 def test_unknown_cluster_fails():
     with pytest.raises(AnsibleFilterError, match='one of the clusters in the file: sno-b'):
         ztp_replacement_plan(SITECONFIG, 'sno-x', ['sno-b-worker'], [], [])
+
+
+def test_a_reinstall_of_the_same_hardware_is_recorded_by_its_generation():
+    from ansible_collections.ztp.sno_expand.plugins.plugin_utils.replacement import REINSTALL_ANNOTATION, replacement_plan
+    same = _worker('AA:BB:CC:00:00:03')
+    # without a generation, the same bootMACAddress of a node that is not Ready is refused (not a replacement)
+    assert ztp_replacement_plan(SITECONFIG, 'sno-b', ['sno-b-worker'], [same], _info(False))['errors']
+    first = replacement_plan(SITECONFIG, 'sno-b', ['sno-b-worker'], [same], _info(True), generation='2026-12')
+    assert first == {'remove': ['sno-b-worker'], 'add': ['sno-b-worker'], 'replaced': [], 'errors': []}
+    recorded = SITECONFIG + ('        crAnnotations:\n          add:\n            BareMetalHost:\n              %s: "2026-12"\n'
+                             % REINSTALL_ANNOTATION)
+    # the entry written by the reinstall records the generation: done when the node is Ready, resumed when not
+    assert replacement_plan(recorded, 'sno-b', ['sno-b-worker'], [same], _info(True), generation='2026-12') == {
+        'remove': [], 'add': ['sno-b-worker'], 'replaced': ['sno-b-worker'], 'errors': []}
+    assert replacement_plan(recorded, 'sno-b', ['sno-b-worker'], [same], _info(False), generation='2026-12') == {
+        'remove': [], 'add': ['sno-b-worker'], 'replaced': [], 'errors': []}
+    # a new generation reinstalls again
+    assert replacement_plan(recorded, 'sno-b', ['sno-b-worker'], [same], _info(True), generation='2027-01')['remove'] == ['sno-b-worker']
+    assert replacement_plan(WITHOUT_WORKER, 'sno-b', ['sno-b-worker'], [same], _info(False), generation='g')['add'] == ['sno-b-worker']

@@ -422,3 +422,62 @@ def test_worker_file_without_a_usable_source_cr_takes_the_layout_reference(tmp_p
         assert tuning == policygen.REFERENCE_TUNING[layout] and where is None
     spec, text = policygen.plan_worker(params(path=str(tmp_path / "w.yaml")), "")
     assert [p["name"] for p in yaml.safe_load(text)["spec"]["sourceFiles"][2]["spec"]["profile"]] == ["performance-patch-worker"]
+
+
+# --- removal of a worker policy template with a cluster's last worker --------------------------------------------
+
+def test_remove_kustomization_entry_keeps_the_rest():
+    text = "generators:\n# common\n- common-ranGen.yaml\n- w.yaml  # workers\n\nresources:\n- ns.yaml\n"
+    assert policygen.remove_kustomization_entry(text, "w.yaml") == "generators:\n# common\n- common-ranGen.yaml\n\nresources:\n- ns.yaml\n"
+    assert policygen.remove_kustomization_entry("generators:\n- ./w.yaml\n- x.yaml\n", "w.yaml") == "generators:\n- x.yaml\n"
+    assert policygen.remove_kustomization_entry("resources:\n- ns.yaml\n", "w.yaml") == "resources:\n- ns.yaml\n"
+
+
+def test_worker_binding_and_selection():
+    pgt = policygen.worker_document(policygen.validate_worker(params()))
+    assert policygen.worker_binding(pgt) == ({"sites": "example-sno"}, [])
+    pg = policygen.worker_document(policygen.validate_worker(params(format="policygenerator")))
+    assert policygen.worker_binding(pg) == ({"sites": "example-sno"}, [])
+    assert policygen.worker_binding({"kind": "PolicyGenerator", "policyDefaults": {"placement": {"labelSelector": {
+        "matchExpressions": [{"key": "group-du-sno", "operator": "Exists"}]}}}}) == ({}, [{"key": "group-du-sno", "operator": "Exists"}])
+    excluded = {"kind": "PolicyGenTemplate", "spec": {"bindingRules": {"du": ""}, "bindingExcludedRules": {"sites": "a"}}}
+    labels, expressions = policygen.worker_binding(excluded)
+    assert policygen.selects({"du": "", "sites": "b"}, labels, expressions)
+    assert not policygen.selects({"du": "", "sites": "a"}, labels, expressions)
+    assert policygen.selects({"sites": "example-sno", "x": "1"}, {"sites": "example-sno"}, [])
+    assert not policygen.selects({"sites": "other"}, {"sites": "example-sno"}, [])
+    assert not policygen.selects({"sites": "example-sno"}, {}, [])  # no binding rules bind nothing
+    assert policygen.selects({"a": "1"}, {}, [{"key": "a", "operator": "In", "values": ["1", "2"]}])
+    assert not policygen.selects({}, {}, [{"key": "a", "operator": "In", "values": ["1"]}])
+    assert not policygen.selects({"a": "1"}, {}, [{"key": "a", "operator": "DoesNotExist"}])
+
+
+def test_remove_worker_files_removes_the_file_and_its_entry(tmp_path):
+    folder = tmp_path / "policygentemplates"
+    folder.mkdir()
+    document = policygen.worker_document(policygen.validate_worker(params()))
+    (folder / "example-sno-workers.yaml").write_text(policygen.render(document), encoding="utf-8")
+    (folder / "kustomization.yaml").write_text("generators:\n- common.yaml  # keep\n- example-sno-workers.yaml\n", encoding="utf-8")
+    policy = {"path": "policygentemplates/example-sno-workers.yaml", "name": "example-sno-workers", "namespace": "ztp-site"}
+    shown = policygen.remove_worker_files([policy], str(tmp_path), check_mode=True)
+    assert shown["changed"] and (folder / "example-sno-workers.yaml").exists()
+    assert sorted(shown["paths"]) == ["policygentemplates/example-sno-workers.yaml", "policygentemplates/kustomization.yaml"]
+    done = policygen.remove_worker_files([policy], str(tmp_path))
+    assert done["changed"] and done["policies"] == ["example-sno-workers-config-policy"]
+    assert not (folder / "example-sno-workers.yaml").exists()
+    assert (folder / "kustomization.yaml").read_text(encoding="utf-8") == "generators:\n- common.yaml  # keep\n"
+    again = policygen.remove_worker_files([policy], str(tmp_path))
+    assert not again["changed"] and again["paths"] == []
+
+
+def test_remove_worker_files_refuses_a_file_that_is_not_that_worker_policy(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("apiVersion: ran.openshift.io/v1\nkind: PolicyGenTemplate\nmetadata:\n  name: site-a\n  namespace: ztp-site\n",
+                    encoding="utf-8")
+    kustomization = tmp_path / "kustomization.yaml"
+    kustomization.write_text("generators:\n- site.yaml\n", encoding="utf-8")
+    policy = {"path": "site.yaml", "name": "example-sno-workers", "namespace": "ztp-site"}
+    with pytest.raises((ZtpInputError, ZtpInputErrors)) as error:
+        policygen.remove_worker_files([policy], str(tmp_path))
+    assert "PolicyGenTemplate site-a in namespace ztp-site" in str(error.value) and "it is not removed" in str(error.value)
+    assert site.exists() and kustomization.read_text(encoding="utf-8") == "generators:\n- site.yaml\n"

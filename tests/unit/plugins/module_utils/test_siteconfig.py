@@ -12,6 +12,8 @@ import os
 
 import pytest
 
+import yaml
+
 from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig as S
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit as Y
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
@@ -645,3 +647,20 @@ def test_apply_removal_batches_one_file_and_writes_nothing_on_error(tmp_path):
     result = S.apply_removal(str(path), [('sno-b', 'sno-b-worker')], 'annotate')
     assert result['changed'] and result['nodes'][0]['state'] == 'annotated' and result['nodes'][0]['cluster'] == 'sno-b'
     assert S.apply_removal(str(path), [('sno-b', 'sno-b-worker')], 'annotate')['changed'] is False
+
+
+def test_set_nodes_gives_the_new_workers_bare_metal_host_annotations_in_each_format():
+    marks = {'ztp.sno-expand/reinstall-generation': '2'}
+    text, outcomes = S.set_nodes(SNO_SITECONFIG, [('sno-b', worker(), None, marks)])
+    assert outcomes[0]['error'] is None
+    node = [n for n in yaml.safe_load(text)['spec']['clusters'][1]['nodes'] if n['hostName'] == 'worker-0.example.com'][0]
+    assert node['crAnnotations'] == {'add': {'BareMetalHost': marks}}
+    own = worker(crAnnotations={'add': {'BareMetalHost': {'keep': 'me'}}})
+    text, outcomes = S.set_nodes(SNO_SITECONFIG, [('sno-b', own, None, marks)])
+    node = [n for n in yaml.safe_load(text)['spec']['clusters'][1]['nodes'] if n['hostName'] == 'worker-0.example.com'][0]
+    assert node['crAnnotations']['add']['BareMetalHost'] == dict(marks, keep='me')
+    assert own['crAnnotations'] == {'add': {'BareMetalHost': {'keep': 'me'}}}  # the caller's entry is not changed
+    text, outcomes = S.set_nodes(SNO_CLUSTERINSTANCE, [('ci-sno', worker(), None, marks)])
+    doc = [d for d in yaml.safe_load_all(text) if d['kind'] == 'ClusterInstance'][0]
+    assert [n for n in doc['spec']['nodes'] if n['hostName'] == 'worker-0.example.com'][0]['extraAnnotations'] == {
+        'BareMetalHost': marks}

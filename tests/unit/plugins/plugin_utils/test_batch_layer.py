@@ -291,3 +291,35 @@ def test_a_cluster_that_lost_its_last_worker_must_still_pass_its_policies():
     assert "policies_compliant" not in batch.judge_node_removal(request, {"plan": {"last_worker": []}, "entries": entries,
                                                                           "policies_after": after_bad})
     assert batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_after": None})["ok"]
+
+
+def test_a_worker_policy_template_is_removed_only_if_it_binds_no_other_cluster():
+    plan = {"bindings": {
+        "hb": {"cluster": "b", "path": "pgt/b-workers.yaml", "match_labels": {"sites": "b"}, "match_expressions": []},
+        "hg": {"cluster": "g", "path": "pgt/group-workers.yaml", "match_labels": {"du": "x"}, "match_expressions": []},
+        "hh": {"cluster": "h", "path": "pgt/group-workers.yaml", "match_labels": {"du": "x"}, "match_expressions": []}}}
+    clusters = [{"metadata": {"name": n, "labels": labels}} for n, labels in (
+        ("b", {"sites": "b"}), ("g", {"du": "x"}), ("h", {"du": "x"}), ("k", {"du": "x"}))]
+    results = {"plan": plan, "stage": "bindings", "managed_clusters": clusters}
+    assert batch.judge_node_removal({"cluster": "b", "host": "hb"}, results)["ok"]
+    shared = batch.judge_node_removal({"cluster": "g", "host": "hg"}, results)
+    # h loses its worker policies in the same batch; k would lose them without asking
+    assert not shared["ok"] and "also binds k (du=x)" in shared["msg"] and "ztp_removal_worker_policies=keep" in shared["msg"]
+    assert batch.judge_node_removal({"cluster": "z", "host": "hz"}, results)["ok"]
+
+
+def test_the_summary_says_the_worker_policies_were_removed():
+    request = {"cluster": "b", "host": "hb", "workers": ["w0"], "remove": ["w0"],
+               "worker_policy": {"name": "b-workers", "policy_name": "config-policy"}}
+    entries = {"nodes": [{"cluster": "b", "hostName": "w0", "state_before": "suppressed", "state": "absent"}]}
+    before = [_root("b-workers-config-policy", {"b": "Compliant"}), _root("common", {"b": "Compliant"})]
+    after = [_root("b-workers-config-policy", {"b": "NonCompliant"}), _root("common", {"b": "Compliant"})]
+    plan = {"last_worker": ["hb"], "policy_removals": {"hb": {}}}
+    verdict = batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_before": before,
+                                                 "policies_after": after, "worker_policies": {"changed": True}})
+    # the removed worker policy is being pruned: its state no longer counts
+    assert verdict["ok"] and verdict["worker_policies_removed"] == ["b-workers-config-policy"]
+    assert verdict["policies_compliant"] == ["common"]
+    record = batch.cluster_record("hb", {"node_removal": dict(verdict, cluster="b")}, operation="remove")
+    assert batch.summary_line(record) == ("b: done, 1 worker(s) removed, worker policies removed, single-node, "
+                                          "1 policies still compliant")
