@@ -190,38 +190,33 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def _remove_worker_policies(params, check_mode, diff):
-    policies = [c['worker_policy'] for c in params['clusters'] if c.get('worker_policy')]
+def _outcome(params, check_mode):
+    """``(outcome, None)`` of the step, or ``(None, failed result)``."""
     try:
-        outcome = policygen.remove_worker_files(policies, params.get('repo_dir'), check_mode)
+        if params['removal_step'] == 'worker_policy':
+            policies = [c['worker_policy'] for c in params['clusters'] if c.get('worker_policy')]
+            outcome = policygen.remove_worker_files(policies, params.get('repo_dir'), check_mode)
+            return dict(outcome, nodes=[], diffs=outcome['diff']), None
+        return removal_batch(params['clusters'], params['removal_step'], params.get('repo_dir'), check_mode,
+                             params.get('absent_ok')), None
     except ZtpInputErrors as exc:
-        return dict(failed=True, msg=str(exc), errors=[e.describe() for e in exc.errors])
+        return None, dict(failed=True, msg=str(exc), errors=[e.describe() for e in exc.errors])
     except ZtpInputError as exc:
-        return dict(failed=True, msg=str(exc), errors=[exc.describe()])
+        return None, dict(failed=True, msg=str(exc), errors=[exc.describe()])
     except (yaml_edit.YamlEditError, IOError, OSError) as exc:
-        return dict(failed=True, msg=str(exc))
-    result = dict(changed=outcome['changed'], nodes=[], paths=outcome['paths'], policies=outcome['policies'])
-    if diff and outcome['diff']:
-        result['diff'] = outcome['diff']
-    return result
+        return None, dict(failed=True, msg=str(exc))
 
 
 def run(params, check_mode, diff):
     """The result of the module for ``params`` (also used by the action plugin on the controller)."""
     if not yaml_edit.HAS_RUAMEL:
         return dict(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
-    if params['removal_step'] == 'worker_policy':
-        return _remove_worker_policies(params, check_mode, diff)
-    try:
-        outcome = removal_batch(params['clusters'], params['removal_step'], params.get('repo_dir'), check_mode,
-                                params.get('absent_ok'))
-    except ZtpInputErrors as exc:
-        return dict(failed=True, msg=str(exc), errors=[e.describe() for e in exc.errors])
-    except ZtpInputError as exc:
-        return dict(failed=True, msg=str(exc), errors=[exc.describe()])
-    except (yaml_edit.YamlEditError, IOError, OSError) as exc:
-        return dict(failed=True, msg=str(exc))
+    outcome, failure = _outcome(params, check_mode)
+    if failure:
+        return failure
     result = dict(changed=outcome['changed'], nodes=outcome['nodes'], paths=outcome['paths'])
+    if 'policies' in outcome:
+        result['policies'] = outcome['policies']
     warnings = [n['message'] for n in outcome['nodes'] if n.get('message')]
     if warnings:
         result['warnings'] = warnings

@@ -39,6 +39,13 @@ def _ready(fleet, cluster="sno-b", host=HOST):
     return False
 
 
+def _removal_and_addition_commits(fleet):
+    """Subjects of the removal and addition commits in the remote, newest first."""
+    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
+    return [s for s in subjects if s.startswith(("Annotate workers for removal", "Delete the BareMetalHosts", "Remove workers",
+                                                 "Add workers"))]
+
+
 def _inventory(fleet, name, hostvars, cluster="sno-b"):
     path = os.path.join(fleet.workdir, name)
     with open(path, "w", encoding="utf-8") as handle:
@@ -81,9 +88,7 @@ def test_replace_a_worker_with_new_hardware_in_order_then_nothing_to_do(fleet):
     bmhs = {b["metadata"]["name"]: b for b in fleet.items("metal3.io/v1alpha1", "BareMetalHost", "sno-b")}
     assert bmhs[HOST]["spec"]["bootMACAddress"] == NEW_MAC
     assert _ready(fleet)
-    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
-    order = [s for s in subjects if s.startswith(("Annotate workers for removal", "Delete the BareMetalHosts", "Remove workers",
-                                                  "Add workers"))]
+    order = _removal_and_addition_commits(fleet)
     # newest first: the removal commits, then the new entry
     assert order[:4] == ["Add workers to sno-b", "Remove workers: " + HOST, "Delete the BareMetalHosts of workers: " + HOST,
                          "Annotate workers for removal: " + HOST], order
@@ -133,9 +138,7 @@ def test_replace_a_clusterinstance_worker(fleet):
     bmhs = {b["metadata"]["name"]: b for b in fleet.items("metal3.io/v1alpha1", "BareMetalHost", "sno-c")}
     assert bmhs[host]["spec"]["bootMACAddress"] == mac
     assert _ready(fleet, "sno-c", host)
-    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
-    order = [s for s in subjects if s.startswith(("Annotate workers for removal", "Delete the BareMetalHosts", "Remove workers",
-                                                  "Add workers"))]
+    order = _removal_and_addition_commits(fleet)
     assert order[:4] == ["Add workers to sno-c", "Remove workers: " + host, "Delete the BareMetalHosts of workers: " + host,
                          "Annotate workers for removal: " + host], order
 
@@ -161,9 +164,7 @@ def test_reinstall_a_worker_on_the_same_hardware_once_per_generation(fleet):
     bmhs = {b["metadata"]["name"]: b for b in fleet.items("metal3.io/v1alpha1", "BareMetalHost", "sno-b")}
     assert bmhs[HOST]["metadata"]["annotations"]["ztp.sno-expand/reinstall-generation"] == "2026-12-01"
     assert _ready(fleet)
-    subjects = [line.split(" ", 1)[1] for line in fleet.remote_log()]
-    order = [s for s in subjects if s.startswith(("Annotate workers for removal", "Delete the BareMetalHosts", "Remove workers",
-                                                  "Add workers"))]
+    order = _removal_and_addition_commits(fleet)
     assert order[:4] == ["Add workers to sno-b", "Remove workers: " + HOST, "Delete the BareMetalHosts of workers: " + HOST,
                          "Annotate workers for removal: " + HOST], order
 

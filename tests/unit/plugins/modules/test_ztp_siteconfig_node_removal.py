@@ -129,3 +129,23 @@ def test_check_mode_and_errors_write_nothing(run, repo):
     assert (repo / 'site.yaml').read_text() == SITE and (repo / 'ci.yaml').read_text() == CI
     out = run(repo_dir=str(repo), removal_step='suppress', clusters=NODES)
     assert out.failed and len(out.result['errors']) == 2 and 'OCPBUGS-38801' in out.result['msg']
+
+
+def test_worker_policy_step_removes_the_template_and_its_entry(run, repo):
+    (repo / 'sno-a-workers.yaml').write_text(
+        'apiVersion: ran.openshift.io/v1\nkind: PolicyGenTemplate\nmetadata:\n  name: sno-a-workers\n  namespace: ztp-site\n'
+        'spec:\n  bindingRules:\n    sites: sno-a\n')
+    (repo / 'kustomization.yaml').write_text('generators:\n- site.yaml\n- sno-a-workers.yaml\n')
+    clusters = [dict(NODES[0], worker_policy={'path': 'sno-a-workers.yaml', 'name': 'sno-a-workers', 'namespace': 'ztp-site'})]
+    shown = run(repo_dir=str(repo), removal_step='worker_policy', clusters=clusters, _ansible_check_mode=True, _ansible_diff=True)
+    assert shown.result['changed'] and (repo / 'sno-a-workers.yaml').exists() and len(shown.result['diff']) == 2
+    out = run(repo_dir=str(repo), removal_step='worker_policy', clusters=clusters)
+    assert not out.failed and out.result['policies'] == ['sno-a-workers-config-policy']
+    assert sorted(out.result['paths']) == ['kustomization.yaml', 'sno-a-workers.yaml']
+    assert not (repo / 'sno-a-workers.yaml').exists() and (repo / 'kustomization.yaml').read_text() == 'generators:\n- site.yaml\n'
+    again = run(repo_dir=str(repo), removal_step='worker_policy', clusters=clusters)
+    assert not again.result['changed'] and again.result['paths'] == []
+    # the cluster file is never taken for a worker policy
+    wrong = [dict(NODES[0], worker_policy={'path': 'site.yaml', 'name': 'sno-a-workers'})]
+    refused = run(repo_dir=str(repo), removal_step='worker_policy', clusters=wrong)
+    assert refused.failed and 'it is not removed' in refused.result['msg'] and (repo / 'site.yaml').read_text() == SITE
