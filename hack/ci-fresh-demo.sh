@@ -126,6 +126,8 @@ demo_in() {
   check_recap "$clone/.hub/demo/run-1.log" "$label, first run" -1
   check_recap "$clone/.hub/demo/run-2.log" "$label, second run" 0
   check_one "$clone/.hub/demo/rotate.log" "$label, BMC rotation" sno-a
+  grep -q "sno-a: done, BMC credentials of" "$clone/.hub/demo/rotate.log" \
+    || fail "$label: the summary of the BMC rotation does not say that sno-a's credentials were rotated"
   check_one "$clone/.hub/demo/remove.log" "$label, worker removal" sno-b
   grep -q "sno-b-worker-0" "$clone/.hub/gitops-work/siteconfig/sno-b.yaml" && fail "$label: the removed worker is still in siteconfig/sno-b.yaml"
   grep -q "sno-b: done, 1 worker(s) removed, single-node" "$clone/.hub/demo/remove.log" \

@@ -221,7 +221,7 @@ class ActionModule(ActionBase):
         """The hosts and number of the batch, and every phase's requests, read once for the batch."""
         variables = batch.BatchVars(self, task_vars)
         requests = {}
-        for phase in batch.OPERATIONS[args["operation"]]:
+        for phase in [p for p in batch.OPERATIONS[args["operation"]] if p in batch.REQUEST_VARS]:
             planned, invalid = variables.requests(phase, args["hosts"])
             requests[phase] = {"requests": dict((h, batch.public(r)) for h, r in planned.items()), "invalid": invalid}
         return {"hosts": args["hosts"], "requests": requests, "operation": args["operation"],
@@ -257,5 +257,5 @@ class ActionModule(ActionBase):
                 "failed_hosts": dict((r["inventory_host"], r["msg"]) for r in records if not r["ok"]),
                 "line_of": dict((r["inventory_host"], batch.summary_line(r)) for r in records),
                 "stats": dict((r["cluster"], {"ok": r["ok"], "operation": operation, "phase": r["phase"], "msg": r["msg"],
-                                              "cgu": r["cgu"], "removed": r["removed"],
+                                              "cgu": r["cgu"], "removed": r["removed"], "rotated": r["rotated"],
                                               "workers": [batch.node_summary(n) for n in r["nodes"]]}) for r in records)}

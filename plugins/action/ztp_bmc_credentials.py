@@ -98,12 +98,14 @@ class ActionModule(HubActionBase):
 
 
 def verdicts(hosts, outcome, invalid):
-    """Per inventory host: ``{ok, msg, cluster}`` (hosts without entries are judged from ``invalid``)."""
+    """Per inventory host: ``{ok, msg, cluster, rotated}`` (hosts without entries are judged from ``invalid``);
+    ``rotated`` the BareMetalHosts that use the new credentials (or have them stored, detached)."""
     out = {}
     for cluster, record in (outcome.get("clusters") or {}).items():
         host = record.get("inventory_host")
         if host:
-            out[host] = {"ok": record["ok"], "msg": record["msg"], "cluster": cluster}
+            rotated = [h.get("bmh") for h in outcome.get("hosts") or [] if h.get("cluster") == cluster and h.get("ok")]
+            out[host] = {"ok": record["ok"], "msg": record["msg"], "cluster": cluster, "rotated": rotated}
     for host in hosts:
         if host in invalid:
             out[host] = {"ok": False, "msg": invalid[host], "cluster": None}

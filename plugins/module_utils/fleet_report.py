@@ -39,7 +39,7 @@ KIND = 'ztp.sno_expand fleet report'
 # The `documentation` URL of galaxy.yml; the user guide is beside it.
 DOCS_URL = 'https://example.invalid/ztp/sno_expand/docs'
 GUIDE = 'user-guide.md'
-PHASES = ('node_removal', 'selector_checks', 'policy_creation', 'node_addition', 'install_verification', 'done')
+PHASES = ('node_removal', 'selector_checks', 'policy_creation', 'node_addition', 'install_verification', 'bmc_rotation', 'done')
 OUTCOMES = ('failed', 'incomplete', 'succeeded')
 VERDICTS = ('failed', 'stalled', 'pending', 'ready')
 # Lanes of a node timeline, in this order first; any other source of a stage gets a lane after them.

@@ -47,10 +47,11 @@ options:
   operation:
     description:
       - The playbook's operation, for O(step=start) and O(step=summary) - C(expand) (the phases of C(expand_sno.yml)),
-        C(remove) (C(node_removal)), C(replace) (C(node_removal), then the phases of C(expand_sno.yml)). A cluster is
-        C(done) when the last phase of its operation passed.
+        C(remove) (C(node_removal)), C(replace) (C(node_removal), then the phases of C(expand_sno.yml)), C(rotate)
+        (C(bmc_rotation), the verdicts M(ztp.sno_expand.ztp_bmc_credentials) registers as C(bmc_rotation_verdict)). A
+        cluster is C(done) when the last phase of its operation passed.
     type: str
-    choices: [expand, remove, replace]
+    choices: [expand, remove, replace, rotate]
     default: expand
   repo_dir:
     description: The working copy of the GitOps repository, where O(step=plan) of a replacement reads the cluster files.
@@ -194,7 +195,7 @@ def main():
         step=dict(type='str', choices=['start', 'plan', 'secrets', 'verdict', 'summary'], required=True),
         phase=dict(type='str', choices=['selector_checks', 'policy_creation', 'node_addition', 'install_verification',
                                         'node_removal']),
-        operation=dict(type='str', choices=['expand', 'remove', 'replace'], default='expand'),
+        operation=dict(type='str', choices=['expand', 'remove', 'replace', 'rotate'], default='expand'),
         repo_dir=dict(type='path'),
         hosts=dict(type='list', elements='str', default=[]),
         results=dict(type='dict', default={}),

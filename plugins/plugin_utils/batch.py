@@ -36,10 +36,11 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import pl
 
 PHASES = ("selector_checks", "policy_creation", "node_addition", "install_verification")
 REMOVAL = "node_removal"
+ROTATION = "bmc_rotation"
 # The phases of each playbook's operation, in the order they run: expand_sno.yml, remove_workers.yml,
-# replace_workers.yml (the failed hardware is removed, then added again as in an expansion).
-OPERATIONS = {"expand": PHASES, "remove": (REMOVAL,), "replace": (REMOVAL,) + PHASES}
-ALL_PHASES = (REMOVAL,) + PHASES
+# replace_workers.yml (the failed hardware is removed, then added again as in an expansion), rotate_bmc_credentials.yml.
+OPERATIONS = {"expand": PHASES, "remove": (REMOVAL,), "replace": (REMOVAL,) + PHASES, "rotate": (ROTATION,)}
+ALL_PHASES = (REMOVAL,) + PHASES + (ROTATION,)
 
 # request field -> (role variable, argument spec of the field). The role variables default to the ztp_* inventory
 # variables in roles/<phase>/defaults/main.yml; this table is the only place that reads them.
@@ -395,7 +396,7 @@ def cluster_record(host, verdicts, batch=None, operation="expand"):
     ``verdicts``: phase -> verdict (absent phases did not run for it). The record is the shape of the fleet
     report and of the data handed to AWX; ``phase`` is ``done`` when every phase of ``operation`` passed."""
     record = {"cluster": None, "inventory_host": host, "batch": batch, "operation": operation, "ok": True, "phase": None,
-              "msg": "", "cgu": {}, "nodes": [], "removed": [], "paths": [], "policies": []}
+              "msg": "", "cgu": {}, "nodes": [], "removed": [], "rotated": [], "paths": [], "policies": []}
     for verdict in verdicts.values():
         for key in ("policies_compliant", "worker_policies_removed"):
             if verdict.get(key) is not None:
@@ -406,7 +407,7 @@ def cluster_record(host, verdicts, batch=None, operation="expand"):
             continue
         record["phase"] = phase
         record["cluster"] = verdict.get("cluster") or record["cluster"]
-        for key in ("paths", "policies", "removed"):
+        for key in ("paths", "policies", "removed", "rotated"):
             for item in verdict.get(key) or []:
                 if item not in record[key]:
                     record[key].append(item)
@@ -693,7 +694,7 @@ def unjudged_failure(host, record, validation, operation="expand"):
     if record["phase"] in phases[:-1]:
         following = phases[phases.index(record["phase"]) + 1]
     else:
-        following = record["phase"] or "checkout"
+        following = record["phase"] or (ROTATION if operation == "rotate" else "checkout")  # rotation checks out nothing
     return {"ok": False, "phase": following,
             "msg": "a step of the batch failed before this cluster was judged; see the task output above"}
 
@@ -705,6 +706,8 @@ def summary_line(record):
         what = "%d worker(s) ready" % ready if record["nodes"] else "ok"
         if record.get("removed"):
             what = "%d worker(s) removed%s" % (len(record["removed"]), ", " + what if record["nodes"] else "")
+        if record.get("rotated"):
+            what = "BMC credentials of %d host(s) rotated" % len(record["rotated"])
         if record.get("worker_policies_removed"):
             what += ", worker policies removed"
         if record.get("policies_compliant") is not None:

@@ -275,8 +275,10 @@ def test_verdicts_per_inventory_host():
     outcome = br.summarise([dict(br._host_result(dict(ENTRY, inventory_host="inv-a")), ok=False, message="boom", fix="do this")],
                            False, [], [], 0.0)
     out = verdicts(["inv-a", "inv-b", "inv-c"], outcome, {"inv-c": "sno-c: no nodes"})
-    assert out["inv-a"] == {"ok": False, "msg": "sno-a/w0: boom. Fix: do this", "cluster": "sno-a"}
+    assert out["inv-a"] == {"ok": False, "msg": "sno-a/w0: boom. Fix: do this", "cluster": "sno-a", "rotated": []}
     assert out["inv-b"]["ok"] and not out["inv-c"]["ok"] and out["inv-c"]["msg"] == "sno-c: no nodes"
+    good = br.summarise([dict(br._host_result(dict(ENTRY, inventory_host="inv-a")), ok=True, message="uses it")], False, [], [], 0.0)
+    assert verdicts(["inv-a"], good, {})["inv-a"]["rotated"] == [ENTRY.get("bmh") or ENTRY.get("host")]
 
 
 def test_refresh_value_changes_every_time():

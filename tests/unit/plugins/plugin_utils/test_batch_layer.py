@@ -178,7 +178,7 @@ def test_step_failure_names_the_first_failed_step_and_its_item():
     assert batch.step_failure({"read": {"failed": True, "msg": "401 Unauthorized"}}) == "read: 401 Unauthorized"
 
 
-@pytest.mark.parametrize("phase", batch.ALL_PHASES)
+@pytest.mark.parametrize("phase", sorted(batch.REQUEST_VARS))
 def test_request_types_are_the_role_argument_specs(phase):
     """The playbook validates each cluster's variables once, in the batch layer: its types must be the roles' own."""
     import os
@@ -323,3 +323,12 @@ def test_the_summary_says_the_worker_policies_were_removed():
     record = batch.cluster_record("hb", {"node_removal": dict(verdict, cluster="b")}, operation="remove")
     assert batch.summary_line(record) == ("b: done, 1 worker(s) removed, worker policies removed, single-node, "
                                           "1 policies still compliant")
+
+
+def test_records_of_a_rotation():
+    verdict = {"ok": True, "msg": "", "cluster": "a", "rotated": ["a-master", "a-worker-0"]}
+    record = batch.cluster_record("ha", {"bmc_rotation": verdict}, operation="rotate")
+    assert record["phase"] == "done" and batch.summary_line(record) == "a: done, BMC credentials of 2 host(s) rotated"
+    bad = batch.cluster_record("hb", {"bmc_rotation": {"ok": False, "msg": "b/w: registration error", "cluster": "b"}},
+                               operation="rotate")
+    assert batch.summary_line(bad) == "b: FAILED in bmc_rotation: b/w: registration error"
