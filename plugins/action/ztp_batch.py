@@ -100,6 +100,7 @@ class ActionModule(ActionBase):
         the clusters whose last worker goes (``last_worker``), whose policies are checked after the removal."""
         results = plain(args.get("results") or {})
         clusters, replacements, lines, last = {}, {}, [], []
+        files = {}  # path -> (text, documents): a file of many clusters is read and parsed once
         for host in hosts:
             request = requests[host]
             workers = request["workers"]
@@ -109,24 +110,11 @@ class ActionModule(ActionBase):
             if not args.get("repo_dir"):
                 raise AnsibleActionFail("repo_dir is required to plan a removal")
             try:
-                text = yaml_edit.read_text(os.path.join(args["repo_dir"], request["cluster_file"]))[0]
-                if request.get("replace"):
-                    plan = replacement_plan(text, request["cluster"], workers, request.get("new_workers"),
-                                            results.get("cluster_info"), request["cluster_file"],
-                                            request.get("default_template_refs"), request.get("reinstall_generation"))
-                else:
-                    ref = siteconfig.find_cluster(yaml_edit.load_documents(text), request["cluster"], request["cluster_file"])
-                    masters = [n.get("hostName") for n in ref.nodes if isinstance(n, dict) and siteconfig.is_master(n)]
-                    plan = {"remove": workers, "errors": [str(ZtpInputError(
-                        "node_removal_workers", name, "the hostName of a worker: %s is the master of cluster %s, which is "
-                        "never removed; take it out of ztp_remove_workers" % (name, request["cluster"]),
-                        request["cluster_file"])) for name in workers if name in masters]}
-                    staying = [n.get("hostName") for n in ref.nodes if not siteconfig.is_master(n)
-                               and n.get("hostName") not in workers]
-                    if not staying:
-                        last.append(host)
+                plan = self._removal_of(request, os.path.join(args["repo_dir"], request["cluster_file"]), results, files)
             except (ReplacementError, ZtpInputError, ZtpInputErrors, yaml_edit.YamlEditError, IOError, OSError) as error:
                 plan = {"errors": [str(error)]}
+            if plan.get("last"):
+                last.append(host)
             if plan["errors"]:
                 invalid[host] = "%s: %s" % (request["cluster"], "; ".join(plan["errors"]))
                 continue
@@ -149,6 +137,29 @@ class ActionModule(ActionBase):
                 "last_worker": [h for h in last if h in clusters and h not in invalid],
                 "policy_removals": policy_removals, "bindings": bindings,
                 "requests": dict((h, batch.public(r)) for h, r in requests.items() if h not in invalid)}
+
+    @staticmethod
+    def _removal_of(request, path, results, files):
+        """``{remove, errors}`` of one cluster (and ``last`` when no worker stays), or a replacement's plan."""
+        if path not in files:
+            text = yaml_edit.read_text(path)[0]
+            files[path] = (text, None if request.get("replace") else yaml_edit.load_documents(text))
+        text, documents = files[path]
+        workers = request["workers"]
+        if request.get("replace"):
+            return replacement_plan(text, request["cluster"], workers, request.get("new_workers"), results.get("cluster_info"),
+                                    request["cluster_file"], request.get("default_template_refs"),
+                                    request.get("reinstall_generation"))
+        if documents is None:
+            documents = yaml_edit.load_documents(text)
+            files[path] = (text, documents)
+        ref = siteconfig.find_cluster(documents, request["cluster"], request["cluster_file"])
+        masters = [n.get("hostName") for n in ref.nodes if isinstance(n, dict) and siteconfig.is_master(n)]
+        staying = [n.get("hostName") for n in ref.nodes if not siteconfig.is_master(n) and n.get("hostName") not in workers]
+        return {"remove": workers, "last": not staying, "errors": [str(ZtpInputError(
+            "node_removal_workers", name, "the hostName of a worker: %s is the master of cluster %s, which is never "
+            "removed; take it out of ztp_remove_workers" % (name, request["cluster"]), request["cluster_file"]))
+            for name in workers if name in masters]}
 
     @staticmethod
     def _worker_policy_removals(repo_dir, requests, invalid, last, clusters):

@@ -332,3 +332,23 @@ def test_records_of_a_rotation():
     bad = batch.cluster_record("hb", {"bmc_rotation": {"ok": False, "msg": "b/w: registration error", "cluster": "b"}},
                                operation="rotate")
     assert batch.summary_line(bad) == "b: FAILED in bmc_rotation: b/w: registration error"
+
+
+def test_removal_plan_of_a_cluster_reads_its_file_once_and_refuses_masters(tmp_path):
+    from ansible_collections.ztp.sno_expand.plugins.action.ztp_batch import ActionModule
+    site = tmp_path / "site.yaml"
+    site.write_text("apiVersion: ran.openshift.io/v1\nkind: SiteConfig\nmetadata:\n  name: s\n  namespace: s\nspec:\n"
+                    "  baseDomain: example.com\n  clusters:\n"
+                    "  - clusterName: a\n    nodes:\n    - hostName: a-m\n      role: master\n    - hostName: a-w0\n      role: worker\n"
+                    "    - hostName: a-w1\n      role: worker\n"
+                    "  - clusterName: b\n    nodes:\n    - hostName: b-m\n    - hostName: b-w0\n      role: worker\n", encoding="utf-8")
+    files = {}
+    request = {"cluster": "a", "cluster_file": "site.yaml", "workers": ["a-w0"]}
+    assert ActionModule._removal_of(request, str(site), {}, files) == {"remove": ["a-w0"], "last": False, "errors": []}
+    site.write_text("", encoding="utf-8")  # read once: the second cluster of the file plans from the same text
+    last = ActionModule._removal_of(dict(request, cluster="b", workers=["b-w0"]), str(site), {}, files)
+    assert last["last"] and not last["errors"]
+    both = ActionModule._removal_of(dict(request, workers=["a-w0", "a-w1"]), str(site), {}, files)
+    assert both["last"]
+    master = ActionModule._removal_of(dict(request, workers=["a-m"]), str(site), {}, files)
+    assert "a-m is the master of cluster a" in master["errors"][0]
