@@ -55,9 +55,17 @@ class ActionModule(ActionBase):
             out["through_hub"] = [r["cluster"] for r in requests.values() if not r["spoke_kubeconfig"]]
             out["through_spokes"] = [{"cluster": r["cluster"], "spoke_kubeconfig": r["spoke_kubeconfig"]}
                                      for r in requests.values() if r["spoke_kubeconfig"]]
+            out["templates"] = self._group_templates(args.get("repo_dir"), [requests[h] for h in out["hosts"]])
             findings = plain((args.get("results") or {}).get("findings"))
             if findings is not None:
-                out["decision"] = batch.decide_selectors([requests[h] for h in out["hosts"]], findings)
+                bound = self._bound(out["templates"], plain((args.get("results") or {}).get("bound")))
+                out["decision"] = batch.decide_selectors([requests[h] for h in out["hosts"]], findings, bound)
+                if out["decision"]["left_behind"]:
+                    out["warnings"] = [
+                        "%s also binds %s, outside this batch: with ztp_selector_override_scope=batch they are not "
+                        "remediated now; they turn NonCompliant with the changed policies and take the change (and its "
+                        "brief PTP/SR-IOV disruption) at their next ClusterGroupUpgrade naming them."
+                        % (path, ", ".join(names)) for path, names in sorted(out["decision"]["left_behind"].items())]
         elif phase == "policy_creation":
             out["cgu_name"] = batch.change_name("ztp-workers", sorted(
                 [requests[h]["cluster"], requests[h]["worker_policy"], requests[h]["policies_before"],
@@ -93,6 +101,36 @@ class ActionModule(ActionBase):
                         node["namespace"] = request["namespace"]
                     out["nodes"].append(node)
         return out
+
+    @staticmethod
+    def _group_templates(repo_dir, requests):
+        """Per group template of the batch, the clusters it binds (``bindings``) and the ``label_selectors`` that
+        narrow the read of ManagedClusters to them. A file that cannot be read is left to the edit to report."""
+        templates = []
+        for path in sorted(set(r.get("group_policy_path") for r in requests if r.get("group_policy_path"))):
+            if not repo_dir:
+                break
+            try:
+                full = os.path.join(repo_dir, path)
+                bindings = batch.template_bindings(policygen.load_documents(yaml_edit.read_text(full)[0], full))
+            except (ZtpInputError, yaml_edit.YamlEditError, IOError, OSError):
+                continue
+            if bindings:
+                templates.append({"path": path, "bindings": bindings, "label_selectors": batch.label_selectors(bindings)})
+        return templates
+
+    @staticmethod
+    def _bound(templates, read):
+        """path -> the ManagedClusters its template binds, from the registered k8s_info loop (``read``), if any."""
+        if not read:
+            return None
+        by_path = dict((t["path"], t["bindings"]) for t in templates)
+        bound = {}
+        for entry in read.get("results") or []:
+            path = (entry.get("item") or {}).get("path")
+            if path in by_path and not entry.get("skipped") and not entry.get("failed"):
+                bound[path] = batch.bound_clusters(by_path[path], entry.get("resources"))
+        return bound
 
     def _removal_plan(self, args, requests, invalid, hosts):
         """Per host, the removal-module entry of its cluster (``removals``); with ``replace``, the workers whose failed

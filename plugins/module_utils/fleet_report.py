@@ -60,6 +60,8 @@ DURATIONS = (('image', 'discovery image (start to ImageCreated)'), ('provisionin
 # Rows of the troubleshooting table of the user guide: (anchor, short title, pattern of the messages it explains).
 # The first match wins, so the more specific patterns come first.
 TROUBLESHOOTING = (
+    ('ts-argocd-sync', 'ArgoCD did not render or sync the pushed commit', r'ArgoCD Application \S+ failed on commit|ArgoCD did not sync commit'),
+    ('ts-selector-bound', 'the selector override binds clusters outside the batch', r'which also binds \d+ cluster\(s\) outside'),
     ('ts-selectors', 'PTP/SR-IOV daemons select only masters', r'still select node-role\.kubernetes\.io/master'),
     ('ts-missing-policies', 'TALM cannot find the policies', r'NotAllManagedPoliciesExist'),
     ('ts-placement', 'the Placement selects no cluster', r'WaitingForPlacement'),

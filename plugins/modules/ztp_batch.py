@@ -69,6 +69,7 @@ options:
         verdict of that check), C(written), C(publish), C(rendered) (node_addition); C(wait) (install_verification);
         C(stage) (C(seen) or C(removed), the wait just done, to judge it alone), C(seen), C(removed) (the waits),
         C(status), C(annotated), C(suppressed), C(entries) (the edits), C(publish), C(precheck) (node_removal).
+        Every phase that publishes also takes C(synced), the M(ztp.sno_expand.ztp_argocd_sync) wait after the push.
       - With O(step=summary), C(active) (the hosts that have not failed, C(ansible_play_hosts)) and C(validation)
         (the registered result of the batch-wide M(ztp.sno_expand.ztp_gitops_batch) check).
       - With O(step=plan) and O(phase=node_removal), C(cluster_info) (the hub's ManagedClusterInfo objects) for a

@@ -50,6 +50,8 @@ REQUEST_VARS = {
         "group_policy_path": ("selector_checks_group_policy_path", dict(type="str")),
         "policies": ("selector_checks_group_policies", dict(type="list", elements="str", default=[])),
         "allow_disruption": ("selector_checks_allow_disruption", dict(type="bool", default=False)),
+        "override_scope": ("selector_checks_override_scope", dict(type="str", choices=["bound", "batch"], default="bound")),
+        "disruption_clusters": ("selector_checks_disruption_clusters", dict(type="list", elements="str", default=[])),
         "spoke_kubeconfig": ("selector_checks_spoke_kubeconfig", dict(type="path", default="")),
     },
     "policy_creation": {
@@ -352,7 +354,7 @@ def step_failure(results):
 
 
 def gitops_failure(result):
-    """The message of a failed ztp_gitops_batch or ztp_gitops_publish result, or ''."""
+    """The message of a failed ztp_gitops_batch, ztp_gitops_publish or ztp_argocd_sync result, or ''."""
     if result and result.get("failed"):
         return result.get("msg") or "the Git step failed"
     return ""
@@ -439,12 +441,52 @@ def node_summary(node):
 PINNED = (("ptp", "the PTP daemons (PtpOperatorConfig)"), ("sriov", "the SR-IOV config daemon (SriovOperatorConfig)"))
 
 
-def decide_selectors(requests, findings):
+def template_bindings(documents):
+    """``[{match_labels, match_expressions}]`` of the policy templates (PolicyGenTemplate, PolicyGenerator) in a
+    group template file: the clusters its policies are placed on."""
+    out = []
+    for document in documents or []:
+        if isinstance(document, dict) and document.get("kind") in ("PolicyGenTemplate", "PolicyGenerator"):
+            labels, expressions = policygen.worker_binding(document)
+            out.append({"match_labels": labels, "match_expressions": expressions})
+    return out
+
+
+def label_selectors(bindings):
+    """``label_selectors`` for kubernetes.core.k8s_info that narrow a ManagedCluster list to the bindings (their
+    equality rules when there is one binding; the rest is matched in Python)."""
+    if len(bindings) != 1:
+        return []
+    return ["%s=%s" % (key, value) for key, value in sorted(bindings[0]["match_labels"].items())]
+
+
+def bound_clusters(bindings, managed_clusters):
+    """Names of the ManagedClusters any of the bindings selects."""
+    names = []
+    for cluster in managed_clusters or []:
+        meta = cluster.get("metadata") or {}
+        if any(policygen.selects(meta.get("labels"), b["match_labels"], b["match_expressions"]) for b in bindings):
+            names.append(str(meta.get("name")))
+    return sorted(set(names))
+
+
+def _named(names, limit=20):
+    shown = ", ".join(names[:limit])
+    return shown + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
+
+
+def decide_selectors(requests, findings, bound=None):
     """Selector requests of a batch + what ztp_daemon_selectors_info found -> what the selector phase does.
+
+    ``bound`` (path -> names of the ManagedClusters its group template binds, when read) widens the change: the
+    override changes the group policy of every cluster bound to the template, not only the batch's. Clusters outside
+    the batch are remediated too when the batch's requests name them all (``disruption_clusters``); with
+    ``override_scope: batch`` they are left for their next ClusterGroupUpgrade (``left_behind``); otherwise the
+    batch's clusters of that template stop, naming them, before anything is written.
 
     ``stops``: cluster -> what is pinned to master, for clusters without the disruption opt-in (they stop);
     ``edits``: one ``{path, ptp, sriov}`` per group template (what any cluster bound to it needs);
-    ``clusters`` to remediate and the group ``policies`` to remediate them with."""
+    ``clusters`` to remediate (``others``: those outside the batch) and the group ``policies`` to remediate them with."""
     stops, needing, missing = {}, [], []
     for request in requests:
         cluster = request["cluster"]
@@ -459,21 +501,47 @@ def decide_selectors(requests, findings):
             stops[cluster] = pinned
             continue
         needing.append((request, needs))
-    edits, policies, problems = {}, [], {}
+    problems = {}
     for request, needs in needing:
-        path = request.get("group_policy_path")
-        if not path:
+        if not request.get("group_policy_path"):
             problems[request["cluster"]] = ("%s: needs a PTP/SR-IOV selector override but has no group policy template: set "
                                             "ztp_group_policy_path (the group PolicyGenTemplate or PolicyGenerator file, "
                                             "relative to the GitOps repository)" % request["cluster"])
+    batch = set(r["cluster"] for r in requests)
+    others, left_behind = [], {}
+    for path in sorted(set(r.get("group_policy_path") for r, _n in needing if r["cluster"] not in problems)):
+        outside = sorted(set((bound or {}).get(path) or []) - batch)
+        if not outside:
             continue
-        edit = edits.setdefault(path, {"path": path, "ptp": False, "sriov": False})
+        mine = [r for r, _n in needing if r.get("group_policy_path") == path]
+        if all(r.get("override_scope") == "batch" for r in mine):
+            left_behind[path] = outside
+            continue
+        accepted = set(c for r in mine for c in r.get("disruption_clusters") or [])
+        unaccepted = [c for c in outside if c not in accepted]
+        if not unaccepted:
+            others.extend(c for c in outside if c not in others)
+            continue
+        for request in mine:
+            problems[request["cluster"]] = (
+                "%s: the selector override changes the group policy template %s, which also binds %d cluster(s) outside "
+                "this batch: %s. The ClusterGroupUpgrade that applies it moves their PTP and SR-IOV daemons too (a brief "
+                "loss of PTP sync and SR-IOV links on each). Name them in ztp_ptp_sriov_disruption_clusters to accept "
+                "that and remediate them in this run, or set ztp_selector_override_scope=batch to remediate only this "
+                "batch (they turn NonCompliant and take the change at their next ClusterGroupUpgrade). Nothing was "
+                "written." % (request["cluster"], path, len(unaccepted), _named(unaccepted)))
+    edits, policies = {}, []
+    for request, needs in needing:
+        if request["cluster"] in problems:
+            continue
+        edit = edits.setdefault(request["group_policy_path"], {"path": request["group_policy_path"], "ptp": False, "sriov": False})
         edit["ptp"] = edit["ptp"] or bool(needs.get("ptp"))
         edit["sriov"] = edit["sriov"] or bool(needs.get("sriov"))
         policies.extend(p for p in request.get("policies") or [] if p not in policies)
     decision = {"stops": stops, "problems": problems, "missing": missing,
                 "edits": [edits[p] for p in sorted(edits)],
-                "clusters": [r["cluster"] for r, dummy in needing if r["cluster"] not in problems],
+                "clusters": [r["cluster"] for r, dummy in needing if r["cluster"] not in problems] + others,
+                "others": others, "left_behind": left_behind,
                 "policies": policies}
     decision["cgu_name"] = change_name("ztp-selectors", [sorted(decision["clusters"]), decision["edits"], policies])
     return decision
@@ -497,7 +565,7 @@ def judge_selector_checks(request, results):
     if cluster not in (decision.get("clusters") or []):
         return ok(phase)
     paths = [e["path"] for e in decision.get("edits") or [] if e["path"] == request.get("group_policy_path")]
-    problem = gitops_failure(results.get("edits")) or gitops_failure(results.get("publish"))
+    problem = gitops_failure(results.get("edits")) or gitops_failure(results.get("publish")) or gitops_failure(results.get("synced"))
     if problem:
         return failed(phase, "%s: %s" % (cluster, problem), paths=paths)
     verdict = cgu_cluster_verdict(phase, cluster, results.get("cgu"), results.get("check_mode"))
@@ -521,7 +589,7 @@ def judge_policy_creation(request, results):
     written = results.get("written") or {}
     mine = (written.get("clusters") or {}).get(cluster) or {}
     more = {"paths": mine.get("paths") or [], "policies": mine.get("policies") or worker_policy_names(request)}
-    problem = gitops_failure(written) or gitops_failure(results.get("publish"))
+    problem = gitops_failure(written) or gitops_failure(results.get("publish")) or gitops_failure(results.get("synced"))
     if problem:
         return failed(phase, "%s: %s" % (cluster, problem), **more)
     verdict = cgu_cluster_verdict(phase, cluster, results.get("cgu"), results.get("check_mode"))
@@ -545,7 +613,7 @@ def judge_node_addition(request, results):
     written = results.get("written") or {}
     mine = (written.get("clusters") or {}).get(cluster) or {}
     more = {"paths": mine.get("paths") or []}
-    problem = gitops_failure(written) or gitops_failure(results.get("publish"))
+    problem = gitops_failure(written) or gitops_failure(results.get("publish")) or gitops_failure(results.get("synced"))
     if problem:
         return failed(phase, "%s: %s" % (cluster, problem), **more)
     rendered = results.get("rendered") or {}
@@ -594,7 +662,7 @@ def judge_node_removal(request, results):
         return failed(phase, "; ".join(problems)) if problems else ok(phase)
     status = [n for n in (results.get("status") or {}).get("nodes") or [] if n.get("cluster") == cluster]
     paths = sorted(set(n["path"] for n in status if n.get("path")))
-    for step in ("annotated", "suppressed", "entries", "worker_policies", "publish"):
+    for step in ("annotated", "suppressed", "entries", "worker_policies", "publish", "synced"):
         problem = gitops_failure(results.get(step))
         if problem:
             return failed(phase, "%s: %s" % (cluster, problem), paths=paths)

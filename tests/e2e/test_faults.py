@@ -50,6 +50,7 @@ RENDER_TASK = ("Wait until ArgoCD has rendered the workers' BareMetalHosts", "Fa
 CGU_TASK = ("Fail for this cluster when TALM did not remediate its policies",
             "Fail the clusters whose worker policies were not remediated", VERDICT_TASK)
 INSTALL_WAIT_TASK = "Wait for the workers of the batch to install"
+SYNC_TASK = "Wait until ArgoCD has synced the pushed commit"
 # Install failures end in the batch-wide wait or in the per-cluster verdict after it.
 INSTALL_TASKS = (INSTALL_WAIT_TASK, "Report this cluster's workers, and fail for those that did not become Ready",
                  "Fail the clusters whose workers did not become Ready", VERDICT_TASK)
@@ -272,19 +273,58 @@ def test_cgu_timeout_names_the_clusters_and_the_policy(fleet):
 
 
 def test_argocd_not_syncing_points_at_the_clusters_application(fleet):
+    """ArgoCD compares the pushed commit but its `clusters` application does not sync: the run stops after the first
+    push, naming the application and the state it shows, before TALM judges anything on content the hub does not
+    have; the workers are not added."""
     fleet.set_simulator(faults=[{"kind": "argocd-not-syncing", "app": "clusters"}])
     before = _remote(fleet)
-    result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_render_timeout": 10})
+    result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_argocd_sync_timeout": 15})
     assert result.rc != 0 and result.failed_hosts() == ["sno-b"], result.output[-6000:]
     task, msg = _failure(result.output)
-    assert task.endswith(RENDER_TASK), task
-    assert "timed out after 10 s" in msg and "sno-b/%s" % WORKERS["sno-b"] in msg and "not rendered" in msg, msg
-    assert "`clusters` Application in openshift-gitops" in msg, msg
+    assert task.endswith(SYNC_TASK), task
     after = _remote(fleet)
-    _assert_nothing_lost(before, after, ("sno-b",), ["Add worker policies for sno-b", "Add workers to sno-b"])
-    assert _workers_in_git(after, "sno-b") == [WORKERS["sno-b"]]
-    assert _bmh(fleet, "sno-b") is None
-    _assert_hub_untouched(fleet, ("sno-a", "sno-c"))
+    pushed = after.commits[0][0]
+    assert "ArgoCD did not sync commit %s within 15 s" % pushed[:12] in msg, msg
+    assert "openshift-gitops/clusters is OutOfSync at %s" % pushed[:12] in msg, msg
+    assert "openshift-gitops/policies" not in msg, msg  # synced: not named
+    _assert_nothing_lost(before, after, ("sno-b",), ["Add worker policies for sno-b"])
+    assert _workers_in_git(after, "sno-b") == []
+    _assert_hub_untouched(fleet, ("sno-a", "sno-b", "sno-c"))
+    summary = " ".join(result.output.split())
+    assert "sno-b: FAILED in policy_creation: sno-b: ArgoCD did not sync commit %s" % pushed[:12] in summary, summary[-3000:]
+
+
+def test_policies_application_render_error_fails_with_its_own_text_before_any_cgu(fleet):
+    """A template in Git that the PolicyGenTemplate plugin cannot render (here a colleague's, naming a source CR that
+    does not exist) breaks the `policies` application for the whole repository. The run stops after its push with
+    the application's own error, instead of waiting for policies that never come."""
+    broken = ("apiVersion: ran.openshift.io/v1\nkind: PolicyGenTemplate\nmetadata:\n  name: lab-broken\n"
+              "  namespace: ztp-group\nspec:\n  bindingRules:\n    common: \"true\"\n  mcp: master\n  sourceFiles:\n"
+              "    - fileName: PtpOperatorConfigTypo.yaml\n      policyName: config-policy\n")
+    clone = tempfile.mkdtemp(dir=fleet.workdir)
+    _git("clone", "-q", fleet.hub.git_url, clone)
+    with open(os.path.join(clone, "policygentemplates", "lab-broken.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(broken)
+    kustomization = os.path.join(clone, "policygentemplates", "kustomization.yaml")
+    with open(kustomization, encoding="utf-8") as handle:
+        text = handle.read()
+    with open(kustomization, "w", encoding="utf-8") as handle:
+        handle.write(text.replace("generators:\n", "generators:\n  - lab-broken.yaml\n", 1))
+    _git("add", "-A", cwd=clone)
+    _git("-c", "user.name=colleague", "-c", "user.email=c@example.com", "commit", "-q", "-m", "Lab policies", cwd=clone)
+    _git("push", "-q", "origin", "HEAD:main", cwd=clone)
+    before = _remote(fleet)
+    result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_argocd_sync_timeout": 120})
+    assert result.rc != 0 and result.failed_hosts() == ["sno-b"], result.output[-6000:]
+    task, msg = _failure(result.output)
+    assert task.endswith(SYNC_TASK), task
+    after = _remote(fleet)
+    pushed = after.commits[0][0]
+    assert "ArgoCD Application openshift-gitops/policies failed on commit %s" % pushed[:12] in msg, msg
+    assert "ComparisonError" in msg and "PtpOperatorConfigTypo.yaml" in msg, msg
+    _assert_nothing_lost(before, after, ("sno-b",), ["Add worker policies for sno-b"])
+    assert not [c for c in fleet.items(*CGU) if "sno-b" in (c["spec"].get("clusters") or [])]
+    _assert_hub_untouched(fleet, ("sno-a", "sno-b", "sno-c"))
 
 
 def test_selector_cgu_judged_on_old_content_is_validated_again(fleet):
@@ -293,7 +333,8 @@ def test_selector_cgu_judged_on_old_content_is_validated_again(fleet):
     judges the new content, instead of reporting a remediation that did not happen."""
     # one ArgoCD poll per 15 s of wall time at the fleet's speed (600x), and no refresh request after a push
     fleet.set_simulator(delays={"argocd_resync": 9000})
-    result = _play(fleet, "--limit", "sno-a", extra_vars={"ztp_argocd_applications": []})
+    extra = {"ztp_argocd_applications": [], "ztp_ptp_sriov_disruption_clusters": ["sno-b"]}
+    result = _play(fleet, "--limit", "sno-a", extra_vars=extra)
     assert result.rc == 0, result.output[-6000:]
     assert "CompliantBeforeUpgrade" in result.output and "judged on older content" in result.output, result.output[-6000:]
     cgus = [c for c in fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade", "default")
@@ -303,6 +344,35 @@ def test_selector_cgu_judged_on_old_content_is_validated_again(fleet):
     remediated = [p["name"] for p in status.get("managedPoliciesForUpgrade") or []]
     assert "group-du-sno-config-policy" in remediated, status
     assert "group-du-sno-config-policy" not in (status.get("managedPoliciesCompliantBeforeUpgrade") or []), status
+
+
+def test_group_template_override_names_every_bound_cluster_and_remediates_the_named_ones(fleet):
+    """sno-a's daemons are pinned to master; the group template that gets the override also binds sno-b. A run for
+    sno-a alone stops before anything is written, naming sno-b. With sno-b named, one ClusterGroupUpgrade remediates
+    exactly the policy carrying the override on both clusters; sno-b's own workers are not touched."""
+    group = "policygentemplates/group-du-sno-ranGen.yaml"
+    before = _remote(fleet)
+    stopped = _play(fleet, "--limit", "sno-a")
+    assert stopped.rc != 0 and stopped.failed_hosts() == ["sno-a"], stopped.output[-6000:]
+    dummy, msg = _failure(stopped.output)
+    assert "sno-a: the selector override changes the group policy template %s, which also binds 1 cluster(s) outside " \
+           "this batch: sno-b." % group in msg, msg
+    assert "ztp_ptp_sriov_disruption_clusters" in msg and "Nothing was written" in msg, msg
+    assert _remote(fleet).commits == before.commits
+    assert not [c for c in fleet.items(*CGU) if c["metadata"]["name"].startswith("ztp-selectors")]
+
+    result = _play(fleet, "--limit", "sno-a", extra_vars={"ztp_ptp_sriov_disruption_clusters": ["sno-b"]})
+    assert result.rc == 0 and result.failed_hosts() == [], result.output[-6000:]
+    cgus = [c for c in fleet.items(*CGU) if c["metadata"]["name"].startswith("ztp-selectors")]
+    assert len(cgus) == 1, [c["metadata"]["name"] for c in cgus]
+    assert sorted(cgus[0]["spec"]["clusters"]) == ["sno-a", "sno-b"], cgus[0]["spec"]
+    assert cgus[0]["spec"]["managedPolicies"] == ["group-du-sno-config-policy"], cgus[0]["spec"]
+    succeeded = [c for c in cgus[0]["status"]["conditions"] if c["type"] == "Succeeded"]
+    assert succeeded and succeeded[0]["status"] == "True", cgus[0]["status"]
+    after = _remote(fleet)
+    new = after.subjects[:len(after.commits) - len(before.commits)]
+    assert new[-1] == "Move PTP and SR-IOV daemons to worker nodes for sno-a, sno-b", new
+    assert _workers_in_git(after, "sno-b") == [] and _bmh(fleet, "sno-b") is None
 
 
 def test_policy_never_compliant_times_out_naming_it_and_adds_no_worker(fleet):

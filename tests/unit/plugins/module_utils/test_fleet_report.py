@@ -117,6 +117,12 @@ def test_percentile_nearest_rank():
     ('ClusterGroupUpgrade default/sno-a-workers: TimedOut: ...; clusters not completed: sno-a', 'ts-cgu-timeout'),
     ('worker policies not compliant yet', 'ts-policies-not-compliant'),
     ('timed out after 300 s; 1 node(s) not rendered: sno-a/w0', 'ts-not-rendered'),
+    ('sno-a: the selector override changes the group policy template g.yaml, which also binds 1 cluster(s) outside this '
+     'batch: sno-b. ... still select node-role.kubernetes.io/master', 'ts-selector-bound'),
+    ('sno-a: ArgoCD Application openshift-gitops/policies failed on commit 4d5e6f700c5f: compared 4d5e6f700c5f and '
+     'reports ComparisonError: ...', 'ts-argocd-sync'),
+    ('sno-a: ArgoCD did not sync commit 4d5e6f700c5f within 600 s: openshift-gitops/clusters is OutOfSync at ...',
+     'ts-argocd-sync'),
     ("BareMetalHost sno-a/w0: registration error: Failed to get power state (operationalStatus error, state 'registering')",
      'ts-bmh-error'),
     ('PreprovisioningImage sno-a/w0: ImageCreationError: no ISO', 'ts-image'),

@@ -53,6 +53,56 @@ def test_decide_selectors_stops_edits_and_policies():
     assert decision["missing"] == ["f"]
 
 
+def _mc(name, **labels):
+    return {"metadata": {"name": name, "labels": labels}}
+
+
+def test_group_template_bindings_select_the_bound_managed_clusters():
+    rules = {"bindingRules": {"group-du-sno": "", "du-profile": "latest"}, "bindingExcludedRules": {"lab": "true"}}
+    pgt = {"kind": "PolicyGenTemplate", "spec": rules}
+    pg = {"kind": "PolicyGenerator", "policyDefaults": {"placement": {"labelSelector": {"group-du-sno-pg": ""}}}}
+    bindings = batch.template_bindings([pgt, {"kind": "ConfigMap"}])
+    assert batch.label_selectors(bindings) == ["du-profile=latest", "group-du-sno="]
+    clusters = [_mc("a", **{"group-du-sno": "", "du-profile": "latest"}), _mc("b", **{"group-du-sno": "", "du-profile": "4.14"}),
+                _mc("c", **{"group-du-sno": "", "du-profile": "latest", "lab": "true"}),
+                _mc("d", **{"group-du-sno-pg": "", "du-profile": "latest"})]
+    assert batch.bound_clusters(bindings, clusters) == ["a"]  # b: other profile; c: excluded
+    both = batch.template_bindings([pgt, pg])
+    assert batch.label_selectors(both) == []  # two templates: every ManagedCluster is read and matched here
+    assert batch.bound_clusters(both, clusters) == ["a", "d"]
+
+
+def test_a_group_template_bound_beyond_the_batch_stops_unless_the_others_are_named_or_the_scope_is_the_batch():
+    base = {"group_policy_path": "g/du.yaml", "policies": ["du-config"], "allow_disruption": True}
+    requests = [dict(base, cluster="a"), dict(base, cluster="b")]
+    findings = {"a": {"needs_override": {"ptp": True}}, "b": {"needs_override": {}}}
+    bound = {"g/du.yaml": ["a", "b", "x", "y"]}
+    stopped = batch.decide_selectors(requests, findings, bound)
+    assert stopped["edits"] == [] and stopped["clusters"] == []  # nothing written
+    msg = stopped["problems"]["a"]
+    assert "g/du.yaml, which also binds 2 cluster(s) outside this batch: x, y" in msg
+    assert "ztp_ptp_sriov_disruption_clusters" in msg and "ztp_selector_override_scope=batch" in msg
+    verdict = batch.judge_selector_checks(requests[0], {"decide": stopped})
+    assert not verdict["ok"] and verdict["msg"] == msg
+    assert batch.judge_selector_checks(requests[1], {"decide": stopped})["ok"]  # b needs nothing itself
+
+    partly = [dict(base, cluster="a", disruption_clusters=["x"]), dict(base, cluster="b")]
+    assert "1 cluster(s) outside this batch: y." in batch.decide_selectors(partly, findings, bound)["problems"]["a"]
+
+    named = [dict(base, cluster="a", disruption_clusters=["x", "y"]), dict(base, cluster="b")]
+    wide = batch.decide_selectors(named, findings, bound)
+    assert wide["problems"] == {} and wide["edits"] == [{"path": "g/du.yaml", "ptp": True, "sriov": False}]
+    assert wide["clusters"] == ["a", "x", "y"] and wide["others"] == ["x", "y"]
+    assert wide["cgu_name"] != batch.decide_selectors(named, findings)["cgu_name"]  # another change, another CGU
+
+    scoped = [dict(base, cluster="a", override_scope="batch"), dict(base, cluster="b", override_scope="batch")]
+    narrow = batch.decide_selectors(scoped, findings, bound)
+    assert narrow["problems"] == {} and narrow["clusters"] == ["a"] and narrow["left_behind"] == {"g/du.yaml": ["x", "y"]}
+    # bound only to the batch, or not read (check of a spoke-only batch): the batch alone, as before
+    assert batch.decide_selectors(requests, findings, {"g/du.yaml": ["a", "b"]})["clusters"] == ["a"]
+    assert batch.decide_selectors(requests, findings)["clusters"] == ["a"]
+
+
 def test_selector_verdicts_name_the_opt_in_and_unreadable_selectors():
     decision = batch.decide_selectors(
         [{"cluster": "c", "group_policy_path": "g.yaml", "policies": [], "allow_disruption": False},
@@ -83,6 +133,12 @@ def test_policy_verdict_carries_paths_and_policies_and_git_failures():
     assert verdict["ok"] and verdict["paths"] == ["policies/a-workers.yaml"] and verdict["policies"] == ["a-workers-config-policy"]
     pushed = batch.judge_policy_creation({"cluster": "a"}, {"written": written, "publish": {"failed": True, "msg": "push refused"}})
     assert not pushed["ok"] and pushed["msg"] == "a: push refused"
+    unsynced = {"failed": True, "msg": "ArgoCD Application openshift-gitops/policies failed on commit 4d5e6f700c5f: ..."}
+    synced = batch.judge_policy_creation({"cluster": "a"}, {"written": written, "publish": {"pushed": True}, "synced": unsynced})
+    assert not synced["ok"] and synced["msg"] == "a: " + unsynced["msg"]
+    skipped = batch.judge_policy_creation({"cluster": "a"}, {"written": written, "synced": {"skipped": True},
+                                                             "cgu": _cgu(True, {"a": "complete"})})
+    assert skipped["ok"]
 
 
 def test_node_addition_precheck_names_the_policies_behind():
@@ -230,6 +286,8 @@ def test_node_removal_final_verdict_names_the_removed_workers_and_git_failures()
     assert not left["ok"] and "w1 still in site/b.yaml" in left["msg"]
     rejected = batch.judge_node_removal(request, {"status": status, "publish": {"failed": True, "msg": "push rejected"}})
     assert not rejected["ok"] and rejected["msg"] == "b: push rejected"
+    unsynced = batch.judge_node_removal(request, {"status": status, "synced": {"failed": True, "msg": "ArgoCD did not sync"}})
+    assert not unsynced["ok"] and unsynced["msg"] == "b: ArgoCD did not sync"
     check = batch.judge_node_removal(request, {"status": status, "check_mode": True})
     assert check["ok"] and check["planned"] == ["w0", "w1"] and check["removed"] == []
     nothing = batch.judge_node_removal({"cluster": "c", "workers": [], "remove": []}, {})

@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: ztp.sno_expand contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ztp_argocd_sync in the controller process, so that each Application's state is printed as it changes."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import argocd
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, error_result
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
+
+
+class ActionModule(HubActionBase):
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        params = self.hub_params(argocd.module_args())
+        try:
+            argocd.check_params(params)
+            with self.hub_environment(params):
+                outcome = argocd.run(Hub.from_params(params), params,
+                                     argocd.revision_checker(params["revision"], params["repo_dir"]),
+                                     check_mode=self._task.check_mode,
+                                     on_progress=lambda events: self.show(argocd.progress_line(e) for e in events))
+        except ZtpError as exc:
+            result.update(error_result(exc))
+            return result
+        result.update(outcome, changed=False)
+        return result
