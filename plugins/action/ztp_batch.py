@@ -67,6 +67,9 @@ class ActionModule(ActionBase):
                         "brief PTP/SR-IOV disruption) at their next ClusterGroupUpgrade naming them."
                         % (path, ", ".join(names)) for path, names in sorted(out["decision"]["left_behind"].items())]
         elif phase == "policy_creation":
+            out["policy_namespaces"] = sorted(set(
+                str((requests[h].get("worker_policy") or {}).get("namespace")) for h in out["hosts"]
+                if (requests[h].get("worker_policy") or {}).get("namespace")))
             out["cgu_name"] = batch.change_name("ztp-workers", sorted(
                 [requests[h]["cluster"], requests[h]["worker_policy"], requests[h]["policies_before"],
                  requests[h]["policies_after"]] for h in out["hosts"]))

@@ -129,6 +129,7 @@ class ActionModule(ActionBase):
         kustomizations = {}
         paths_of = {}
         policy_owners = {}
+        namespaces = {}  # worker policy namespace -> [(worker file, cluster)]
         validator = ArgumentSpecValidator(CLUSTER_SPEC)
         worker_validator = ArgumentSpecValidator(policygen.WORKER_ARGUMENT_SPEC)
         for raw in args['clusters']:
@@ -149,7 +150,7 @@ class ActionModule(ActionBase):
             touched = paths_of.setdefault(name, set())
             if args['policies'] and req.get('worker_policy') is not None:
                 errors.extend(self._plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label,
-                                                policy_owners))
+                                                policy_owners, namespaces))
             if args['nodes'] and req['workers']:
                 errors.extend(self._collect_nodes(req, repo_dir, files, out, touched, label, node_edits))
         for path, edits in sorted(node_edits.items()):
@@ -162,6 +163,9 @@ class ActionModule(ActionBase):
                                                 % error, where=kpath)))
             except (ZtpInputError, ZtpInputErrors) as error:
                 errors.extend(_messages(error))
+        if namespaces and not errors:
+            errors.extend(self._plan_namespaces(namespaces, args.get('existing_namespaces') or [], repo_dir, files,
+                                                clusters, paths_of))
         if errors:
             result.update(failed=True, changed=False, errors=errors,
                           msg='%d problem(s) in the batch, nothing was written:\n%s' % (len(errors), '\n'.join(errors)))
@@ -178,7 +182,7 @@ class ActionModule(ActionBase):
             files.write(changed)
         result.update(changed=bool(changed), clusters=clusters,
                       paths=[os.path.relpath(p, repo_dir) for p in changed])
-        warnings = [w for out in clusters.values() for w in out['warnings']]
+        warnings = list(dict.fromkeys(w for out in clusters.values() for w in out['warnings']))
         if warnings:
             result['warnings'] = warnings
         if self._task.diff:
@@ -203,7 +207,7 @@ class ActionModule(ActionBase):
         return [requests[h] for h in hosts if h not in invalid], invalid
 
     @staticmethod
-    def _plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label, policy_owners):
+    def _plan_policy(req, repo_dir, files, out, touched, kustomizations, worker_validator, label, policy_owners, namespaces):
         policy = dict(req['worker_policy'])
         params = dict((k, policy[k]) for k in POLICY_KEYS if policy.get(k) is not None)
         if params.get('path') is not None:
@@ -235,7 +239,44 @@ class ActionModule(ActionBase):
         if policy.get('kustomization', True):
             kpath = os.path.join(os.path.dirname(path), 'kustomization.yaml')
             kustomizations.setdefault(kpath, []).append((policygen.kustomization_entry(path), req['cluster']))
+            namespaces.setdefault(spec['namespace'], []).append((path, req['cluster']))
         return []
+
+    @staticmethod
+    def _plan_namespaces(namespaces, existing, repo_dir, files, clusters, paths_of):
+        """Declare in Git each worker policy namespace that neither Git nor the hub has (see ``existing_namespaces``)."""
+        declared = None
+        errors = []
+        for namespace, users in sorted(namespaces.items()):
+            if namespace in existing:
+                continue
+            if declared is None:
+                declared = policygen.declared_namespaces(repo_dir)
+            if namespace in declared:
+                continue
+            path, created = policygen.namespace_file(repo_dir, users[0][0], declared)
+            try:
+                files.set(path, policygen.add_namespace_text(files.text(path), namespace, where=path))
+                changed = [path]
+                if created:
+                    kpath = os.path.join(os.path.dirname(path), 'kustomization.yaml')
+                    files.set(kpath, policygen.add_kustomization_resource(files.text(kpath), os.path.basename(path), kpath))
+                    changed.append(kpath)
+            except yaml_edit.YamlEditError as error:
+                errors.append(str(ZtpInputError('path', path, 'a file that can be edited without changing anything else '
+                                                '(%s)' % error, where=path)))
+                continue
+            except (ZtpInputError, ZtpInputErrors) as error:
+                errors.extend(_messages(error))
+                continue
+            for dummy, cluster in users:
+                paths_of[cluster].update(changed)
+                clusters[cluster]['warnings'].append(
+                    'the worker policy namespace %s is declared neither in Git nor on the hub: its Namespace and a '
+                    'ManagedClusterSetBinding to the %s cluster set are added to %s'
+                    % (namespace, policygen.CLUSTER_SET, os.path.relpath(path, repo_dir)))
+            declared[namespace] = os.path.relpath(path, repo_dir)
+        return errors
 
     @staticmethod
     def _collect_nodes(req, repo_dir, files, out, touched, label, node_edits):

@@ -757,6 +757,112 @@ def remove_kustomization_entry(text, entry, where="kustomization.yaml"):
     return text
 
 
+NAMESPACE_FILE = "ns.yaml"
+CLUSTER_SET = "global"
+
+
+def _namespace_docs(document):
+    """The Namespace documents of one YAML document (itself, or the items of a ``List``)."""
+    if not isinstance(document, dict):
+        return []
+    if document.get("kind") == "List" and isinstance(document.get("items"), list):
+        return [d for d in document["items"] if isinstance(d, dict) and d.get("kind") == "Namespace"]
+    return [document] if document.get("kind") == "Namespace" else []
+
+
+def declared_namespaces(repo_dir):
+    """``{namespace: path}`` of every Namespace that a ``resources:`` file of a ``kustomization.yaml`` of the
+    repository declares (relative paths): what ArgoCD creates from Git."""
+    found = {}
+    for folder, dirs, files in os.walk(repo_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if "kustomization.yaml" not in files:
+            continue
+        kpath = os.path.join(folder, "kustomization.yaml")
+        try:
+            documents = load_documents(yaml_edit.read_text(kpath)[0], kpath)
+        except (ZtpInputError, IOError, OSError):
+            continue
+        root = documents[0] if documents and isinstance(documents[0], dict) else {}
+        for entry in root.get("resources") or []:
+            path = os.path.normpath(os.path.join(folder, str(entry)))
+            if not os.path.isfile(path):
+                continue
+            try:
+                resources = load_documents(yaml_edit.read_text(path)[0], path)
+            except (ZtpInputError, IOError, OSError):
+                continue
+            for document in resources:
+                for namespace in _namespace_docs(document):
+                    name = (namespace.get("metadata") or {}).get("name")
+                    if name:
+                        found.setdefault(str(name), os.path.relpath(path, repo_dir))
+    return found
+
+
+def namespace_file(repo_dir, worker_path, declared):
+    """``(path, created)`` of the file that gets a new policy namespace: the file that declares the namespaces of the
+    worker file's folder (its ``resources:``), else the one that declares most of the repository's, else a new
+    ``ns.yaml`` beside the worker file (``created``; it must then be added to ``resources:``)."""
+    folder = os.path.dirname(worker_path)
+    counts = {}
+    for path in declared.values():
+        counts[path] = counts.get(path, 0) + 1
+    local = sorted(p for p in counts if os.path.dirname(os.path.join(repo_dir, p)) == folder)
+    if local:
+        return os.path.join(repo_dir, local[0]), False
+    if counts:
+        return os.path.join(repo_dir, sorted(counts, key=lambda p: (-counts[p], p))[0]), False
+    return os.path.join(folder, NAMESPACE_FILE), True
+
+
+def namespace_objects(namespace, binding=True):
+    """The Namespace of a policy namespace and, with ``binding``, its ManagedClusterSetBinding to the ``global``
+    cluster set, as the ZTP examples declare them (``acmpolicygenerator/ns.yaml``): without a binding, the Placements
+    of the namespace (the PolicyGenerator's, TALM's) select no cluster."""
+    objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}]
+    if binding:
+        objects.append({"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSetBinding",
+                        "metadata": {"name": CLUSTER_SET, "namespace": namespace}, "spec": {"clusterSet": CLUSTER_SET}})
+    return objects
+
+
+def add_namespace_text(text, namespace, binding=True, where=NAMESPACE_FILE):
+    """``text`` of a namespace file with the Namespace ``namespace`` (and its binding) added in the file's own form:
+    items appended to a ``List``, or documents appended after the others. The rest of the file is kept."""
+    documents = load_documents(text, where) if text and text.strip() else []
+    for document in documents:
+        if any((d.get("metadata") or {}).get("name") == namespace for d in _namespace_docs(document)):
+            return text
+    objects = namespace_objects(namespace, binding)
+    if len(documents) == 1 and isinstance(documents[0], dict) and documents[0].get("kind") == "List":
+        try:
+            return yaml_edit.append_sequence_items(text, [0, "items"], objects)
+        except yaml_edit.YamlEditError as error:
+            raise ZtpInputError("path", where, "a namespace file this edit can extend (%s); add the Namespace %s (and a "
+                                "ManagedClusterSetBinding to the global cluster set) by hand" % (error, namespace),
+                                where=where)
+    prefix = text or ""
+    if prefix.strip():
+        prefix = prefix if prefix.endswith("\n") else prefix + "\n"
+        prefix += "---\n"
+    return prefix + "---\n".join(render(o) for o in objects)
+
+
+def add_kustomization_resource(text, entry, where="kustomization.yaml"):
+    """``kustomization.yaml`` text that lists ``entry`` once under ``resources:``."""
+    documents = load_documents(text, where)
+    root = documents[0] if documents and isinstance(documents[0], dict) else None
+    if root is None:
+        raise ZtpInputError("kustomization", where, "a kustomization.yaml with a mapping at the top", where=where)
+    resources = root.get("resources")
+    if resources is None:
+        return yaml_edit.set_mapping_value(text, [0], "resources", [entry])
+    if any(_same_entry(item, entry) for item in resources):
+        return text
+    return yaml_edit.append_sequence_item(text, [0, "resources"], entry)
+
+
 def worker_binding(document):
     """``(matchLabels, matchExpressions)`` of the clusters a worker PolicyGenTemplate or PolicyGenerator binds."""
     if not isinstance(document, dict):

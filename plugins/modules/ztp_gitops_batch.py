@@ -57,6 +57,17 @@ options:
     description: Add or update the workers of the clusters that give C(workers).
     type: bool
     default: true
+  existing_namespaces:
+    description:
+      - Worker policy namespaces that exist on the hub already (the policy_creation role reads them).
+      - ArgoCD creates no namespace that Git does not declare (C(CreateNamespace=true) covers only the Application's
+        destination). A worker policy namespace that no C(resources:) file of a C(kustomization.yaml) declares and that
+        is not listed here gets, with the templates, its C(Namespace) and a C(ManagedClusterSetBinding) to the
+        C(global) cluster set (the form of the ZTP examples' C(ns.yaml)), in the file that declares the other policy
+        namespaces (a C(List) gets new items, other files new documents), or in a new C(ns.yaml) added to the worker
+        folder's C(resources:).
+    type: list
+    elements: str
 requirements:
   - ruamel.yaml
   - PyYAML (with libyaml for speed)

@@ -6,7 +6,11 @@ Application
     plugins (see :mod:`pgt_render`). When the repository also has a ``policygenerator/`` folder with a
     kustomization, it is rendered too, as a second source of the same application. Rendered objects
     carry ``argocd.argoproj.io/tracking-id: policies:<group>/<Kind>:<namespace>/<name>``; policy
-    objects with that annotation that are no longer rendered are pruned (namespaces never are).
+    objects with that annotation that are no longer rendered are pruned (namespaces never are). Like ArgoCD, it
+    creates no namespace that Git does not declare: ``CreateNamespace=true`` creates only the Application's
+    destination namespace (argo-cd ``controller/sync_namespace.go`` ``syncNamespace``); an object in any other
+    namespace that does not exist fails the sync (``SyncError`` ``one or more objects failed to apply, reason:
+    namespaces "<ns>" not found``), and the rest of the sync is still applied.
     A render failure leaves the hub untouched and shows as ``status.sync.status: Unknown`` with a
     ``ComparisonError`` condition, like ArgoCD does for a failing kustomize build. The fault
     ``argocd-not-syncing`` with ``app: policies`` stops syncing.
@@ -147,21 +151,21 @@ class PoliciesApp:
                     raise RenderError("Failed to load target state: failed to generate manifest for source %d of %d: rpc error: "
                                       "code = Unknown desc = `kustomize build <path to cached source>/%s --enable-alpha-plugins` "
                                       "failed exit status 1: Error: %s" % (idx + 1, len(dirs), rel, exc)) from exc
-            applied = self._apply(objects)
+            applied = self._apply(objects, _created_namespace(app))
         except RenderError as exc:
             common.sim_log(self.sim, "policies app: %s", exc)
             self._write_app_status(app, revision, now, error=str(exc), source=source)
             self._synced_key, self._synced_at, self._synced_real = key, common.sim_seconds(self.sim), time.monotonic()
             return
         except ApiException as exc:
-            message = "one or more objects failed to apply, reason: %s" % (getattr(exc, "reason", None) or exc)
+            message = "one or more objects failed to apply, reason: %s" % _api_message(exc)
             common.sim_log(self.sim, "policies app: %s", message)
             self._write_app_status(app, revision, now, error=message, source=source, sync_error=True)
             return
         self._write_app_status(app, revision, now, resources=applied, source=source)
         self._synced_key, self._synced_at, self._synced_real = key, common.sim_seconds(self.sim), time.monotonic()
 
-    def _apply(self, objects):
+    def _apply(self, objects, create_namespace=None):
         desired = {}
         for obj in objects:
             if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
@@ -170,13 +174,19 @@ class PoliciesApp:
             meta = obj.setdefault("metadata", {})
             meta.setdefault("annotations", {})[TRACKING] = tracking_id(obj)
             desired[(obj["kind"], meta.get("namespace") or "", meta["name"])] = obj
+        if create_namespace:
+            self.kube.ensure_namespace(create_namespace)
+        failure = None
         for (kind, namespace, _name), obj in sorted(desired.items(), key=lambda i: (i[0][0] != "Namespace", i[0])):
-            if namespace and kind != "Namespace":
-                self.kube.ensure_namespace(namespace)
             try:
-                self.kube.apply(obj)
-            except ConflictError:
-                self.kube.apply(obj)
+                try:
+                    self.kube.apply(obj)
+                except ConflictError:
+                    self.kube.apply(obj)
+            except ApiException as exc:  # ArgoCD applies the rest, then reports the sync failed
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         for kind in PRUNED_KINDS:
             for item in self.kube.list(kind):
                 meta = item["metadata"]
@@ -495,3 +505,22 @@ class PoliciesApp:
                 or (old.get("placement") or []) != (status.get("placement") or []):
             root["status"] = status
             self._status_write(root)
+
+
+def _created_namespace(app):
+    """The namespace ArgoCD creates for the Application: its destination's, with ``CreateNamespace=true``."""
+    spec = app.get("spec") or {}
+    if "CreateNamespace=true" not in ((spec.get("syncPolicy") or {}).get("syncOptions") or []):
+        return None
+    return (spec.get("destination") or {}).get("namespace")
+
+
+def _api_message(exc):
+    """The API server's message (``namespaces "x" not found``), as ArgoCD shows it."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            return json.loads(body).get("message") or str(exc)
+        except (TypeError, ValueError, AttributeError):
+            return str(body)
+    return getattr(exc, "reason", None) or str(exc)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 
 import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SNO_B_WORKER = "sno-b-worker-0.ran.example.com"
 
@@ -58,6 +62,41 @@ def test_one_cluster_from_untouched_repository_to_ready_worker(fleet):
     again = fleet.play("--limit", "sno-b")
     assert again.rc == 0, again.output[-6000:]
     assert again.changed("sno-b") == 0, again.output[-6000:]
+
+
+def test_a_new_worker_policy_namespace_is_declared_in_git_with_its_binding(fleet):
+    """sno-b's worker policies go into a namespace neither Git nor the hub has. ArgoCD creates no namespace Git does not
+    declare, and without a ManagedClusterSetBinding TALM's Placements select no cluster: the run adds both to the
+    policies' ns.yaml (a List: new items, comments kept) in the worker policies' commit, and the worker installs."""
+    inventory = os.path.join(fleet.workdir, "inventory")
+    shutil.copytree(os.path.join(REPO, "inventory", "demo"), inventory)
+    fleet.inventory = os.path.join(inventory, "demo.sno_fleet.yml")
+    with open(fleet.inventory, "a", encoding="utf-8") as handle:
+        handle.write("worker_policy_namespace: ztp-workers\n")
+    seed_ns = fleet.remote_file("policygentemplates/ns.yaml")
+    result = fleet.play("--limit", "sno-b")
+    assert result.rc == 0, result.output[-6000:]
+    assert "the worker policy namespace ztp-workers is declared neither in Git nor on the hub" in " ".join(result.output.split())
+
+    ns_text = fleet.remote_file("policygentemplates/ns.yaml")
+    assert ns_text.startswith(seed_ns), ns_text
+    items = yaml.safe_load(ns_text)["items"]
+    assert {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ztp-workers"}} in items
+    assert {"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSetBinding",
+            "metadata": {"name": "global", "namespace": "ztp-workers"}, "spec": {"clusterSet": "global"}} in items
+    clone = os.path.join(fleet.workdir, "check")
+    subprocess.run(["git", "clone", "-q", fleet.hub.git_url, clone], check=True)
+    log = subprocess.run(["git", "log", "--format=%s", "--name-only", "-1", "--grep", "Add worker policies for sno-b"],
+                         cwd=clone, stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    assert "policygentemplates/ns.yaml" in log and "policygentemplates/sno-b-workers.yaml" in log, log
+    policies = {p["metadata"]["name"]: p for p in fleet.items("policy.open-cluster-management.io/v1", "Policy", "ztp-workers")}
+    assert "sno-b-workers-config-policy" in policies, sorted(policies)
+    statuses = {s["clustername"]: s["compliant"] for s in policies["sno-b-workers-config-policy"]["status"]["status"]}
+    assert statuses == {"sno-b": "Compliant"}, statuses
+    assert _worker_ready(fleet, "sno-b", SNO_B_WORKER)
+
+    again = fleet.play("--limit", "sno-b")
+    assert again.rc == 0 and again.changed("sno-b") == 0, again.output[-6000:]
 
 
 def test_check_mode_changes_nothing_and_shows_the_diff(fleet):

@@ -219,6 +219,35 @@ def test_pgt_name_too_long_and_missing_source_fail_sync(sim):
     assert "source-crs/NoSuchCR.yaml" in message
 
 
+def test_policies_app_creates_no_namespace_git_does_not_declare(sim):
+    """ArgoCD's CreateNamespace=true covers only the Application's destination namespace: a policy in a namespace
+    that neither Git nor the hub has fails the sync with the API server's message, while the rest is applied."""
+    declared = pgt("declared", "x", [{"fileName": "MachineConfigGeneric.yaml", "policyName": "config-policy"}])
+    undeclared = pgt("undeclared", "x", [{"fileName": "MachineConfigGeneric.yaml", "policyName": "config-policy"}],
+                     namespace="ztp-undeclared")
+    write_tree(sim, {"declared.yaml": declared, "undeclared.yaml": undeclared})
+    sim.git.commit()
+
+    def sync_error():
+        app = get(sim, "Application", "policies", "openshift-gitops")
+        conds = (app.get("status") or {}).get("conditions") or []
+        return conds and conds[0]["type"] == "SyncError" and app["status"]["sync"]["revision"] == sim.git.revision \
+            and conds[0]["message"]
+    message = run_until(sim, sync_error)
+    assert message == 'one or more objects failed to apply, reason: namespaces "ztp-undeclared" not found', message
+    assert sim.get("v1", "Namespace", "ztp-undeclared") is None
+    assert get(sim, "Policy", "declared-config-policy", PGT_NS) is not None  # the rest of the sync is applied
+    app = get(sim, "Application", "policies", "openshift-gitops")
+    assert app["status"]["operationState"]["phase"] == "Failed"
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ztp-undeclared"}}
+    write_tree(sim, {"declared.yaml": declared, "undeclared.yaml": undeclared, "ns.yaml": ns},
+               generators=["declared.yaml", "undeclared.yaml"], resources=["ns.yaml"])
+    sim.git.commit()
+    run_until(sim, lambda: get(sim, "Policy", "undeclared-config-policy", "ztp-undeclared"))
+    app = get(sim, "Application", "policies", "openshift-gitops")
+    assert app["status"]["sync"]["status"] == "Synced" and not app["status"].get("conditions")
+
+
 def test_policygenerator_needs_managedclustersetbinding(sim):
     add_cluster(sim, "sno-g1", {"sites": "pg"})
     pg = {"apiVersion": "policy.open-cluster-management.io/v1", "kind": "PolicyGenerator", "metadata": {"name": "pg-workers"},

@@ -481,3 +481,76 @@ def test_remove_worker_files_refuses_a_file_that_is_not_that_worker_policy(tmp_p
         policygen.remove_worker_files([policy], str(tmp_path))
     assert "PolicyGenTemplate site-a in namespace ztp-site" in str(error.value) and "it is not removed" in str(error.value)
     assert site.exists() and kustomization.read_text(encoding="utf-8") == "generators:\n- site.yaml\n"
+
+
+# ---- namespaces of new worker policies ------------------------------------------------------------------------------
+
+SEED_NS_LIST = """# Namespaces of the root policies.
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Namespace
+    metadata:
+      name: ztp-common
+  - apiVersion: v1
+    kind: Namespace
+    metadata:
+      name: ztp-site
+"""
+
+
+def _repo(tmp_path, ns_text=SEED_NS_LIST):
+    pgt = tmp_path / "policygentemplates"
+    pgt.mkdir()
+    (pgt / "kustomization.yaml").write_text("generators:\n  - site.yaml\nresources:\n  - ns.yaml\n  - ../policygenerator\n")
+    (pgt / "ns.yaml").write_text(ns_text)
+    pg = tmp_path / "policygenerator"
+    pg.mkdir()
+    (pg / "kustomization.yaml").write_text("generators:\n  - group.yaml\n")
+    return str(tmp_path)
+
+
+def test_declared_namespaces_read_the_resources_of_every_kustomization(tmp_path):
+    repo = _repo(tmp_path)
+    assert policygen.declared_namespaces(repo) == {"ztp-common": "policygentemplates/ns.yaml",
+                                                   "ztp-site": "policygentemplates/ns.yaml"}
+
+
+def test_a_new_namespace_goes_into_the_list_that_declares_the_others(tmp_path):
+    repo = _repo(tmp_path)
+    declared = policygen.declared_namespaces(repo)
+    # the PolicyGenerator folder declares none: the repository's namespace file is used, not a second one
+    path, created = policygen.namespace_file(repo, os.path.join(repo, "policygenerator", "w.yaml"), declared)
+    assert (path, created) == (os.path.join(repo, "policygentemplates", "ns.yaml"), False)
+    text = policygen.add_namespace_text(SEED_NS_LIST, "ztp-workers", where=path)
+    assert text.startswith(SEED_NS_LIST)  # comments and the other items kept
+    doc = yaml.safe_load(text)
+    kinds = ["Namespace", "Namespace", "Namespace", "ManagedClusterSetBinding"]
+    assert doc["kind"] == "List" and [i["kind"] for i in doc["items"]] == kinds
+    assert doc["items"][2] == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ztp-workers"}}
+    assert doc["items"][3] == {"apiVersion": "cluster.open-cluster-management.io/v1beta2", "kind": "ManagedClusterSetBinding",
+                               "metadata": {"name": "global", "namespace": "ztp-workers"}, "spec": {"clusterSet": "global"}}
+    assert policygen.add_namespace_text(text, "ztp-workers") == text  # already declared: unchanged
+
+
+def test_a_new_namespace_is_appended_as_documents_to_a_multi_document_file():
+    text = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ztp-site\n"
+    out = policygen.add_namespace_text(text, "ztp-workers")
+    docs = list(yaml.safe_load_all(out))
+    assert out.startswith(text + "---\n")
+    assert [(d["kind"], d["metadata"].get("namespace", d["metadata"]["name"])) for d in docs] == [
+        ("Namespace", "ztp-site"), ("Namespace", "ztp-workers"), ("ManagedClusterSetBinding", "ztp-workers")]
+
+
+def test_without_any_namespace_file_a_new_ns_yaml_is_listed_under_resources(tmp_path):
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    path, created = policygen.namespace_file(str(tmp_path), str(folder / "w.yaml"), {})
+    assert (path, created) == (str(folder / "ns.yaml"), True)
+    assert [d["kind"] for d in yaml.safe_load_all(policygen.add_namespace_text("", "ztp-workers"))] == [
+        "Namespace", "ManagedClusterSetBinding"]
+    text = "# policies\ngenerators:\n  - w.yaml\n"
+    out = policygen.add_kustomization_resource(text, "ns.yaml")
+    assert out.startswith(text) and yaml.safe_load(out)["resources"] == ["ns.yaml"]
+    assert policygen.add_kustomization_resource(out, "ns.yaml") == out
