@@ -272,6 +272,15 @@ def test_cgu_timeout_names_the_clusters_and_the_policy(fleet):
     assert {entry["msg"].split(":", 1)[0] for entry in _failures(result.output)} == set(clusters)
 
 
+def _stopped_at_the_sync_wait(fleet, result):
+    """(message, remote after the run, pushed commit) of a run of sno-b that failed waiting for ArgoCD's sync."""
+    assert result.rc != 0 and result.failed_hosts() == ["sno-b"], result.output[-6000:]
+    task, msg = _failure(result.output)
+    assert task.endswith(SYNC_TASK), task
+    after = _remote(fleet)
+    return msg, after, after.commits[0][0]
+
+
 def test_argocd_not_syncing_points_at_the_clusters_application(fleet):
     """ArgoCD compares the pushed commit but its `clusters` application does not sync: the run stops after the first
     push, naming the application and the state it shows, before TALM judges anything on content the hub does not
@@ -279,11 +288,7 @@ def test_argocd_not_syncing_points_at_the_clusters_application(fleet):
     fleet.set_simulator(faults=[{"kind": "argocd-not-syncing", "app": "clusters"}])
     before = _remote(fleet)
     result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_argocd_sync_timeout": 15})
-    assert result.rc != 0 and result.failed_hosts() == ["sno-b"], result.output[-6000:]
-    task, msg = _failure(result.output)
-    assert task.endswith(SYNC_TASK), task
-    after = _remote(fleet)
-    pushed = after.commits[0][0]
+    msg, after, pushed = _stopped_at_the_sync_wait(fleet, result)
     assert "ArgoCD did not sync commit %s within 15 s" % pushed[:12] in msg, msg
     assert "openshift-gitops/clusters is OutOfSync at %s" % pushed[:12] in msg, msg
     assert "openshift-gitops/policies" not in msg, msg  # synced: not named
@@ -315,11 +320,7 @@ def test_policies_application_render_error_fails_with_its_own_text_before_any_cg
     _git("push", "-q", "origin", "HEAD:main", cwd=clone)
     before = _remote(fleet)
     result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_argocd_sync_timeout": 120})
-    assert result.rc != 0 and result.failed_hosts() == ["sno-b"], result.output[-6000:]
-    task, msg = _failure(result.output)
-    assert task.endswith(SYNC_TASK), task
-    after = _remote(fleet)
-    pushed = after.commits[0][0]
+    msg, after, pushed = _stopped_at_the_sync_wait(fleet, result)
     assert "ArgoCD Application openshift-gitops/policies failed on commit %s" % pushed[:12] in msg, msg
     assert "ComparisonError" in msg and "PtpOperatorConfigTypo.yaml" in msg, msg
     _assert_nothing_lost(before, after, ("sno-b",), ["Add worker policies for sno-b"])

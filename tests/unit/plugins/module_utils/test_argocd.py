@@ -55,26 +55,20 @@ class ScriptedHub(object):
         return states.pop(0) if len(states) > 1 else states[0]
 
 
-class Clock(object):
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def params(names=("clusters", "policies"), timeout=60):
     return {"applications": [{"name": n, "namespace": "openshift-gitops"} for n in names], "revision": PUSHED,
             "repo": REPO, "branch": "main", "repo_dir": None, "wait_timeout": timeout, "poll_interval": 2.0}
 
 
 def wait(hub, p=None, is_ours=None, events=None):
-    clock = Clock()
+    """The wait on a simulated clock: sleeping moves it on."""
+    elapsed = [0.0]
+
+    def sleep(seconds):
+        elapsed[0] += seconds
+
     return argocd.wait_synced(hub, p or params(), is_ours or argocd.revision_checker(PUSHED),
-                              on_progress=events.extend if events is not None else None, clock=clock, sleep=clock.sleep)
+                              on_progress=events.extend if events is not None else None, clock=lambda: elapsed[0], sleep=sleep)
 
 
 def test_waits_until_every_application_has_synced_the_pushed_commit():
