@@ -16,7 +16,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, mask_url_credentials
 
 APP_API = "argoproj.io/v1alpha1"
 DEFAULT_NAMESPACE = "openshift-gitops"
@@ -188,8 +188,8 @@ def wait_synced(hub, params, is_ours, on_progress=None, once=False, clock=time.m
         indexes, other = tracked_sources(app, params["repo"], params["branch"])
         if not indexes:
             tracked = ", ".join(str(o) for o in other) or "no source"
-            skipped.append({"name": entry["name"], "namespace": namespace,
-                            "reason": "tracks %s, not %s at %s" % (tracked, params["repo"], params["branch"])})
+            skipped.append({"name": entry["name"], "namespace": namespace, "reason": mask_url_credentials(
+                "tracks %s, not %s at %s" % (tracked, params["repo"], params["branch"]))})
             continue
         watched.append({"name": entry["name"], "namespace": namespace, "where": where, "indexes": indexes,
                         "state": None, "message": None})
