@@ -8,7 +8,7 @@ Application
     carry ``argocd.argoproj.io/tracking-id: policies:<group>/<Kind>:<namespace>/<name>``; policy
     objects with that annotation that are no longer rendered are pruned (namespaces never are). Like ArgoCD, it
     creates no namespace that Git does not declare: ``CreateNamespace=true`` creates only the Application's
-    destination namespace (argo-cd ``controller/sync_namespace.go`` ``syncNamespace``); an object in any other
+    destination namespace (argo-cd ``controller/sync_namespace.go:12`` ``syncNamespace``); an object in any other
     namespace that does not exist fails the sync (``SyncError`` ``one or more objects failed to apply, reason:
     namespaces "<ns>" not found``), and the rest of the sync is still applied.
     A render failure leaves the hub untouched and shows as ``status.sync.status: Unknown`` with a
