@@ -22,7 +22,7 @@ class ActionModule(HubActionBase):
         try:
             argocd.check_params(params)
             with self.hub_environment(params):
-                outcome = argocd.run(Hub.from_params(params), params,
+                outcome = argocd.run(argocd.LazyHub(lambda: Hub.from_params(params)), params,
                                      argocd.revision_checker(params["revision"], params["repo_dir"]),
                                      check_mode=self._task.check_mode,
                                      on_progress=lambda events: self.show(argocd.progress_line(e) for e in events))

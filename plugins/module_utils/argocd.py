@@ -17,6 +17,7 @@ import time
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, mask_url_credentials
+from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import HubError
 
 APP_API = "argoproj.io/v1alpha1"
 DEFAULT_NAMESPACE = "openshift-gitops"
@@ -25,6 +26,20 @@ BRANCH_REVISIONS = ("", "HEAD")
 
 class SyncError(ZtpError):
     """An Application failed on the pushed commit, or did not sync it in time."""
+
+
+class LazyHub(object):
+    """The hub client, made at the first read: a client that cannot be made fails that read (``HubError``), which
+    the wait turns into a skipped Application."""
+
+    def __init__(self, make):
+        self._make = make
+        self._hub = None
+
+    def get(self, *args, **kwargs):
+        if self._hub is None:
+            self._hub = self._make()
+        return self._hub.get(*args, **kwargs)
 
 
 def module_args():
@@ -180,8 +195,15 @@ def wait_synced(hub, params, is_ours, on_progress=None, once=False, clock=time.m
     watched, skipped = [], []
     for entry in params["applications"]:
         namespace = entry.get("namespace") or DEFAULT_NAMESPACE
-        app = hub.get(APP_API, "Application", entry["name"], namespace)
         where = "%s/%s" % (namespace, entry["name"])
+        try:
+            app = hub.get(APP_API, "Application", entry["name"], namespace)
+        except Exception as error:  # pylint: disable=broad-except
+            # no hub client, no ArgoCD on this hub, not allowed to read it, hub unreachable: the wait cannot judge, and
+            # the later hub steps report a hub they cannot reach themselves
+            skipped.append({"name": entry["name"], "namespace": namespace,
+                            "reason": "cannot be read: %s" % (error if isinstance(error, HubError) else repr(error))})
+            continue
         if app is None:
             skipped.append({"name": entry["name"], "namespace": namespace, "reason": "not found"})
             continue
@@ -223,12 +245,17 @@ def wait_synced(hub, params, is_ours, on_progress=None, once=False, clock=time.m
                                 "; ".join("%s is %s" % (i["where"], i["message"]) for i in pending),
                                 pending[0]["namespace"], pending[0]["name"]))
         sleep(min(params["poll_interval"], max(0.0, deadline - clock())))
-    return {
+    result = {
         "applications": [{"name": i["name"], "namespace": i["namespace"], "state": i["state"], "message": i["message"]}
                          for i in watched],
         "skipped": skipped,
         "waited": round(clock() - started, 1),
     }
+    unread = ["%s/%s %s" % (s["namespace"], s["name"], s["reason"]) for s in skipped if s["reason"].startswith("cannot")]
+    if unread:
+        result["warnings"] = ["ArgoCD's sync of commit %s was not waited for: %s. Later steps may meet the hub's old "
+                              "content until ArgoCD syncs." % (revision[:12], "; ".join(unread))]
+    return result
 
 
 def progress_line(event):

@@ -26,7 +26,8 @@ description:
   - Fails after O(wait_timeout) seconds naming each Application not synced, the revision and status it shows, its
     error conditions, and, for an Application without an automated sync policy, how to sync it.
   - Applications that do not exist, or whose sources track another repository or branch, are not waited for;
-    they are listed in RV(skipped).
+    they are listed in RV(skipped). So are Applications that cannot be read (no hub client, no ArgoCD on the hub, no
+    permission to read them), with a warning, since the later steps then may meet the hub's old content.
   - With O(repo_dir), a revision the Application shows is judged against the working copy the push came from
     (C(git merge-base --is-ancestor)); a revision the working copy does not have was pushed after it. Without it,
     only the pushed commit itself counts.
@@ -130,7 +131,8 @@ def main():
     try:
         argocd.check_params(module.params)
         is_ours = argocd.revision_checker(module.params["revision"], module.params["repo_dir"])
-        result = argocd.run(Hub.from_module(module), module.params, is_ours, check_mode=module.check_mode)
+        result = argocd.run(argocd.LazyHub(lambda: Hub.from_module(module)), module.params, is_ours,
+                            check_mode=module.check_mode)
     except ZtpError as exc:
         module.fail_json(**error_result(exc))
     module.exit_json(changed=False, **result)

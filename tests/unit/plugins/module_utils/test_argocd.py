@@ -151,6 +151,16 @@ def test_multi_source_application_is_judged_on_the_sources_of_the_repository():
     assert result["applications"][0]["state"] == "synced"
 
 
+def test_applications_that_cannot_be_read_are_skipped_with_a_warning():
+    def no_client():
+        raise argocd.HubError("cannot create the hub client: Invalid kube-config file. No configuration found.")
+
+    result = wait(argocd.LazyHub(no_client), params(("policies",)))
+    assert result["applications"] == []
+    assert result["skipped"][0]["reason"].startswith("cannot be read: cannot create the hub client")
+    assert "was not waited for: openshift-gitops/policies cannot be read" in result["warnings"][0]
+
+
 def test_check_mode_looks_once_without_waiting():
     hub = ScriptedHub({"policies": [app()]})
     result = argocd.run(hub, params(("policies",)), argocd.revision_checker(PUSHED), check_mode=True)
