@@ -67,26 +67,6 @@ def check_params(params):
         raise ZtpInputError("poll_interval", params.get("poll_interval"), "seconds, more than 0")
 
 
-def normalize_repo(url):
-    """A repository URL reduced to what identifies it: no scheme, no user, no ``.git``, no trailing slash, the host
-    in lower case (``https://git@Host/org/repo.git`` and ``ssh://git@host/org/repo`` name the same repository;
-    so does ``git@host:org/repo``)."""
-    url = (url or "").strip().rstrip("/")
-    if url.endswith(".git"):
-        url = url[:-4]
-    if "://" in url:
-        url = url.split("://", 1)[1]
-    elif ":" in url.split("/", 1)[0]:  # scp-like ssh: user@host:path
-        url = url.replace(":", "/", 1)
-    if "@" in url.split("/", 1)[0]:
-        url = url.split("@", 1)[1]
-    host, _sep, path = url.partition("/")
-    host = host.lower()
-    if host.endswith(":22") or host.endswith(":443") or host.endswith(":80"):
-        host = host.rsplit(":", 1)[0]
-    return host + "/" + path.strip("/") if path else host
-
-
 def revision_checker(revision, repo_dir=None):
     """``is_ours(other)``: whether ``other`` is the pushed ``revision`` or a later commit that contains it.
 
@@ -116,10 +96,10 @@ def tracked_sources(app, repo, branch):
     why none does."""
     spec = app.get("spec") or {}
     sources = spec.get("sources") or ([spec["source"]] if spec.get("source") else [])
-    wanted = normalize_repo(repo)
+    wanted = gitops.normalize_repo_url(repo)
     found, other = [], []
     for index, source in enumerate(sources):
-        if normalize_repo(source.get("repoURL")) != wanted:
+        if gitops.normalize_repo_url(source.get("repoURL")) != wanted:
             other.append(source.get("repoURL"))
             continue
         target = source.get("targetRevision") or ""

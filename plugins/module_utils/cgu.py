@@ -22,6 +22,25 @@ MANAGED_FIELDS = ("clusters", "clusterLabelSelectors", "managedPolicies", "enabl
                   "batchTimeoutAction")
 MANAGED_STRATEGY_FIELDS = ("maxConcurrency", "timeout", "canaries")
 
+# TALM names the Placement of each managed policy <cgu>-<policy>-placement-<5 random characters>
+# (controllers/policy.go:289 ensureBatchPlacement, controllers/utils/common.go:61 NewSafeResourceName, which truncates
+# only at 253), and the placement controller labels the PlacementDecision with the Placement's name (ocm
+# pkg/placement/controllers/scheduling/scheduling_controller.go:502). The API server refuses a label value over 63
+# characters, so with a longer name no cluster is ever decided and the CGU never remediates.
+LABEL_VALUE_MAX = 63
+PLACEMENT_NAME_EXTRA = len("-") + len("-placement-") + 5
+
+
+def placement_name_length(name, policy):
+    """The length of the Placement name TALM derives for ``policy`` in the CGU ``name``."""
+    return len(name) + PLACEMENT_NAME_EXTRA + len(policy)
+
+
+def fits_talm_placements(name, policies):
+    """Whether every Placement TALM makes for ``policies`` in the CGU ``name`` can get its PlacementDecision."""
+    return all(placement_name_length(name, p) <= LABEL_VALUE_MAX for p in policies or [])
+
+
 # states
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
@@ -62,6 +81,15 @@ def validate_params(params):
             if name in seen:
                 errors.append(ZtpInputError("managed_policies[%d]" % i, name, "each policy only once"))
             seen.add(name)
+            if params.get("name") and placement_name_length(params["name"], name) > LABEL_VALUE_MAX:
+                errors.append(ZtpInputError(
+                    "managed_policies[%d]" % i, name,
+                    "with the ClusterGroupUpgrade name %r, a policy name of at most %d characters: TALM names the "
+                    "policy's Placement %s-%s-placement-xxxxx, and the placement controller writes that name into a "
+                    "PlacementDecision label, which Kubernetes limits to %d characters (the CGU would never remediate). "
+                    "Shorten the CGU name or the policy name (<PolicyGenTemplate or PolicyGenerator name>-<policyName>)"
+                    % (params["name"], LABEL_VALUE_MAX - PLACEMENT_NAME_EXTRA - len(params["name"]), params["name"], name,
+                       LABEL_VALUE_MAX)))
             if "." in name and name.split(".", 1)[0].startswith("ztp"):
                 errors.append(ZtpInputError(
                     "managed_policies[%d]" % i, name,

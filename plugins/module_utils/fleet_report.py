@@ -64,6 +64,7 @@ TROUBLESHOOTING = (
     ('ts-selector-bound', 'the selector override binds clusters outside the batch', r'which also binds \d+ cluster\(s\) outside'),
     ('ts-selectors', 'PTP/SR-IOV daemons select only masters', r'still select node-role\.kubernetes\.io/master'),
     ('ts-missing-policies', 'TALM cannot find the policies', r'NotAllManagedPoliciesExist'),
+    ('ts-placement-name', 'TALM could not name a Placement within 63 characters', r'a policy name of at most \d+ characters'),
     ('ts-placement', 'the Placement selects no cluster', r'WaitingForPlacement'),
     ('ts-cgu-timeout', 'TALM gave up remediating', r'ClusterGroupUpgrade \S+: TimedOut|clusters not completed'),
     ('ts-policies-not-compliant', 'worker policies not compliant', r'policies not compliant'),

@@ -539,17 +539,31 @@ def check_branch_name(git, branch, field="branch"):
         raise ZtpInputError(field, branch, "a valid Git branch name, for example main")
 
 
-def _normalize_url(url):
-    url = url.strip().rstrip("/")
-    if url.endswith(".git"):
-        url = url[:-4]
+def normalize_repo_url(url):
+    """A repository URL reduced to what identifies the repository, so that two spellings of one compare equal.
+
+    A local path (``/srv/ztp.git``, ``file:///srv/ztp``, ``~/ztp``) becomes its real path without ``.git``. A remote
+    URL loses its scheme, user, ``.git``, trailing slash and default port, and its host is lower case:
+    ``https://git@Host/org/repo.git``, ``ssh://git@host:22/org/repo`` and ``git@host:org/repo`` are one repository."""
+    url = (url or "").strip().rstrip("/")
     if url.startswith("file://"):
         url = url[len("file://"):]
     if url.startswith(("/", ".", "~")):
         url = os.path.realpath(os.path.expanduser(url))
-        if url.endswith(".git"):
-            url = url[:-4]
-    return url
+        return url[:-4] if url.endswith(".git") else url
+    if url.endswith(".git"):
+        url = url[:-4]
+    if "://" in url:
+        url = url.split("://", 1)[1]
+    elif ":" in url.split("/", 1)[0]:  # scp-like ssh: user@host:path
+        url = url.replace(":", "/", 1)
+    if "@" in url.split("/", 1)[0]:
+        url = url.split("@", 1)[1]
+    host, _sep, path = url.partition("/")
+    host = host.lower()
+    if host.endswith((":22", ":443", ":80")):
+        host = host.rsplit(":", 1)[0]
+    return host + "/" + path.strip("/") if path else host
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -603,7 +617,7 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
         raise GitError("%s exists, is not empty and is not the root of a Git working copy; remove it or choose "
                        "another dest" % dest, dest=dest)
     origin = local.run("remote", "get-url", "origin", check=False)
-    if origin.rc != 0 or _normalize_url(origin.out) != _normalize_url(repo):
+    if origin.rc != 0 or normalize_repo_url(origin.out) != normalize_repo_url(repo):
         raise GitError("%s is a working copy of %s, not of %s; remove it or choose another dest"
                        % (dest, local.scrub(origin.out.strip()) or "no 'origin' remote", repo), dest=dest)
     if rebase_in_progress(local):

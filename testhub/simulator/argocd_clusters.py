@@ -681,7 +681,9 @@ class ClustersApp:
     def _status_synced(self, app, revision, started, errors, resources):
         source = (app.get("spec") or {}).get("source") or {}
         failed = bool(errors)
-        message = ("one or more objects failed to apply, reason: " + "; ".join(errors)) if failed else \
+        # gitops-engine pkg/sync/sync_context.go:595 and :738 (setOperationFailed joins the failed tasks' messages
+        # with ","), :600 for success
+        message = ("one or more objects failed to apply, reason: " + ",".join(errors)) if failed else \
             "successfully synced (all tasks run)"
         status = {
             "sync": {"status": "OutOfSync" if failed else "Synced", "revision": revision,

@@ -102,6 +102,7 @@ class PoliciesApp:
         self._state = None
         self._clusters = {}
         self.decisions = {}
+        self._refused = {}
 
     # ------------------------------------------------------------------ entry point
     def reconcile(self):
@@ -148,6 +149,7 @@ class PoliciesApp:
                     objects.extend(render_kustomization(kdir, seen))
                 except RenderError as exc:
                     rel = os.path.relpath(kdir, checkout)
+                    # argo-cd controller/state.go:421 (source i of n) and :749 (the ComparisonError's prefix)
                     raise RenderError("Failed to load target state: failed to generate manifest for source %d of %d: rpc error: "
                                       "code = Unknown desc = `kustomize build <path to cached source>/%s --enable-alpha-plugins` "
                                       "failed exit status 1: Error: %s" % (idx + 1, len(dirs), rel, exc)) from exc
@@ -158,6 +160,7 @@ class PoliciesApp:
             self._synced_key, self._synced_at, self._synced_real = key, common.sim_seconds(self.sim), time.monotonic()
             return
         except ApiException as exc:
+            # gitops-engine pkg/sync/sync_context.go:595
             message = "one or more objects failed to apply, reason: %s" % _api_message(exc)
             common.sim_log(self.sim, "policies app: %s", message)
             self._write_app_status(app, revision, now, error=message, source=source, sync_error=True)
@@ -247,11 +250,24 @@ class PoliciesApp:
         bindings_by_ns = {}
         for mcsb in self.kube.list("ManagedClusterSetBinding"):
             bindings_by_ns.setdefault(mcsb["metadata"]["namespace"], []).append((mcsb.get("spec") or {}).get("clusterSet"))
+        refused = {}
         for placement in self.kube.list("Placement"):
             meta = placement["metadata"]
+            key = ("Placement", meta["namespace"], meta["name"])
             selected = self._placement_select(placement, bindings_by_ns.get(meta["namespace"], []))
-            decisions[("Placement", meta["namespace"], meta["name"])] = selected
-            self._write_placement(placement, selected, bool(bindings_by_ns.get(meta["namespace"])))
+            try:
+                self._write_placement(placement, selected, bool(bindings_by_ns.get(meta["namespace"])))
+            except ApiException as exc:
+                # ocm pkg/placement/controllers/scheduling/scheduling_controller.go:271: when the PlacementDecision
+                # cannot be written (its label carries the Placement's name, :502, so a name over 63 characters is
+                # refused), the sync returns the error before the Placement's status and is retried: no cluster is
+                # ever decided
+                refused[key] = _api_message(exc)
+                if key not in self._refused:
+                    common.sim_log(self.sim, "placement %s/%s: %s", meta["namespace"], meta["name"], refused[key])
+                selected = []
+            decisions[key] = selected
+        self._refused = refused
         self.decisions = decisions
 
     def _placement_select(self, placement, cluster_sets):

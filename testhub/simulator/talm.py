@@ -6,7 +6,7 @@ the list, so ``status.conditions[-1]`` is the latest transition. Policies are fo
 child policies in the cluster namespaces (``<root-namespace>.<root-name>``); compliance is read from the root
 policy ``status.status``. Remediation runs per batch of ``status.remediationPlan`` (canaries one per batch
 first, then batches of ``maxConcurrency``), policy by policy in ``managedPolicies`` order, through a Placement
-and a PlacementBinding per policy (``<cgu>-<policy>-placement`` in the policy namespace, ``subFilter: restricted``,
+and a PlacementBinding per policy (``<cgu>-<policy>-placement-xxxxx`` in the policy namespace, ``subFilter: restricted``,
 ``bindingOverrides.remediationAction: enforce``); the governance part of the simulator then makes the policy
 compliant. The batch Placement only selects clusters when the policy namespace has a ManagedClusterSetBinding;
 otherwise ``Progressing`` is ``True``/``WaitingForPlacement``. Timeouts run in simulated time. A finished CGU is
@@ -42,7 +42,7 @@ SOAK = "ran.openshift.io/soak-seconds"
 IN_PROGRESS_MSG = "Remediating non-compliant policies"
 COMPLETED_MSG = "All clusters are compliant with all the managed policies"
 TIMEOUT_MSG = "Policy remediation took too long"
-MAX_NAME = 63
+MAX_OBJECT_NAME = 253  # controllers/utils/constants.go MaxObjectNameLength
 
 
 def go_list(items):
@@ -50,10 +50,20 @@ def go_list(items):
     return "[" + " ".join(items) + "]"
 
 
-def safe_name(name):
-    if len(name) <= MAX_NAME:
-        return name
-    return name[:MAX_NAME - 6] + "-" + hashlib.sha256(name.encode()).hexdigest()[:5]
+# k8s.io/apimachinery/pkg/util/rand: the alphabet of rand.String (no vowels, no confusable characters)
+RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def safe_name(name, namespace, seed, max_length=MAX_OBJECT_NAME):
+    """TALM's NewSafeResourceName (controllers/utils/common.go:61): ``<name>-<5 random characters>``, ``name`` cut only
+    where the whole would pass ``max_length`` (253) with the namespace counted in. The random part here comes from
+    ``seed`` (the CGU's uid) so that every tick finds the same name, as TALM finds it in ``status.safeResourceNames``."""
+    digest = hashlib.sha256(("%s/%s/%s" % (seed, namespace, name)).encode()).digest()
+    suffix = "".join(RAND_ALPHABET[b % len(RAND_ALPHABET)] for b in digest[:5])
+    base = name[:max_length - len(suffix) - len(namespace) - 1]
+    while base and not (base[-1].isalnum() or base[-1] == "-"):
+        base = base[:-1]
+    return "%s-%s" % (base, suffix)
 
 
 class Talm:
@@ -310,6 +320,12 @@ class Talm:
             setc("Progressing", "False", "IncompleteBlockingCR", "Blocking CRs that are not completed: %s" % go_list(incomplete))
             return medium
         plan = self._build_plan(spec, status, clusters)
+        # clustergroupupgrade_controller.go:505-508, :1024: the clusters already compliant with every policy are done
+        # at once, recorded complete with the afterCompletion actions (actions.go:53-59), before beforeEnable
+        planned = set(c for batch in plan for c in batch)
+        for cname in clusters:
+            if cname not in planned:
+                self._cluster_done(spec, status, cname, {})
         self._cluster_actions(clusters, (spec.get("actions") or {}).get("beforeEnable"))
         if not plan:
             setc("Progressing", "False", "Completed", COMPLETED_MSG)
@@ -476,8 +492,8 @@ class Talm:
         for idx, policy in enumerate(policies):
             clusters = [c for c in batch if (progress.get(c) or {}).get("state") == "InProgress"
                         and int((progress.get(c) or {}).get("policyIndex") or 0) == idx]
-            desired = "%s-%s-placement" % (meta["name"], policy["name"])
-            name = safe_name(desired)
+            desired = "%s-%s-placement" % (meta["name"], policy["name"])  # controllers/policy.go:291
+            name = safe.get("%s/%s" % (policy["namespace"], desired)) or safe_name(desired, policy["namespace"], meta.get("uid"))
             if not clusters:
                 if self.kube.get("Placement", name, policy["namespace"]) is not None:
                     self._delete_pair(name, policy["namespace"])
@@ -485,7 +501,8 @@ class Talm:
             safe["%s/%s" % (policy["namespace"], desired)] = name
             labels = {"app": "openshift-cluster-group-upgrades", CGU_LABEL: meta["name"], CGU_NS_LABEL: meta["namespace"],
                       FOR_POLICY_LABEL: policy["name"], "velero.io/exclude-from-backup": "true"}
-            annotations = {"openshift-cluster-group-upgrades/desiredResourceName": "%s-%s" % (policy["namespace"], desired)}
+            # controllers/policy.go:333 (utils.DesiredResourceName, constants.go:39 and :54)
+            annotations = {"cluster-group-upgrades-operator/rname": "%s/%s" % (policy["namespace"], desired)}
             self.kube.apply({
                 "apiVersion": common.API["Placement"], "kind": "Placement",
                 "metadata": {"name": name, "namespace": policy["namespace"], "labels": labels, "annotations": annotations},

@@ -96,7 +96,8 @@ class Fleet:
         return resource.get(namespace=namespace).to_dict().get("items", [])
 
     def wait_for_seeded_clusters(self, clusters=("sno-a", "sno-b", "sno-c"), timeout: float = 180) -> None:
-        """Wait for the day-1 state a running fleet has: each seeded cluster's master node Ready in ManagedClusterInfo."""
+        """Wait for the day-1 state a running fleet has: each seeded cluster's master node Ready in ManagedClusterInfo
+        and, with real TALM, its ``ztp-install`` ClusterGroupUpgrade done (the ``ztp-done`` label)."""
         deadline = time.monotonic() + timeout
         while True:
             ready = set()
@@ -104,11 +105,27 @@ class Fleet:
                 nodes = (info.get("status") or {}).get("nodeList") or []
                 if any(c.get("type") == "Ready" and c.get("status") == "True" for n in nodes for c in n.get("conditions") or []):
                     ready.add(info["metadata"]["name"])
-            if ready >= set(clusters):
+            if ready >= set(clusters) and (self.hub.talm != "real" or self._ztp_done() >= set(clusters)):
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"seeded clusters not ready on the test hub after {timeout} s: {sorted(set(clusters) - ready)}")
+                raise TimeoutError(f"seeded clusters not ready on the test hub after {timeout} s: {sorted(set(clusters) - ready)}"
+                                   f" (ztp-done: {sorted(self._ztp_done())})")
             time.sleep(0.5)
+
+    def _ztp_done(self) -> set:
+        return {mc["metadata"]["name"] for mc in self.items("cluster.open-cluster-management.io/v1", "ManagedCluster")
+                if "ztp-done" in (mc["metadata"].get("labels") or {})}
+
+    def playbook_cgus(self) -> list[dict]:
+        """The ClusterGroupUpgrades on the hub but the ones real TALM makes itself: the ``ztp-install`` CGU of each
+        ManagedCluster without the ``ztp-done`` label (its ManagedClusterForCGU controller)."""
+        return [cgu for cgu in self.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
+                if cgu["metadata"]["namespace"] != "ztp-install"]
+
+    def cgu_timeout(self, simulated_minutes: int) -> int:
+        """``ztp_cgu_timeout`` for a test that needs TALM to give up: TALM's own timeout is in real minutes, so the
+        smallest (1); the simulator's TALM counts simulated minutes (600 per real minute here)."""
+        return 1 if self.hub.talm == "real" else simulated_minutes
 
     def set_simulator(self, **settings) -> None:
         """Merge settings (faults, speed, spokes) into the simulator's ConfigMap on the hub."""
@@ -140,11 +157,12 @@ def fleet(tmp_path):
     """A fresh hub (etcd, hub and spoke API servers, simulator, seeded Git remote) for one test."""
     from testhub.hubctl import Hub, free_port_base  # pylint: disable=import-outside-toplevel
 
-    # where the siteconfig operator's source is at hand (../shared, as in CI) it renders the ClusterInstances, unless
-    # ZTP_SITECONFIG_OPERATOR chooses
+    # where the sources of the siteconfig operator and of TALM are at hand (../shared, as in CI) the real ones render
+    # the ClusterInstances and run the ClusterGroupUpgrades, unless ZTP_SITECONFIG_OPERATOR or ZTP_TALM chooses
     operator = None if "ZTP_SITECONFIG_OPERATOR" in os.environ else "auto"
+    talm = None if "ZTP_TALM" in os.environ else "auto"
     hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600,
-              siteconfig_operator=operator)
+              siteconfig_operator=operator, talm=talm)
     with real_generators():
         hub.start()
     try:

@@ -106,7 +106,7 @@ def test_check_mode_changes_nothing_and_shows_the_diff(fleet):
     assert fleet.remote_head() == head
     assert "+        - hostName: " + SNO_B_WORKER in result.output or SNO_B_WORKER in result.output
     assert not [s for s in fleet.items("v1", "Secret", "sno-b") if s["metadata"]["name"] == "sno-b-worker-0-bmc-secret"]
-    assert fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade") == []
+    assert fleet.playbook_cgus() == []
     assert _bmh_state(fleet, "sno-b", SNO_B_WORKER) is None
 
 
@@ -150,7 +150,7 @@ def test_bad_input_of_several_clusters_is_reported_together_before_any_change(fl
         assert cluster + ": " in result.output
     assert "bootMACAddress" in result.output and "hostName" in result.output
     assert fleet.remote_head() == head
-    assert fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade") == []
+    assert fleet.playbook_cgus() == []
 
 
 def test_fleet_in_batches_with_forks_one_commit_per_phase_per_batch(fleet):

@@ -2,8 +2,10 @@
 
 Every failure must end with a message that names the object and the reason, and lose nothing: the Git
 history is kept and linear, no commit is partial, and the other clusters' files and hub objects are untouched.
-Simulated time runs at the fixture's speed (600 simulated seconds per real second): TALM's CGU timeout is in
-simulated minutes, while the module timeouts (`ztp_render_timeout`, `ztp_install_stall_timeout`) are real seconds.
+Simulated time runs at the fixture's speed (600 simulated seconds per real second) for the simulator's controllers,
+while the module timeouts (`ztp_render_timeout`, `ztp_install_stall_timeout`) are real seconds. TALM runs for real
+where its source is at hand (as in CI): its CGU timeout is then in real minutes, and it notices a timeout at its next
+look at the CGU, at most 5 minutes after the batch started (`Fleet.cgu_timeout`).
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def _assert_hub_untouched(fleet, clusters) -> None:
         assert _bmh(fleet, cluster) is None, cluster
         secrets = {s["metadata"]["name"] for s in fleet.items("v1", "Secret", cluster)}
         assert cluster + "-worker-0-bmc-secret" not in secrets, cluster
-    for cgu in fleet.items(*CGU):
+    for cgu in fleet.playbook_cgus():
         assert not set(cgu["spec"].get("clusters") or []) & set(clusters), cgu["metadata"]["name"]
 
 
@@ -252,8 +254,8 @@ def test_cgu_timeout_names_the_clusters_and_the_policy(fleet):
     clusters = ("sno-b", "sno-c")
     fleet.set_simulator(faults=[{"kind": "cgu-timeout", "cgu": WORKER_CGU}])
     before = _remote(fleet)
-    # TALM's timeout is in simulated minutes: 60 min is 6 s here, long enough for TALM to start on the policies.
-    result = _play(fleet, "--limit", ",".join(clusters), extra_vars={"ztp_cgu_timeout": 60})
+    # the simulator's TALM: 60 simulated minutes, 6 s here, long enough for TALM to start on the policies
+    result = _play(fleet, "--limit", ",".join(clusters), extra_vars={"ztp_cgu_timeout": fleet.cgu_timeout(60)})
     assert result.rc != 0, result.output[-6000:]
     task, msg = _failure(result.output)
     assert task.endswith(CGU_TASK), task
@@ -324,7 +326,7 @@ def test_policies_application_render_error_fails_with_its_own_text_before_any_cg
     assert "ArgoCD Application openshift-gitops/policies failed on commit %s" % pushed[:12] in msg, msg
     assert "ComparisonError" in msg and "PtpOperatorConfigTypo.yaml" in msg, msg
     _assert_nothing_lost(before, after, ("sno-b",), ["Add worker policies for sno-b"])
-    assert not [c for c in fleet.items(*CGU) if "sno-b" in (c["spec"].get("clusters") or [])]
+    assert not [c for c in fleet.playbook_cgus() if "sno-b" in (c["spec"].get("clusters") or [])]
     _assert_hub_untouched(fleet, ("sno-a", "sno-b", "sno-c"))
 
 
@@ -380,7 +382,7 @@ def test_policy_never_compliant_times_out_naming_it_and_adds_no_worker(fleet):
     policy = "sno-b-workers-config-policy"
     fleet.set_simulator(faults=[{"kind": "policy-never-compliant", "policy": policy, "cluster": "sno-b"}])
     before = _remote(fleet)
-    result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_cgu_timeout": 60})
+    result = _play(fleet, "--limit", "sno-b", extra_vars={"ztp_cgu_timeout": fleet.cgu_timeout(60)})
     assert result.rc != 0 and result.failed_hosts() == ["sno-b"], result.output[-6000:]
     task, msg = _failure(result.output)
     assert task.endswith(CGU_TASK), task

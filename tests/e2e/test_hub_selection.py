@@ -58,7 +58,7 @@ def test_every_hub_call_goes_to_the_hub_of_the_plays_environment(fleet, tmp_path
 
         arrived = _requests_by(other.audit_log, "testhub-admin")[before:]
         assert arrived == [], "requests of the play reached the hub of ~/.kube/config: %s" % arrived[:20]
-        cgus = fleet.items("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
+        cgus = fleet.playbook_cgus()
         assert cgus, "no ClusterGroupUpgrade on the hub of the play"
         assert {s["metadata"]["name"] for s in fleet.items("v1", "Secret", "sno-b")} >= {"sno-b-worker-0-bmc-secret"}
         assert "Wait for the workers of the batch to install" in result.output

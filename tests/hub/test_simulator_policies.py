@@ -325,6 +325,26 @@ def test_cgu_happy_path(sim):
     assert cgu2["conditions"][-1]["message"] == "All clusters already compliant with the specified managed policies"
 
 
+def test_a_talm_placement_name_over_63_characters_gets_no_decision(sim):
+    """TALM names the Placement <cgu>-<policy>-placement-xxxxx; the placement controller labels its PlacementDecision
+    with that name, which the API server refuses over 63 characters: no decision, no status, the CGU never remediates."""
+    setup_day1_then_worker(sim, ["sno-l1"])
+    policy = "cnfdf15-workers-config-policy"
+    make_cgu(sim, "ztp-workers-0123456789", ["sno-l1"], [policy])
+    selector = "openshift-cluster-group-upgrades/clusterGroupUpgrade=ztp-workers-0123456789"
+    placements = run_until(sim, lambda: sim.list("cluster.open-cluster-management.io/v1beta1", "Placement",
+                                                 label_selector=selector))
+    name = placements[0]["metadata"]["name"]
+    assert len(name) == len("ztp-workers-0123456789-%s-placement-xxxxx" % policy) > 63
+    for _tick in range(20):
+        sim.tick()
+    assert not [d for d in sim.list("cluster.open-cluster-management.io/v1beta1", "PlacementDecision", namespace=PGT_NS)
+                if d["metadata"]["name"].startswith(name)]
+    assert not (get(sim, "Placement", name, PGT_NS).get("status") or {}).get("conditions")
+    assert root_compliance(sim, policy) == {"sno-l1": "NonCompliant"}
+    assert last(conditions(sim, "ztp-workers-0123456789")) == ("Progressing", "True", "InProgress")
+
+
 def test_cgu_missing_policy_upstream_typo(sim):
     setup_day1_then_worker(sim, ["sno-t1"])
     make_cgu(sim, "cgu-typo", ["sno-t1"], ["cnfdf15-worker-config-policy"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import uuid
 
 import pytest
@@ -180,6 +181,29 @@ def test_cgu_remediates_a_noncompliant_policy(api, policy_ns):
              what="TALM's Placement deleted")
 
 
+def test_a_placement_name_over_63_characters_is_never_decided(api, policy_ns):
+    """TALM's Placement name is <cgu>-<policy>-placement-xxxxx, cut only at 253 characters; the placement controller
+    labels the PlacementDecision with it, which the API server refuses over 63 characters, so the CGU never gets a
+    cluster (ztp_cgu refuses such a pair before creating the CGU: plugins/module_utils/cgu.py)."""
+    policy = "talm-long-policy-name-of-thirty-chars"
+    make_policy(api, policy_ns, policy)
+    cgu_name = "ztp-workers-0123456789"
+    make_cgu(api, cgu_name, [CLUSTER], [policy], timeout=5)
+
+    def talm_placement():
+        items = api.list(PLACEMENT, policy_ns, label_selector=f"{TALM_LABEL}={cgu_name}")
+        return items[0] if items else None
+    name = wait_for(talm_placement, timeout=120, interval=0.5, what="TALM's batch Placement")["metadata"]["name"]
+    prefix = f"{cgu_name}-{policy}-placement-"
+    assert name.startswith(prefix) and len(name) == len(prefix) + 5 > 63, name
+    time.sleep(5)
+    assert api.get(DECISION, name + "-decision-1", policy_ns) is None
+    cgu = api.get(CGU, cgu_name, CGU_NS)
+    assert condition(cgu, "Progressing").get("reason") == "InProgress" and not condition(cgu, "Succeeded"), cgu["status"]
+    assert compliance(api.get(POLICY, policy, policy_ns), CLUSTER) == "NonCompliant"
+    api.res(CGU).delete(name=cgu_name, namespace=CGU_NS)
+
+
 def test_cgu_for_a_missing_cluster_reports_cluster_not_found(api, policy_ns):
     make_policy(api, policy_ns, "talm-missing")
     make_cgu(api, "talm-missing", ["no-such-cluster"], ["talm-missing"])
@@ -205,3 +229,75 @@ def test_cgu_for_compliant_policies_is_already_compliant(api, policy_ns):
     assert (succeeded["status"], succeeded["reason"], succeeded["message"]) == \
         ("True", "Completed", "All clusters already compliant with the specified managed policies"), cgu["status"]
     assert not api.list(PLACEMENT, policy_ns, label_selector=f"{TALM_LABEL}=talm-again")
+
+
+# ---------------------------------------------------------------------------------------------------- the model
+
+def _outcome(cgu):
+    """What the collection reads from a CGU: each condition's status, reason and message, the clusters' states, the
+    policies TALM took on and the ones it found compliant before."""
+    status = (cgu or {}).get("status") or {}
+    return {"conditions": {c["type"]: (c["status"], c["reason"], c.get("message")) for c in status.get("conditions") or []},
+            "clusters": sorted((c["name"], c["state"]) for c in status.get("clusters") or []),
+            "for_upgrade": [p["name"] for p in status.get("managedPoliciesForUpgrade") or []],
+            "compliant_before": status.get("managedPoliciesCompliantBeforeUpgrade") or [],
+            "plan": status.get("remediationPlan")}
+
+
+def _scenarios(api, ns):
+    """The demo's CGU paths: a policy remediated, the same policy already compliant, a cluster that is not a
+    ManagedCluster, a policy that does not exist. The timeout is TALM's default: the model counts it in simulated
+    minutes, real TALM in real ones."""
+    def with_condition(name, ctype):
+        return lambda: api.get(CGU, name, CGU_NS) if condition(api.get(CGU, name, CGU_NS), ctype) else None
+
+    out = {}
+    assert make_policy(api, ns, "par-fix") == "NonCompliant"
+    make_cgu(api, "par-fix", [CLUSTER], ["par-fix"], timeout=240)
+    out["remediated"] = _outcome(wait_for(lambda: finished(api, "par-fix"), timeout=240, interval=0.5, what="par-fix"))
+    # until the replicated policy loses TALM's enforce override, a new CGU skips the policy altogether
+    # (controllers/policy.go:185, "Ignoring policy with remediationAction enforce")
+    wait_for(lambda: str((api.get(POLICY, f"{ns}.par-fix", CLUSTER) or {}).get("spec", {}).get("remediationAction")).lower()
+             == "inform", timeout=120, interval=0.5, what="the replicated par-fix back to inform")
+    make_cgu(api, "par-again", [CLUSTER], ["par-fix"], timeout=240)
+    out["already compliant"] = _outcome(wait_for(lambda: finished(api, "par-again"), timeout=120, interval=0.5,
+                                                 what="par-again"))
+    make_cgu(api, "par-no-cluster", ["no-such-cluster"], ["par-fix"], timeout=240)
+    out["cluster not found"] = _outcome(wait_for(with_condition("par-no-cluster", "ClustersSelected"), timeout=120,
+                                                 interval=0.5, what="par-no-cluster"))
+    make_cgu(api, "par-no-policy", [CLUSTER], ["par-nope"], timeout=240)
+    out["missing policy"] = _outcome(wait_for(with_condition("par-no-policy", "Validated"), timeout=120, interval=0.5,
+                                              what="par-no-policy"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def model_api(tmp_path_factory):
+    """A second hub whose ClusterGroupUpgrades the simulator's TALM model runs: the stand-in of a fresh clone's demo."""
+    hub = Hub(str(tmp_path_factory.mktemp("hub-talm-model")), port_base=free_port_base(21640), simulator=True, speed=600,
+              talm="model")
+    try:
+        hub.start()
+        api = Api(hub.api("hub"))
+        wait_for(lambda: condition(api.get(MC, CLUSTER), "ManagedClusterConditionAvailable").get("status") == "True",
+                 timeout=240, interval=1, what=f"ManagedCluster {CLUSTER} Available")
+        wait_for(lambda: api.get(("v1", "ConfigMap"), f"policy-compliance-{CLUSTER}", "ztp-simulator"), timeout=120,
+                 interval=0.5, what=f"the simulator's policy record of {CLUSTER}")
+        yield api
+    finally:
+        hub.stop()
+
+
+def _fresh_namespace(api):
+    ns = "talm-par-" + uuid.uuid4().hex[:6]
+    api.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+    api.create(MCSB, {"apiVersion": MCSB[0], "kind": MCSB[1], "metadata": {"name": "global", "namespace": ns},
+                      "spec": {"clusterSet": "global"}})
+    return ns
+
+
+def test_the_model_reaches_the_conditions_reasons_and_cluster_states_of_real_talm(api, seeded, model_api):  # pylint: disable=unused-argument
+    real = _scenarios(api, _fresh_namespace(api))
+    model = _scenarios(model_api, _fresh_namespace(model_api))
+    for scenario in real:
+        assert model[scenario] == real[scenario], "%s:\n model: %s\n real:  %s" % (scenario, model[scenario], real[scenario])

@@ -167,22 +167,12 @@ def test_check_mode_looks_once_without_waiting():
     assert result["applications"][0]["state"] == "waiting"
 
 
-@pytest.mark.parametrize("url", ["https://git.example.com/ran/ztp-gitops", "ssh://git@GIT.example.com:22/ran/ztp-gitops.git",
-                                 "git@git.example.com:ran/ztp-gitops.git", "https://user@git.example.com/ran/ztp-gitops/"])
-def test_repository_urls_naming_the_same_repository_match(url):
-    assert argocd.normalize_repo(url) == argocd.normalize_repo(REPO)
-
-
 def test_credentials_in_a_repository_url_are_not_shown():
     hub = ScriptedHub({"clusters": [app("clusters", repo="https://git.example.com/ran/other.git")]})
     p = params(("clusters",))
     p["repo"] = "https://deploy:s3cr3t@git.example.com/ran/ztp-gitops.git"
     reason = wait(hub, p)["skipped"][0]["reason"]
     assert "s3cr3t" not in reason and "deploy:********@git.example.com" in reason
-
-
-def test_other_repositories_do_not_match():
-    assert argocd.normalize_repo("https://git.example.com/ran/ztp-gitops-lab") != argocd.normalize_repo(REPO)
 
 
 @pytest.mark.parametrize("revision", ["", "main", "a" * 6, "z" * 40])

@@ -122,6 +122,17 @@ def test_validate(kw, field):
     assert field in str(err.value)
 
 
+def test_policy_names_that_make_talm_placement_names_over_63_characters_are_refused():
+    # ztp-workers-3db564c5d6-sno-b-workers-config-policy-placement-ppgv8: 66 characters, a label value the placement
+    # controller cannot write, so no cluster would ever be decided
+    with pytest.raises(ZtpInputError) as err:
+        cgu.validate_params(params(name="ztp-workers-3db564c5d6", managed_policies=["sno-b-workers-config-policy"]))
+    message = str(err.value)
+    assert "managed_policies[0]" in message and "at most 24 characters" in message
+    assert "ztp-workers-3db564c5d6-sno-b-workers-config-policy-placement-xxxxx" in message
+    cgu.validate_params(params(name="ztp-workers-3db564", managed_policies=["sno-b-workers-config-policy"]))  # 62
+
+
 def test_finished_and_started():
     assert not cgu.is_finished(obj([SEL]))
     assert cgu.is_finished(obj([c("Succeeded", "True", "Completed")]))

@@ -116,6 +116,8 @@ def test_percentile_nearest_rank():
     ('NotAllManagedPoliciesExist: Missing managed policies: [x]', 'ts-missing-policies'),
     ('ClusterGroupUpgrade default/sno-a-workers: TimedOut: ...; clusters not completed: sno-a', 'ts-cgu-timeout'),
     ('worker policies not compliant yet', 'ts-policies-not-compliant'),
+    ("managed_policies[0]: invalid value 'sno-b-workers-config-policy': with the ClusterGroupUpgrade name "
+     "'ztp-workers-3db564c5d6', a policy name of at most 24 characters: TALM names ...", 'ts-placement-name'),
     ('timed out after 300 s; 1 node(s) not rendered: sno-a/w0', 'ts-not-rendered'),
     ('sno-a: the selector override changes the group policy template g.yaml, which also binds 1 cluster(s) outside this '
      'batch: sno-b. ... still select node-role.kubernetes.io/master', 'ts-selector-bound'),

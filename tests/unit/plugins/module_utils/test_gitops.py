@@ -123,6 +123,28 @@ def test_repo_url_with_token_rejected_without_echoing_it():
     assert "token" in str(exc.value)
 
 
+REMOTE_URL = "https://git.example.com/ran/ztp-gitops.git"
+
+
+@pytest.mark.parametrize("url", ["https://git.example.com/ran/ztp-gitops", "ssh://git@GIT.example.com:22/ran/ztp-gitops.git",
+                                 "git@git.example.com:ran/ztp-gitops.git", "https://user@git.example.com/ran/ztp-gitops/"])
+def test_repository_urls_naming_the_same_repository_match(url):
+    assert gitops.normalize_repo_url(url) == gitops.normalize_repo_url(REMOTE_URL)
+
+
+def test_other_repositories_do_not_match():
+    assert gitops.normalize_repo_url("https://git.example.com/ran/ztp-gitops-lab") != gitops.normalize_repo_url(REMOTE_URL)
+
+
+def test_local_paths_naming_the_same_repository_match(tmp_path):
+    repo = tmp_path / "ztp.git"
+    repo.mkdir()
+    (tmp_path / "link").symlink_to(repo)
+    spellings = [str(repo), "file://" + str(repo), str(repo) + "/", str(tmp_path / "link"), str(tmp_path / "ztp")]
+    assert {gitops.normalize_repo_url(url) for url in spellings} == {str(tmp_path.resolve() / "ztp")}
+    assert gitops.normalize_repo_url(str(tmp_path / "other.git")) != gitops.normalize_repo_url(str(repo))
+
+
 def test_resolve_paths(tmp_path):
     (tmp_path / "sub").mkdir()
     assert gitops.resolve_paths(str(tmp_path), ["a.yaml", str(tmp_path / "sub" / "b.yaml"), "./a.yaml",

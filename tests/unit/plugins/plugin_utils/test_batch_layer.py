@@ -410,3 +410,17 @@ def test_removal_plan_of_a_cluster_reads_its_file_once_and_refuses_masters(tmp_p
     assert both["last"]
     master = ActionModule._removal_of(dict(request, workers=["a-m"]), str(site), {}, files)
     assert "a-m is the master of cluster a" in master["errors"][0]
+
+
+def test_change_names_keep_talm_placement_names_within_a_label_value():
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu  # pylint: disable=import-outside-toplevel
+
+    short = batch.change_name("ztp-workers", ["sno-b"], ["common-config-policy"])
+    assert len(short) == len("ztp-workers-") + 10
+    for policy in ("sno-b-workers-config-policy", "group-du-sno-config-policy", "x" * 38):
+        name = batch.change_name("ztp-workers", ["sno-b"], [policy, "common-config-policy"])
+        assert cgu.fits_talm_placements(name, [policy]), (name, policy)
+        assert name == batch.change_name("ztp-workers", ["sno-b"], [policy, "common-config-policy"])  # a rerun finds it
+    assert batch.change_name("ztp-workers", ["sno-b"], ["x" * 38]) != batch.change_name("ztp-workers", ["sno-c"], ["x" * 38])
+    # no name fits a 39-character policy: the shortest comes back and ztp_cgu refuses it, naming the policy
+    assert not cgu.fits_talm_placements(batch.change_name("ztp-workers", ["sno-b"], ["x" * 39]), ["x" * 39])
