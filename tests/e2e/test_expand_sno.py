@@ -64,6 +64,39 @@ def test_one_cluster_from_untouched_repository_to_ready_worker(fleet):
     assert again.changed("sno-b") == 0, again.output[-6000:]
 
 
+def test_a_later_change_of_the_worker_policy_gets_its_own_cgu_that_remediates_it(fleet):
+    """A second expansion months later, with a new hardware profile for the worker policy: the CGU of the first run is
+    finished and TALM never runs a finished CGU again, so the change gets a CGU of its own, which finds the changed
+    policy NonCompliant and remediates it; a rerun of the same change finds that CGU and changes nothing."""
+    first = fleet.play("--limit", "sno-b")
+    assert first.rc == 0, first.output[-6000:]
+    inventory = subprocess.run(["ansible-inventory", "-i", fleet.inventory, "--host", "sno-b"], cwd=REPO, env=fleet.env(),
+                               stdout=subprocess.PIPE, text=True, check=True)
+    policy = json.loads(inventory.stdout)["ztp_worker_policy"]
+    changed = {"default_size": "1G", "pages": [{"size": "1G", "count": 16}]}
+    assert policy.get("hugepages") != changed, policy
+    policy["hugepages"] = changed
+    later = os.path.join(fleet.workdir, "later.yml")
+    with open(later, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"all": {"hosts": {"sno-b": {"ztp_worker_policy": policy}}}}, handle)
+
+    second = fleet.play("--limit", "sno-b", "-i", later)
+    assert second.rc == 0, second.output[-6000:]
+    cgus = sorted((c for c in fleet.playbook_cgus() if c["metadata"]["name"].startswith("ztp-workers")),
+                  key=lambda c: c["metadata"]["creationTimestamp"])
+    assert len(cgus) == 2 and cgus[0]["metadata"]["name"] != cgus[1]["metadata"]["name"], [c["metadata"] for c in cgus]
+    status = cgus[1]["status"]
+    assert "sno-b-workers-config-policy" in [p["name"] for p in status.get("managedPoliciesForUpgrade") or []], status
+    assert "sno-b-workers-config-policy" not in (status.get("managedPoliciesCompliantBeforeUpgrade") or []), status
+    assert [(c["type"], c["status"], c["reason"]) for c in status["conditions"] if c["type"] == "Succeeded"] == \
+        [("Succeeded", "True", "Completed")], status
+    assert "count: 16" in fleet.remote_file("policygentemplates/sno-b-workers.yaml")
+
+    again = fleet.play("--limit", "sno-b", "-i", later)
+    assert again.rc == 0 and again.changed("sno-b") == 0, again.output[-6000:]
+    assert len([c for c in fleet.playbook_cgus() if c["metadata"]["name"].startswith("ztp-workers")]) == 2
+
+
 def test_a_new_worker_policy_namespace_is_declared_in_git_with_its_binding(fleet):
     """sno-b's worker policies go into a namespace neither Git nor the hub has. ArgoCD creates no namespace Git does not
     declare, and without a ManagedClusterSetBinding TALM's Placements select no cluster: the run adds both to the

@@ -197,7 +197,7 @@ def _failure(output: str) -> tuple[str, str]:
 # The worker CGU's name carries the change it remediates (a hash of clusters, policies and templates): the faults
 # match it by pattern, and the messages are checked for the name the run used.
 WORKER_CGU = "ztp-workers-*"
-WORKER_CGU_NAME = r"ztp-workers-[0-9a-f]{10}"
+WORKER_CGU_NAME = r"ztp-workers-[0-9a-f]{6,10}"  # shortened so that TALM's Placement names fit 63 characters
 
 
 def _play(fleet, *args, **kwargs):
