@@ -41,7 +41,12 @@ extends_documentation_fragment:
   - ztp.sno_expand.hub_auth
 options:
   name:
-    description: Name of the ClusterGroupUpgrade.
+    description:
+      - Name of the ClusterGroupUpgrade.
+      - TALM names the Placement of each managed policy C(<name>-<policy>-placement-xxxxx), and the placement
+        controller writes that name into a label of the PlacementDecision, which Kubernetes limits to 63 characters.
+        The length of O(name) plus that of the longest policy name may therefore be at most 46; a longer pair fails
+        before anything is created.
     type: str
     required: true
   namespace:

@@ -82,7 +82,7 @@ def test_a_later_change_of_the_worker_policy_gets_its_own_cgu_that_remediates_it
 
     second = fleet.play("--limit", "sno-b", "-i", later)
     assert second.rc == 0, second.output[-6000:]
-    cgus = sorted((c for c in fleet.playbook_cgus() if c["metadata"]["name"].startswith("ztp-workers")),
+    cgus = sorted((c for c in fleet.playbook_cgus() if "sno-b-workers-config-policy" in c["spec"]["managedPolicies"]),
                   key=lambda c: c["metadata"]["creationTimestamp"])
     assert len(cgus) == 2 and cgus[0]["metadata"]["name"] != cgus[1]["metadata"]["name"], [c["metadata"] for c in cgus]
     status = cgus[1]["status"]
@@ -94,7 +94,7 @@ def test_a_later_change_of_the_worker_policy_gets_its_own_cgu_that_remediates_it
 
     again = fleet.play("--limit", "sno-b", "-i", later)
     assert again.rc == 0 and again.changed("sno-b") == 0, again.output[-6000:]
-    assert len([c for c in fleet.playbook_cgus() if c["metadata"]["name"].startswith("ztp-workers")]) == 2
+    assert len([c for c in fleet.playbook_cgus() if "sno-b-workers-config-policy" in c["spec"]["managedPolicies"]]) == 2
 
 
 def test_a_new_worker_policy_namespace_is_declared_in_git_with_its_binding(fleet):

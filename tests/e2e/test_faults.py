@@ -196,8 +196,10 @@ def _failure(output: str) -> tuple[str, str]:
 
 # The worker CGU's name carries the change it remediates (a hash of clusters, policies and templates): the faults
 # match it by pattern, and the messages are checked for the name the run used.
-WORKER_CGU = "ztp-workers-*"
-WORKER_CGU_NAME = r"ztp-workers-[0-9a-f]{6,10}"  # shortened so that TALM's Placement names fit 63 characters
+# ztp-workers-<hash>, shortened (ztp-<8 hex>, z<7 hex>) when a policy name is long: TALM's Placement names must fit
+# 63 characters (batch.change_name). These runs make no selector CGU, so every ztp-* CGU is the worker policies' one.
+WORKER_CGU = "ztp-*"
+WORKER_CGU_NAME = r"(?:ztp-workers-[0-9a-f]{6,10}|ztp-[0-9a-f]{8}|z[0-9a-f]{7})"
 
 
 def _play(fleet, *args, **kwargs):
