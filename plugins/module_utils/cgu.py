@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.ztp.sno_expand.plugins.module_utils.cgu_names import (
+    LABEL_VALUE_MAX, PLACEMENT_NAME_EXTRA, placement_name_length)
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
 from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import conditions_by_type
 
@@ -21,25 +23,6 @@ KIND = "ClusterGroupUpgrade"
 MANAGED_FIELDS = ("clusters", "clusterLabelSelectors", "managedPolicies", "enable", "blockingCRs",
                   "batchTimeoutAction")
 MANAGED_STRATEGY_FIELDS = ("maxConcurrency", "timeout", "canaries")
-
-# TALM names the Placement of each managed policy <cgu>-<policy>-placement-<5 random characters>
-# (controllers/policy.go:289 ensureBatchPlacement, controllers/utils/common.go:61 NewSafeResourceName, which truncates
-# only at 253), and the placement controller labels the PlacementDecision with the Placement's name (ocm
-# pkg/placement/controllers/scheduling/scheduling_controller.go:502). The API server refuses a label value over 63
-# characters, so with a longer name no cluster is ever decided and the CGU never remediates.
-LABEL_VALUE_MAX = 63
-PLACEMENT_NAME_EXTRA = len("-") + len("-placement-") + 5
-
-
-def placement_name_length(name, policy):
-    """The length of the Placement name TALM derives for ``policy`` in the CGU ``name``."""
-    return len(name) + PLACEMENT_NAME_EXTRA + len(policy)
-
-
-def fits_talm_placements(name, policies):
-    """Whether every Placement TALM makes for ``policies`` in the CGU ``name`` can get its PlacementDecision."""
-    return all(placement_name_length(name, p) <= LABEL_VALUE_MAX for p in policies or [])
-
 
 # states
 SUCCEEDED = "Succeeded"

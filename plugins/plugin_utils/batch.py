@@ -30,7 +30,7 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.template import Templar
 from ansible.utils.vars import combine_vars
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu, policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu_names, policygen
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import redact
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
 
@@ -259,11 +259,11 @@ def change_name(prefix, change, policies=()):
     content) gets a new CGU, and a rerun of the same change finds its own.
 
     ``<prefix>-<10 hex>``, shortened as far as ``<8 hex>`` when a policy name is long: every Placement TALM derives from
-    it (``<cgu>-<policy>-placement-xxxxx``) must fit a 63-character label value (``cgu.fits_talm_placements``)."""
+    it (``<cgu>-<policy>-placement-xxxxx``) must fit a 63-character label value (``cgu_names.fits_talm_placements``)."""
     digest = hashlib.sha1(json.dumps(change, sort_keys=True, default=str).encode("utf-8")).hexdigest()
     candidates = ("%s-%s" % (prefix, digest[:10]), "%s-%s" % (prefix, digest[:6]), "ztp-%s" % digest[:8], "z%s" % digest[:7])
     for name in candidates:
-        if cgu.fits_talm_placements(name, policies):
+        if cgu_names.fits_talm_placements(name, policies):
             return name
     return candidates[-1]  # ztp_cgu names the policy that cannot fit
 
