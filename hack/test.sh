@@ -38,12 +38,15 @@ if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/generators" ]; then
   stage "ZTP generators build" bash testhub/build-generators.sh
 fi
 # The real siteconfig operator, which then renders the ClusterInstances of the end-to-end tests' hubs, and the real
-# TALM (tests/hub/test_talm_real.py).
+# TALM (tests/hub/test_talm_real.py), and the ACM governance controllers (tests/hub/test_policy_real.py).
 if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/controllers/siteconfig-operator" ]; then
   stage "siteconfig operator build" bash testhub/build-controllers.sh
 fi
 if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/controllers/talm" ]; then
   stage "TALM build" bash testhub/build-talm.sh
+fi
+if [ -d "${ZTP_SHARED_DIR:-$REPO/../shared}/controllers/config-policy-controller" ]; then
+  stage "policy controllers build" bash testhub/build-policy-controllers.sh
 fi
 
 # Last, so that its closing line ends the output.

@@ -292,6 +292,11 @@ TALM_SWITCH = "ZTP_TALM"
 TALM_CRD_FILES = ("ran.openshift.io_clustergroupupgrades.yaml", "ran.openshift.io_precachingconfigs.yaml",
                   "lcm.openshift.io_imagebasedgroupupgrades.yaml")
 MANIFESTWORK_CRD = os.path.join("work", "v1", "0000_00_work.open-cluster-management.io_manifestworks.crd.yaml")
+# ManagedClusterAction, from TALM's own ACM CRD copies: when a batch times out TALM deletes the cluster's views and
+# actions before it records the cluster `timedout` (controllers/clustergroupupgrade_controller.go handleBatchTimeout,
+# utils/multicloud_util.go DeleteMultiCloudObjects). Without the CRD that delete fails, the cluster's final state is
+# never written, and a timed-out CGU names no cluster, which an ACM hub (where the CRD always exists) never shows.
+TALM_ACM_CRD_FILES = ("action.open-cluster-management.io_managedclusteractions.yaml",)
 # controller-runtime logs this (with "controller":"clustergroupupgrade") once the CGU controller's caches synced
 TALM_WORKERS_LINE = "Starting workers"
 TALM_CRD_MARK = "ztp-testhub/talm-crd"
@@ -340,6 +345,7 @@ def ensure_talm_built(timeout: float = 3600) -> str:
 def talm_crds(binary: str) -> list[dict]:
     """TALM's own CRDs and ManifestWork (from the open-cluster-management.io/api module the build recorded)."""
     paths = [os.path.join(talm_sources_dir(), "config", "crd", "bases", name) for name in TALM_CRD_FILES]
+    paths += [os.path.join(talm_sources_dir(), "deploy", "acm", "crds", name) for name in TALM_ACM_CRD_FILES]
     try:
         with open(os.path.join(os.path.dirname(binary), ".ocm-api"), encoding="utf-8") as handle:
             ocm_api = handle.read().strip()

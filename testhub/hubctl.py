@@ -3,6 +3,7 @@
     python -m testhub.hubctl up|down|status [--run-dir DIR] [--port-base N] [--crds upstream|builtin|auto]
                                             [--no-simulator] [--audit] [--speed N]
                                             [--siteconfig-operator real|model|auto] [--talm real|model|auto]
+                                            [--policy real|model|auto]
 
 Everything listens on 127.0.0.1 only. Processes are recorded by PID (and start time) in `<run-dir>/state.json`;
 `down` stops exactly those.
@@ -32,7 +33,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes import dynamic as k8s_dynamic
 
-from testhub import controllers, crdset, gitrepo, pki
+from testhub import controllers, crdset, gitrepo, pki, policy_controllers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -54,7 +55,11 @@ ARGO_APPS = {"clusters": "siteconfig", "policies": "policygentemplates"}
 ARGO_PROJECT = "ztp-app-project"
 
 # Order matters for `down`: consumers first, etcd last.
-COMPONENTS = ("etcd", "hub", "spoke", "git", "siteconfig-operator", "talm", "simulator")
+COMPONENTS = ("etcd", "hub", "spoke", "git", "siteconfig-operator", "talm", "policy-propagator", "policy-addon",
+              "config-policy-controller", "simulator")
+# the processes of the real governance controllers (testhub/policy_controllers.py)
+POLICY_PROCESSES = {"policy-propagator": policy_controllers.PROPAGATOR, "policy-addon": policy_controllers.ADDON,
+                    "config-policy-controller": policy_controllers.CPC}
 OPERATOR_READY_TIMEOUT = 90.0
 
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
@@ -131,7 +136,7 @@ class Hub:
 
     def __init__(self, run_dir: str | None = None, port_base: int | None = DEFAULT_PORT_BASE, crds: str = "auto",
                  simulator: bool = True, audit: bool = False, speed: int | None = None, bin_dir: str | None = None,
-                 siteconfig_operator: str | None = None, talm: str | None = None):
+                 siteconfig_operator: str | None = None, talm: str | None = None, policy: str | None = None):
         self.run_dir = os.path.abspath(run_dir or DEFAULT_RUN_DIR)
         self.crds_choice = crds
         self.simulator = simulator
@@ -166,6 +171,14 @@ class Hub:
         else:
             try:
                 self.talm = controllers.talm_resolve(talm)
+            except ValueError as err:
+                raise HubError(str(err)) from err
+        # real: the ACM governance controllers replicate policies and the spoke decides compliance; model: the simulator
+        if policy is None and policy_controllers.SWITCH not in os.environ and state.get("policy"):
+            self.policy = state["policy"]
+        else:
+            try:
+                self.policy = policy_controllers.resolve(policy)
             except ValueError as err:
                 raise HubError(str(err)) from err
 
@@ -469,6 +482,7 @@ class Hub:
             if self.healthy():
                 self._ensure_siteconfig_operator(state)
                 self._ensure_talm(state)
+                self._ensure_policy_controllers(state)
                 self._ensure_simulator(state)
                 self._apply_speed()
                 self.write_env()
@@ -530,6 +544,10 @@ class Hub:
             self._ensure_talm(state)
             if self.talm == "real":
                 timings["talm"] = time.monotonic() - t0
+            t0 = time.monotonic()
+            self._ensure_policy_controllers(state)
+            if self.policy == "real":
+                timings["policy-controllers"] = time.monotonic() - t0
             self._ensure_simulator(state)
             self.write_env()
             timings["total"] = time.monotonic() - t_start
@@ -585,6 +603,7 @@ class Hub:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH", "")) if p)
         env[controllers.SWITCH] = self.siteconfig_operator
         env[controllers.TALM_SWITCH] = self.talm
+        env[policy_controllers.SWITCH] = self.policy
         self._spawn(state, "simulator", self._simulator_argv(), os.path.join(self.run_dir, "simulator.log"), env=env, cwd=REPO)
         time.sleep(0.5)
         if self._exited(state["processes"]["simulator"]):
@@ -675,6 +694,65 @@ class Hub:
             if self._exited(entry) or time.monotonic() > deadline:
                 raise HubError(f"TALM is not ready; last lines of {log}:\n{_tail(log)}")
             time.sleep(0.2)
+
+    def _ensure_policy_controllers(self, state: dict) -> None:
+        """Real mode: the propagator on the hub, and the framework add-on and config-policy controller of the spoke's
+        cluster, each ready when its main controller runs (see testhub/policy_controllers.py). As for TALM, a change of
+        mode restarts the simulator, which learns it from ``ZTP_POLICY``."""
+        if state.get("policy") != self.policy:
+            previous = state.get("policy")
+            state["policy"] = self.policy
+            sim = state.get("processes", {}).get("simulator")
+            if previous and sim and self._alive(sim):
+                self._terminate(sim)
+                state["processes"].pop("simulator", None)
+            self._save_state(state)
+        procs = state.get("processes", {})
+        if self.policy != "real":
+            for name in POLICY_PROCESSES:
+                if procs.get(name):
+                    self._terminate(procs[name])
+                    procs.pop(name, None)
+            self._save_state(state)
+            return
+        if all(self._alive(procs.get(name)) and policy_controllers.started(binary, procs[name]["log"])
+               for name, binary in POLICY_PROCESSES.items()):
+            return
+        try:
+            binaries = policy_controllers.ensure_built()
+            hub_crds, spoke_crds = policy_controllers.hub_crds(), policy_controllers.spoke_crds()
+        except policy_controllers.PolicyControllersUnavailable as err:
+            raise HubError(f"the real policy controllers (mode real) could not be built: {err}") from err
+        cluster = policy_controllers.SPOKE_CLUSTER
+        hub_api, spoke_api = self.api_client("hub"), self.api_client("spoke")
+        policy_controllers.install_crds(hub_api, hub_crds)
+        policy_controllers.install_crds(spoke_api, spoke_crds)
+        policy_controllers.ensure_namespace(hub_api, cluster)
+        policy_controllers.ensure_namespace(spoke_api, cluster)
+        policy_controllers.ensure_addon_deployment(spoke_api)
+        argvs = {
+            "policy-propagator": (policy_controllers.propagator_argv(binaries[policy_controllers.PROPAGATOR]),
+                                  {"KUBECONFIG": self.simulator_kubeconfig, "WATCH_NAMESPACE": ""}),
+            "policy-addon": (policy_controllers.addon_argv(binaries[policy_controllers.ADDON], self.simulator_kubeconfig,
+                                                           self.spoke_kubeconfig, cluster),
+                             {"KUBECONFIG": self.spoke_kubeconfig, "WATCH_NAMESPACE": cluster, **policy_controllers.ADDON_ENV}),
+            "config-policy-controller": (policy_controllers.cpc_argv(binaries[policy_controllers.CPC], cluster),
+                                         {"KUBECONFIG": self.spoke_kubeconfig, "WATCH_NAMESPACE": cluster}),
+        }
+        for name, (argv, extra) in argvs.items():
+            entry = procs.get(name)
+            if entry and self._alive(entry):
+                self._terminate(entry)
+            env = dict(os.environ)
+            env.update(extra)
+            self._spawn(state, name, argv, os.path.join(self.run_dir, f"{name}.log"), env=env)
+        deadline = time.monotonic() + OPERATOR_READY_TIMEOUT
+        for name, binary in POLICY_PROCESSES.items():
+            entry = state["processes"][name]
+            while not policy_controllers.started(binary, entry["log"]):
+                if self._exited(entry) or time.monotonic() > deadline:
+                    raise HubError(f"{name} is not ready; last lines of {entry['log']}:\n{_tail(entry['log'])}")
+                time.sleep(0.2)
 
     def _talm_ready(self, entry: dict) -> bool:
         try:
@@ -797,13 +875,15 @@ class Hub:
                  "git": self.git_url, "simulator": "-",
                  "siteconfig-operator": f"https://127.0.0.1:{self.port('siteconfig-webhook')}" if self.siteconfig_operator == "real" else "-",
                  "talm": f"http://127.0.0.1:{self.port('talm-health')}/readyz" if self.talm == "real" else "-"}
+        where.update({name: "hub" if name == "policy-propagator" else f"spoke ({policy_controllers.SPOKE_CLUSTER})"
+                      for name in POLICY_PROCESSES})
         rows = {}
         for name in COMPONENTS:
             entry = procs.get(name)
             rows[name] = {"pid": entry["pid"] if entry else None, "running": self._alive(entry), "where": where[name],
                           "log": entry["log"] if entry else None}
         return {"run_dir": self.run_dir, "port_base": self.port_base, "crds": state.get("crds"), "audit": state.get("audit", False),
-                "siteconfig_operator": self.siteconfig_operator, "talm": self.talm,
+                "siteconfig_operator": self.siteconfig_operator, "talm": self.talm, "policy": self.policy,
                 "processes": rows, "env_file": self.env_file if os.path.exists(self.env_file) else None, "timings": state.get("timings")}
 
 
@@ -823,7 +903,7 @@ def _create(create, body: dict) -> None:
 def _print_status(info: dict) -> None:
     print(f"run dir:   {info['run_dir']}")
     print(f"port base: {info['port_base']}   CRDs: {info['crds'] or '-'}   audit: {'on' if info['audit'] else 'off'}"
-          f"   siteconfig operator: {info['siteconfig_operator']}   TALM: {info['talm']}")
+          f"   siteconfig operator: {info['siteconfig_operator']}   TALM: {info['talm']}   policy: {info.get('policy', 'model')}")
     for name, row in info["processes"].items():
         state = f"running pid {row['pid']}" if row["running"] else "stopped"
         print(f"  {name:<19} {state:<20} {row['where']}")
@@ -845,10 +925,13 @@ def main(argv: list[str] | None = None) -> int:
                              f"(default ${controllers.SWITCH} or model)")
     parser.add_argument("--talm", choices=controllers.MODES, default=None,
                         help=f"who reconciles ClusterGroupUpgrades: the real TALM or the simulator's model (default ${controllers.TALM_SWITCH} or model)")
+    parser.add_argument("--policy", choices=policy_controllers.MODES, default=None,
+                        help=f"who replicates policies and decides compliance: the real ACM governance controllers (the "
+                             f"spoke's cluster only) or the simulator's model (default ${policy_controllers.SWITCH} or model)")
     args = parser.parse_args(argv)
     try:
         hub = Hub(args.run_dir, port_base=args.port_base, crds=args.crds, simulator=not args.no_simulator, audit=args.audit, speed=args.speed,
-                  siteconfig_operator=args.siteconfig_operator, talm=args.talm)
+                  siteconfig_operator=args.siteconfig_operator, talm=args.talm, policy=args.policy)
         if args.command == "up":
             hub.start()
             _print_status(hub.status())

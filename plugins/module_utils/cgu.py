@@ -158,19 +158,29 @@ def is_started(cgu):
 
 
 def compliant_before(cgu, changed):
-    """The policies of ``changed`` that TALM found compliant on every cluster when it validated the CGU
-    (``status.managedPoliciesCompliantBeforeUpgrade``, policy.go) and so did not remediate."""
-    listed = set(((cgu or {}).get("status") or {}).get("managedPoliciesCompliantBeforeUpgrade") or [])
-    return [name for name in changed or [] if name in listed]
+    """The policies of ``changed`` that TALM did not remediate although it finished the CGU: found compliant on every
+    cluster when it validated the CGU (``status.managedPoliciesCompliantBeforeUpgrade``), or left out altogether because
+    a replicated policy was still ``enforce`` (TALM skips such a policy, "Ignoring policy with remediationAction
+    enforce", controllers/policy.go: right after another CGU remediated it, until the propagator drops that CGU's
+    override), so it is in neither list."""
+    status = (cgu or {}).get("status") or {}
+    listed = set(status.get("managedPoliciesCompliantBeforeUpgrade") or [])
+    taken = {p.get("name") for p in status.get("managedPoliciesForUpgrade") or [] if isinstance(p, dict)}
+    managed = set(((cgu or {}).get("spec") or {}).get("managedPolicies") or [])
+    validated = conditions_by_type(cgu).get("Validated", {}).get("status") == "True"
+    return [name for name in changed or []
+            if name in listed or (validated and name in managed and name not in taken)]
 
 
 def stale_message(name, namespace, stale, stale_retry, waited):
     them = "them" if len(stale) > 1 else "it"
     return ("ClusterGroupUpgrade %s/%s remediated nothing for %s: TALM found %s compliant on every cluster before the "
-            "upgrade, although the run changed %s. The hub judged the old content: ArgoCD had not synced the pushed "
-            "commit into the root policies, or the clusters had not evaluated the new content. Validated again every "
-            "%d s for %d s, then deleted. Check the sync revision and errors of the policies Application and the "
-            "policies' status, then run again." % (namespace, name, ", ".join(stale), them, them, stale_retry, waited))
+            "upgrade, or skipped %s because its replicated policy was still enforce from another ClusterGroupUpgrade, "
+            "although the run changed %s. The hub judged the old content: ArgoCD had not synced the pushed commit into "
+            "the root policies, or the clusters had not evaluated the new content. Validated again every %d s for %d s, "
+            "then deleted. Check the sync revision and errors of the policies Application, the policies' status and "
+            "other ClusterGroupUpgrades naming them, then run again." % (
+                namespace, name, ", ".join(stale), them, them, them, stale_retry, waited))
 
 
 def is_finished(cgu):

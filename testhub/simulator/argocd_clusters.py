@@ -38,6 +38,7 @@ import yaml
 from .. import generators
 from . import metal3
 from .core import now_stamp, set_condition, take_refresh_request
+from .pgt_common import api_message
 
 APP_NAMESPACE = "openshift-gitops"
 APP_NAME = "clusters"
@@ -581,7 +582,7 @@ class ClustersApp:
             try:
                 sim.apply(doc, MANAGER)
             except Exception as exc:  # pylint: disable=broad-except
-                errors.append(f"{rel}: ClusterInstance {ns}/{doc.get('metadata', {}).get('name')}: {_api_message(exc)}")
+                errors.append(f"{rel}: ClusterInstance {ns}/{doc.get('metadata', {}).get('name')}: {api_message(exc)}")
                 continue
             desired[_key(doc)] = (MANAGER, doc)
             if real_siteconfig_operator():
@@ -601,7 +602,7 @@ class ClustersApp:
                 self._apply(obj, manager)
                 status = "Synced"
             except Exception as exc:  # pylint: disable=broad-except
-                errors.append(f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}: {_api_message(exc)}")
+                errors.append(f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}: {api_message(exc)}")
                 status = "OutOfSync"
             group, _sep, version = obj["apiVersion"].rpartition("/")
             resources.append({"group": group, "version": version, "kind": obj["kind"], "namespace": obj["metadata"].get("namespace") or "",
@@ -612,7 +613,7 @@ class ClustersApp:
             try:
                 sim.delete(api_version, kind, name, namespace or None)
             except Exception as exc:  # pylint: disable=broad-except
-                errors.append(f"prune {kind} {namespace}/{name}: {_api_message(exc)}")
+                errors.append(f"prune {kind} {namespace}/{name}: {api_message(exc)}")
                 continue
         self.inventory = {key: True for key in desired}
         self._save_inventory()
@@ -718,13 +719,3 @@ def _contains(live, wanted) -> bool:
     if isinstance(wanted, list):
         return isinstance(live, list) and len(live) == len(wanted) and all(_contains(a, b) for a, b in zip(live, wanted))
     return live == wanted
-
-
-def _api_message(exc):
-    body = getattr(exc, "body", None) or getattr(exc, "summary", lambda: None)()
-    if body:
-        try:
-            return json.loads(body).get("message") or str(exc)
-        except (TypeError, ValueError):
-            return str(body)
-    return str(exc)

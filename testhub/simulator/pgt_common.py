@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime
 import fnmatch
+import json
 import time
 
 try:
@@ -339,3 +340,17 @@ def find_condition(conditions, ctype):
         if cond.get("type") == ctype:
             return cond
     return None
+
+
+def api_message(exc):
+    """The API server's message of a refused request (``namespaces "x" not found``), as ArgoCD and the placement
+    controller show it."""
+    body = getattr(exc, "body", None)
+    if not body and callable(getattr(exc, "summary", None)):
+        body = exc.summary()
+    if body:
+        try:
+            return json.loads(body).get("message") or str(exc)
+        except (TypeError, ValueError, AttributeError):
+            return str(body)
+    return getattr(exc, "reason", None) or str(exc)

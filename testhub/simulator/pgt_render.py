@@ -192,7 +192,7 @@ def _new_policy(name, namespace, remediation, interval):
                     "spec": {
                         "remediationAction": remediation,
                         "severity": "low",
-                        "namespaceselector": copy.deepcopy(NAMESPACE_SELECTOR),
+                        "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
                         "evaluationInterval": dict(interval),
                         "object-templates": [],
                     },
@@ -349,7 +349,7 @@ def render_pg(doc, kdir):
         cfg = policy["spec"]["policy-templates"][0]["objectDefinition"]["spec"]
         cfg["severity"] = opts.get("severity") or "low"
         if opts.get("namespaceSelector"):
-            cfg["namespaceselector"] = copy.deepcopy(opts["namespaceSelector"])
+            cfg["namespaceSelector"] = copy.deepcopy(opts["namespaceSelector"])
         policy["metadata"]["annotations"].update({k: str(v) for k, v in (opts.get("policyAnnotations") or {}).items()})
         # plugin.go line 1444: the description annotation is always set (empty by default)
         policy["metadata"]["annotations"]["policy.open-cluster-management.io/description"] = str(opts.get("description") or "")

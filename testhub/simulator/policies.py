@@ -25,7 +25,8 @@ Governance
     PlacementBindings select; ``subFilter: restricted`` bindings only narrow, and their
     ``bindingOverrides.remediationAction: enforce`` turns the replicated policy to enforce.
 
-Compliance model
+Compliance model (``ZTP_POLICY=model``; with ``real`` the ACM governance controllers replace it, see
+testhub/policy_controllers.py)
     A cluster is Compliant with a policy when it "has" the policy content: the sha256 of the root
     ``spec.policy-templates``. The content each cluster has is kept in ConfigMap
     ``policy-compliance-<cluster>`` in ``ztp-simulator`` (key ``<root-namespace>.<root-name>``, value the
@@ -108,7 +109,15 @@ class PoliciesApp:
     def reconcile(self):
         self.sync_app()
         self.place()
-        self.govern()
+        if not self.real_governance:
+            self.govern()
+
+    @property
+    def real_governance(self):
+        """The real propagator, framework add-on and config-policy controller run (``ZTP_POLICY=real``, set by
+        testhub/hubctl.py): they replicate the policies and the spoke decides compliance; this model only writes the
+        PlacementDecisions (no placement controller builds here) and runs the ``policies`` Application."""
+        return os.environ.get("ZTP_POLICY", "model").strip().lower() == "real"
 
     # ------------------------------------------------------------------ ArgoCD app
     def _checkout(self, refresh=False):
@@ -161,7 +170,7 @@ class PoliciesApp:
             return
         except ApiException as exc:
             # gitops-engine pkg/sync/sync_context.go:595
-            message = "one or more objects failed to apply, reason: %s" % _api_message(exc)
+            message = "one or more objects failed to apply, reason: %s" % common.api_message(exc)
             common.sim_log(self.sim, "policies app: %s", message)
             self._write_app_status(app, revision, now, error=message, source=source, sync_error=True)
             return
@@ -262,7 +271,7 @@ class PoliciesApp:
                 # cannot be written (its label carries the Placement's name, :502, so a name over 63 characters is
                 # refused), the sync returns the error before the Placement's status and is retried: no cluster is
                 # ever decided
-                refused[key] = _api_message(exc)
+                refused[key] = common.api_message(exc)
                 if key not in self._refused:
                     common.sim_log(self.sim, "placement %s/%s: %s", meta["namespace"], meta["name"], refused[key])
                 selected = []
@@ -529,14 +538,3 @@ def _created_namespace(app):
     if "CreateNamespace=true" not in ((spec.get("syncPolicy") or {}).get("syncOptions") or []):
         return None
     return (spec.get("destination") or {}).get("namespace")
-
-
-def _api_message(exc):
-    """The API server's message (``namespaces "x" not found``), as ArgoCD shows it."""
-    body = getattr(exc, "body", None)
-    if body:
-        try:
-            return json.loads(body).get("message") or str(exc)
-        except (TypeError, ValueError, AttributeError):
-            return str(body)
-    return getattr(exc, "reason", None) or str(exc)

@@ -137,3 +137,25 @@ def test_finished_and_started():
     assert not cgu.is_finished(obj([SEL]))
     assert cgu.is_finished(obj([c("Succeeded", "True", "Completed")]))
     assert cgu.is_started(obj([], status={"startedAt": "x"}))
+
+
+def _finished(for_upgrade, compliant_before, managed, validated="True"):
+    return {"spec": {"managedPolicies": managed},
+            "status": {"conditions": [{"type": "Validated", "status": validated, "reason": "ValidationCompleted"},
+                                      {"type": "Succeeded", "status": "True", "reason": "Completed"}],
+                       "managedPoliciesForUpgrade": [{"name": n, "namespace": "ztp-site"} for n in for_upgrade],
+                       "managedPoliciesCompliantBeforeUpgrade": compliant_before}}
+
+
+def test_changed_policies_talm_did_not_remediate():
+    # remediated: nothing stale
+    assert cgu.compliant_before(_finished(["w"], [], ["w"]), ["w"]) == []
+    # judged compliant on the old content
+    assert cgu.compliant_before(_finished([], ["w"], ["w"]), ["w"]) == ["w"]
+    # skipped by TALM because its replicated policy was still enforce: in neither list (controllers/policy.go)
+    assert cgu.compliant_before(_finished(["g"], [], ["g", "w"]), ["w", "g"]) == ["w"]
+    # a changed policy this CGU does not manage, or a CGU TALM has not validated, is no evidence
+    assert cgu.compliant_before(_finished(["g"], [], ["g"]), ["other"]) == []
+    assert cgu.compliant_before(_finished([], [], ["w"], validated="False"), ["w"]) == []
+    message = cgu.stale_message("ztp-1", "default", ["w"], 30, 300)
+    assert "skipped it because its replicated policy was still enforce" in message

@@ -1,0 +1,205 @@
+"""Compliance from the real ACM governance controllers (``Hub(policy="real")``, testhub/policy_controllers.py), with the
+real TALM: root policies replicated by governance-policy-propagator, synced to the spoke by
+governance-policy-framework-addon, evaluated and enforced there by config-policy-controller against the spoke's own
+API server, which stands for sno-a. The simulator only writes PlacementDecisions.
+
+The controllers are built from their source in the shared reference folder (testhub/build-policy-controllers.sh); a
+failed build fails these tests. Without that folder this module is skipped (the simulator's policy model is covered
+by tests/hub/test_simulator_policies.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from testhub import controllers, policy_controllers  # noqa: E402  pylint: disable=wrong-import-position
+from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
+from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
+
+ztp_cgu = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.cgu")
+
+if not (policy_controllers.sources_present() and controllers.talm_sources_present()):
+    pytest.skip(f"no governance controller or TALM sources under {os.path.dirname(policy_controllers.sources_dir())}: "
+                "the test hub runs the simulator's policy model there", allow_module_level=True)
+
+CGU = ("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
+POLICY = ("policy.open-cluster-management.io/v1", "Policy")
+CONFIG_POLICY = ("policy.open-cluster-management.io/v1", "ConfigurationPolicy")
+BINDING = ("policy.open-cluster-management.io/v1", "PlacementBinding")
+PLACEMENT = ("cluster.open-cluster-management.io/v1beta1", "Placement")
+MC = ("cluster.open-cluster-management.io/v1", "ManagedCluster")
+MCSB = ("cluster.open-cluster-management.io/v1beta2", "ManagedClusterSetBinding")
+NAMESPACE = ("v1", "Namespace")
+CONFIGMAP = ("v1", "ConfigMap")
+PERFORMANCE_PROFILE = ("performance.openshift.io/v2", "PerformanceProfile")
+TUNED = ("tuned.openshift.io/v1", "Tuned")
+CLUSTER = policy_controllers.SPOKE_CLUSTER
+CGU_NS = "default"
+
+
+class Api:
+    def __init__(self, dyn):
+        self.dyn = dyn
+
+    def res(self, gvk):
+        return self.dyn.resources.get(api_version=gvk[0], kind=gvk[1])
+
+    def get(self, gvk, name, namespace=None):
+        try:
+            return self.res(gvk).get(name=name, namespace=namespace).to_dict()
+        except Exception as exc:  # pylint: disable=broad-except
+            if getattr(exc, "status", None) == 404:
+                return None
+            raise
+
+    def create(self, gvk, body):
+        return self.res(gvk).create(body=body, namespace=body["metadata"].get("namespace")).to_dict()
+
+
+def condition(obj, ctype):
+    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if item["type"] == ctype:
+            return item
+    return {}
+
+
+def cluster_status(root, cluster=CLUSTER):
+    for item in ((root or {}).get("status") or {}).get("status") or []:
+        if item.get("clustername") == cluster:
+            return item.get("compliant")
+    return None
+
+
+@pytest.fixture(scope="module")
+def real_hub(tmp_path_factory):
+    hub = Hub(str(tmp_path_factory.mktemp("hub-policy")), port_base=free_port_base(22040), simulator=True, speed=600,
+              talm="real", policy="real")
+    try:
+        hub.start()  # a failed build raises HubError here: the tests fail, they are not skipped
+        yield hub
+    finally:
+        hub.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(real_hub):
+    api = Api(real_hub.api("hub"))
+    wait_for(lambda: condition(api.get(MC, CLUSTER), "ManagedClusterConditionAvailable").get("status") == "True",
+             timeout=240, interval=1, what=f"ManagedCluster {CLUSTER} Available")
+    return api
+
+
+@pytest.fixture(scope="module")
+def spoke(real_hub):
+    return Api(real_hub.api("spoke"))
+
+
+@pytest.fixture()
+def ns(hub):
+    name = "pol-real-" + uuid.uuid4().hex[:6]
+    hub.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    hub.create(MCSB, {"apiVersion": MCSB[0], "kind": MCSB[1], "metadata": {"name": "global", "namespace": name},
+                      "spec": {"clusterSet": "global"}})
+    return name
+
+
+def make_policy(api, ns, name, objects):
+    """An inform policy of musthave object templates, bound to sno-a by a Placement (the ZTP PolicyGenerator form)."""
+    template = {"objectDefinition": {
+        "apiVersion": CONFIG_POLICY[0], "kind": CONFIG_POLICY[1], "metadata": {"name": name + "-config"},
+        "spec": {"remediationAction": "inform", "severity": "low",
+                 "object-templates": [{"complianceType": "musthave", "objectDefinition": obj} for obj in objects]}}}
+    api.create(POLICY, {"apiVersion": POLICY[0], "kind": POLICY[1], "metadata": {"name": name, "namespace": ns},
+                        "spec": {"remediationAction": "inform", "disabled": False, "policy-templates": [template]}})
+    api.create(PLACEMENT, {"apiVersion": PLACEMENT[0], "kind": PLACEMENT[1], "metadata": {"name": name + "-placement", "namespace": ns},
+                           "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": {"matchLabels": {"name": CLUSTER}}}}]}})
+    api.create(BINDING, {"apiVersion": BINDING[0], "kind": BINDING[1], "metadata": {"name": name + "-binding", "namespace": ns},
+                         "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": name + "-placement"},
+                         "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": name}]})
+    return wait_for(lambda: cluster_status(api.get(POLICY, name, ns)), timeout=180, interval=0.5,
+                    what=f"compliance of {ns}/{name} on {CLUSTER} from the spoke")
+
+
+def make_cgu(api, name, policies, timeout):
+    return api.create(CGU, {"apiVersion": CGU[0], "kind": CGU[1], "metadata": {"name": name, "namespace": CGU_NS},
+                            "spec": {"clusters": [CLUSTER], "managedPolicies": policies, "enable": True,
+                                     "remediationStrategy": {"maxConcurrency": 1, "timeout": timeout}}})
+
+
+def history_messages(root_ns, name, hub):
+    replicated = hub.get(POLICY, f"{root_ns}.{name}", CLUSTER) or {}
+    return [h.get("message", "") for d in (replicated.get("status") or {}).get("details") or [] for h in d.get("history") or []]
+
+
+def test_compliance_is_the_spokes_own_evaluation(hub, spoke, ns):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "pol-" + ns, "namespace": "default"},
+          "data": {"k": "v"}}
+    assert make_policy(hub, ns, "cm", [cm]) == "NonCompliant"
+    # the replicated policy was synced into the cluster's namespace on the spoke, and its ConfigurationPolicy made there
+    assert spoke.get(POLICY, f"{ns}.cm", CLUSTER) is not None
+    assert spoke.get(CONFIG_POLICY, "cm-config", CLUSTER) is not None
+    assert any("not found" in m for m in history_messages(ns, "cm", hub)), history_messages(ns, "cm", hub)
+    # the object appears on the spoke by another hand: the spoke's controller sees it and the hub's root turns Compliant
+    spoke.create(CONFIGMAP, cm)
+    wait_for(lambda: cluster_status(hub.get(POLICY, "cm", ns)) == "Compliant", timeout=180, interval=0.5,
+             what="root policy Compliant once the spoke has the object")
+    assert hub.get(POLICY, "cm", ns)["status"]["compliant"] == "Compliant"
+
+
+def test_a_cgu_enforces_the_worker_policy_objects_on_the_spoke(hub, spoke, ns):
+    profile = {"apiVersion": PERFORMANCE_PROFILE[0], "kind": PERFORMANCE_PROFILE[1], "metadata": {"name": "pp-" + ns},
+               "spec": {"cpu": {"isolated": "2-3", "reserved": "0-1"},
+                        "nodeSelector": {"node-role.kubernetes.io/worker": ""},
+                        "machineConfigPoolSelector": {"pools.operator.machineconfiguration.openshift.io/worker": ""}}}
+    tuned = {"apiVersion": TUNED[0], "kind": TUNED[1],
+             "metadata": {"name": "tp-" + ns, "namespace": "openshift-cluster-node-tuning-operator"},
+             "spec": {"profile": [{"name": "tp-" + ns, "data": "[main]\ninclude=openshift-node-performance-pp\n"}]}}
+    assert make_policy(hub, ns, "workers", [profile, tuned]) == "NonCompliant"
+    make_cgu(hub, "w-" + ns, ["workers"], timeout=5)
+
+    def verdict():
+        out = ztp_cgu.interpret(hub.get(CGU, "w-" + ns, CGU_NS))
+        return out if out["terminal"] else None
+    out = wait_for(verdict, timeout=300, interval=1, what="the worker CGU finished")
+    assert out["succeeded"], out
+    assert out["message"] == "All clusters are compliant with all the managed policies", out
+    # what the config-policy controller created on the spoke, as the policy says
+    made = spoke.get(PERFORMANCE_PROFILE, "pp-" + ns)
+    assert made["spec"]["cpu"] == {"isolated": "2-3", "reserved": "0-1"}
+    assert spoke.get(TUNED, "tp-" + ns, "openshift-cluster-node-tuning-operator")["spec"]["profile"][0]["name"] == "tp-" + ns
+    assert cluster_status(hub.get(POLICY, "workers", ns)) == "Compliant"
+
+
+def test_a_kind_the_spoke_does_not_serve_stays_noncompliant_and_the_cgu_times_out(hub, spoke, ns):
+    """Issue item 8: enforcement is not a formality. The spoke serves no SriovNetworkNodePolicy (no SR-IOV operator),
+    so the policy stays NonCompliant with the controller's own message, TALM times the CGU out (1 real minute, noticed
+    at its next look, at most 5 minutes later) and the collection's verdict names the cluster and the policy."""
+    node_policy = {"apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovNetworkNodePolicy",
+                   "metadata": {"name": "np-" + ns, "namespace": "openshift-sriov-network-operator"},
+                   "spec": {"resourceName": "du_fh", "numVfs": 8, "nicSelector": {"pfNames": ["ens5f0"]},
+                            "nodeSelector": {"node-role.kubernetes.io/worker": ""}}}
+    assert make_policy(hub, ns, "sriov", [node_policy]) == "NonCompliant"
+    make_cgu(hub, "s-" + ns, ["sriov"], timeout=1)
+
+    def verdict():
+        out = ztp_cgu.interpret(hub.get(CGU, "s-" + ns, CGU_NS))
+        return out if out["state"] == "Failed" else None
+    out = wait_for(verdict, timeout=480, interval=2, what="the CGU timed out")
+    assert out["reason"] == "TimedOut", out
+    # TALM's final record of the cluster (status.clusters), which it writes only once it could delete the cluster's
+    # ManagedClusterViews and ManagedClusterActions (the hub has their CRDs, as an ACM hub does)
+    assert out["detail"] == f"clusters not completed: {CLUSTER} (timedout, policy sriov)", out
+    message = ztp_cgu.failure_message("s-" + ns, CGU_NS, out)
+    assert CLUSTER in message and "sriov" in message and "TimedOut" in message
+    # the controller tried (the replicated policy was enforced) and said why it could not
+    assert cluster_status(hub.get(POLICY, "sriov", ns)) == "NonCompliant"
+    messages = history_messages(ns, "sriov", hub)
+    assert any("SriovNetworkNodePolicy" in m for m in messages), messages
