@@ -66,6 +66,7 @@ TROUBLESHOOTING = (
     ('ts-missing-policies', 'TALM cannot find the policies', r'NotAllManagedPoliciesExist'),
     ('ts-placement-name', 'TALM could not name a Placement within 63 characters', r'a policy name of at most \d+ characters'),
     ('ts-placement', 'the Placement selects no cluster', r'WaitingForPlacement'),
+    ('ts-remediated-nothing', 'TALM remediated nothing for a changed policy', r'remediated nothing for'),
     ('ts-cgu-timeout', 'TALM gave up remediating', r'ClusterGroupUpgrade \S+: TimedOut|clusters not completed'),
     ('ts-policies-not-compliant', 'worker policies not compliant', r'policies not compliant'),
     ('ts-not-rendered', 'ArgoCD did not render the BareMetalHost', r'not rendered'),

@@ -119,6 +119,9 @@ def test_percentile_nearest_rank():
     ("managed_policies[0]: invalid value 'sno-b-workers-config-policy': with the ClusterGroupUpgrade name "
      "'ztp-workers-3db564c5d6', a policy name of at most 24 characters: TALM names ...", 'ts-placement-name'),
     ('timed out after 300 s; 1 node(s) not rendered: sno-a/w0', 'ts-not-rendered'),
+    ('ClusterGroupUpgrade default/ztp-1a2b3c remediated nothing for sno-a-workers-config-policy: TALM found it compliant '
+     'on every cluster before the upgrade, or skipped it ... Validated again every 30 s for 300 s, then deleted.',
+     'ts-remediated-nothing'),
     ('sno-a: the selector override changes the group policy template g.yaml, which also binds 1 cluster(s) outside this '
      'batch: sno-b. ... still select node-role.kubernetes.io/master', 'ts-selector-bound'),
     ('sno-a: ArgoCD Application openshift-gitops/policies failed on commit 4d5e6f700c5f: compared 4d5e6f700c5f and '
