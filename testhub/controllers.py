@@ -352,10 +352,19 @@ def talm_crds(binary: str) -> list[dict]:
     except OSError as err:
         raise TalmUnavailable(f"the TALM build did not record the open-cluster-management.io/api module: {err}") from err
     paths.append(os.path.join(ocm_api, MANIFESTWORK_CRD))
+    try:
+        return load_marked_crds(paths, TALM_CRD_MARK)
+    except FileNotFoundError as err:
+        raise TalmUnavailable(str(err)) from err
+
+
+def load_marked_crds(paths: list[str], mark: str) -> list[dict]:
+    """The CRDs of the files, each annotated ``mark``: the sha256 of the CRD as read (FileNotFoundError names a
+    missing file)."""
     crds = []
     for path in paths:
         if not os.path.exists(path):
-            raise TalmUnavailable(f"CRD file {path} not found")
+            raise FileNotFoundError(f"CRD file {path} not found")
         with open(path, encoding="utf-8") as handle:
             for doc in yaml.safe_load_all(handle):
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
@@ -363,14 +372,19 @@ def talm_crds(binary: str) -> list[dict]:
                     meta = doc.setdefault("metadata", {})
                     meta.pop("creationTimestamp", None)
                     digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
-                    meta.setdefault("annotations", {})[TALM_CRD_MARK] = digest
+                    meta.setdefault("annotations", {})[mark] = digest
                     crds.append(doc)
     return crds
 
 
 def install_talm_crds(api: k8s_client.ApiClient, crds: list[dict]) -> None:
-    """Create the CRDs, or replace an existing one that is not this very file (the hub's own ClusterGroupUpgrade
-    CRD; ``TALM_CRD_MARK`` carries the sha256 of the CRD as read)."""
+    """TALM's CRDs (the hub's own, shorter ClusterGroupUpgrade CRD is replaced)."""
+    install_marked_crds(api, crds, TALM_CRD_MARK)
+
+
+def install_marked_crds(api: k8s_client.ApiClient, crds: list[dict], mark: str) -> None:
+    """Create the CRDs, or replace an existing one that is not this very file (annotation ``mark``, the sha256 of the
+    CRD as read, see ``load_marked_crds``); return once they are established."""
     from testhub import crdset  # pylint: disable=import-outside-toplevel
     ext = k8s_client.ApiextensionsV1Api(api)
     for crd in crds:
@@ -382,7 +396,7 @@ def install_talm_crds(api: k8s_client.ApiClient, crds: list[dict]) -> None:
             if err.status != 409:
                 raise
         current = ext.read_custom_resource_definition(name)
-        if (current.metadata.annotations or {}).get(TALM_CRD_MARK) != crd["metadata"]["annotations"][TALM_CRD_MARK]:
+        if (current.metadata.annotations or {}).get(mark) != crd["metadata"]["annotations"][mark]:
             body = copy.deepcopy(crd)
             body["metadata"]["resourceVersion"] = current.metadata.resource_version
             ext.replace_custom_resource_definition(name, body)

@@ -24,16 +24,12 @@ Layout in ``real`` mode (``Hub._ensure_policy_controllers``):
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import os
 import subprocess
 
-import yaml
 from kubernetes import client as k8s_client
 
-from testhub import generators
+from testhub import controllers, generators
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SWITCH = "ZTP_POLICY"
@@ -100,21 +96,10 @@ def ensure_built(timeout: float = 5400) -> dict[str, str]:
 
 
 def _load_crds(files) -> list[dict]:
-    crds = []
-    for name, rel in files:
-        path = os.path.join(sources_dir(name), rel)
-        if not os.path.exists(path):
-            raise PolicyControllersUnavailable(f"CRD file {path} not found")
-        with open(path, encoding="utf-8") as handle:
-            for doc in yaml.safe_load_all(handle):
-                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                    doc.pop("status", None)
-                    meta = doc.setdefault("metadata", {})
-                    meta.pop("creationTimestamp", None)
-                    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
-                    meta.setdefault("annotations", {})[CRD_MARK] = digest
-                    crds.append(doc)
-    return crds
+    try:
+        return controllers.load_marked_crds([os.path.join(sources_dir(name), rel) for name, rel in files], CRD_MARK)
+    except FileNotFoundError as err:
+        raise PolicyControllersUnavailable(str(err)) from err
 
 
 def hub_crds() -> list[dict]:
@@ -127,22 +112,7 @@ def spoke_crds() -> list[dict]:
 
 def install_crds(api: k8s_client.ApiClient, crds: list[dict]) -> None:
     """Create the CRDs, or replace an existing one that is not this very file (``CRD_MARK`` carries its sha256)."""
-    from testhub import crdset  # pylint: disable=import-outside-toplevel
-    ext = k8s_client.ApiextensionsV1Api(api)
-    for crd in crds:
-        name = crd["metadata"]["name"]
-        try:
-            ext.create_custom_resource_definition(body=crd)
-            continue
-        except k8s_client.ApiException as err:
-            if err.status != 409:
-                raise
-        current = ext.read_custom_resource_definition(name)
-        if (current.metadata.annotations or {}).get(CRD_MARK) != crd["metadata"]["annotations"][CRD_MARK]:
-            body = copy.deepcopy(crd)
-            body["metadata"]["resourceVersion"] = current.metadata.resource_version
-            ext.replace_custom_resource_definition(name, body)
-    crdset.wait_ready(api, crds)
+    controllers.install_marked_crds(api, crds, CRD_MARK)
 
 
 def ensure_namespace(api: k8s_client.ApiClient, name: str) -> None:

@@ -20,8 +20,10 @@ import uuid
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+# the repository (testhub) and this folder (hubapi, the tests' small API helper), whatever pytest's import mode
+for _path in (REPO, os.path.dirname(os.path.abspath(__file__))):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from testhub.hubctl import Hub, free_port_base as hubctl_free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position

@@ -23,6 +23,7 @@ if REPO not in sys.path:
 from testhub import controllers, policy_controllers  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from hubapi import Api, condition  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 ztp_cgu = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.cgu")
 
@@ -43,32 +44,6 @@ PERFORMANCE_PROFILE = ("performance.openshift.io/v2", "PerformanceProfile")
 TUNED = ("tuned.openshift.io/v1", "Tuned")
 CLUSTER = policy_controllers.SPOKE_CLUSTER
 CGU_NS = "default"
-
-
-class Api:
-    def __init__(self, dyn):
-        self.dyn = dyn
-
-    def res(self, gvk):
-        return self.dyn.resources.get(api_version=gvk[0], kind=gvk[1])
-
-    def get(self, gvk, name, namespace=None):
-        try:
-            return self.res(gvk).get(name=name, namespace=namespace).to_dict()
-        except Exception as exc:  # pylint: disable=broad-except
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
-
-    def create(self, gvk, body):
-        return self.res(gvk).create(body=body, namespace=body["metadata"].get("namespace")).to_dict()
-
-
-def condition(obj, ctype):
-    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if item["type"] == ctype:
-            return item
-    return {}
 
 
 def cluster_status(root, cluster=CLUSTER):

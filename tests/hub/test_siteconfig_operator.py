@@ -24,6 +24,7 @@ for path in (REPO, os.path.join(REPO, ".collections")):
 from testhub import controllers  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.hubctl import Hub, HubError, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from hubapi import Api, condition  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 if not controllers.sources_present():
     pytest.skip(f"no siteconfig operator sources at {controllers.sources_dir()}: the test hub renders ClusterInstances "
@@ -59,29 +60,6 @@ def worker_node(mac="3c:fd:fe:b1:30:20"):
                             "config": {"interfaces": [{"name": "ens1f0", "type": "ethernet", "state": "up",
                                                       "ipv4": {"enabled": True, "dhcp": False,
                                                                "address": [{"ip": "192.168.30.11", "prefix-length": 24}]}}]}}}
-
-
-class Api:
-    def __init__(self, dyn):
-        self.dyn = dyn
-
-    def res(self, gvk):
-        return self.dyn.resources.get(api_version=gvk[0], kind=gvk[1])
-
-    def get(self, gvk, name, namespace=None):
-        try:
-            return self.res(gvk).get(name=name, namespace=namespace).to_dict()
-        except Exception as exc:  # pylint: disable=broad-except
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
-
-
-def condition(obj, ctype):
-    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if item["type"] == ctype:
-            return item
-    return {}
 
 
 def when(value, predicate):

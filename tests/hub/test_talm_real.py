@@ -23,6 +23,7 @@ if REPO not in sys.path:
 from testhub import controllers  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
+from hubapi import Api, condition  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 if not controllers.talm_sources_present():
     pytest.skip(f"no TALM sources at {controllers.talm_sources_dir()}: the test hub runs the simulator's TALM model there "
@@ -39,35 +40,6 @@ NAMESPACE = ("v1", "Namespace")
 CLUSTER = "sno-a"
 CGU_NS = "ztp-install"
 TALM_LABEL = "openshift-cluster-group-upgrades/clusterGroupUpgrade"
-
-
-class Api:
-    def __init__(self, dyn):
-        self.dyn = dyn
-
-    def res(self, gvk):
-        return self.dyn.resources.get(api_version=gvk[0], kind=gvk[1])
-
-    def get(self, gvk, name, namespace=None):
-        try:
-            return self.res(gvk).get(name=name, namespace=namespace).to_dict()
-        except Exception as exc:  # pylint: disable=broad-except
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
-
-    def list(self, gvk, namespace=None, label_selector=None):
-        return [i.to_dict() for i in self.res(gvk).get(namespace=namespace, label_selector=label_selector).items]
-
-    def create(self, gvk, body):
-        return self.res(gvk).create(body=body, namespace=body["metadata"].get("namespace")).to_dict()
-
-
-def condition(obj, ctype):
-    for item in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if item["type"] == ctype:
-            return item
-    return {}
 
 
 def compliance(root, cluster):
