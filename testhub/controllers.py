@@ -88,14 +88,20 @@ def status() -> dict:
         return {}
 
 
+def resolve_mode(switch: str, choice: str | None, present) -> str:
+    """``real`` or ``model`` for a choice (None: the environment variable ``switch``, default ``model``); ``auto`` is
+    ``real`` when ``present()`` (the sources exist)."""
+    mode = (choice or os.environ.get(switch) or "model").strip().lower()
+    if mode not in MODES:
+        raise ValueError(f"{switch}={mode!r}: expected one of {', '.join(MODES)}")
+    if mode == "auto":
+        return "real" if present() else "model"
+    return mode
+
+
 def resolve(choice: str | None = None) -> str:
     """``real`` or ``model`` for a choice (None: ``$ZTP_SITECONFIG_OPERATOR``, default ``model``)."""
-    mode = (choice or os.environ.get(SWITCH) or "model").strip().lower()
-    if mode not in MODES:
-        raise ValueError(f"{SWITCH}={mode!r}: expected one of {', '.join(MODES)}")
-    if mode == "auto":
-        return "real" if sources_present() else "model"
-    return mode
+    return resolve_mode(SWITCH, choice, sources_present)
 
 
 def ensure_built(timeout: float = 3600) -> str:
@@ -324,12 +330,7 @@ def talm_status() -> dict:
 
 def talm_resolve(choice: str | None = None) -> str:
     """``real`` or ``model`` for a choice (None: ``$ZTP_TALM``, default ``model``)."""
-    mode = (choice or os.environ.get(TALM_SWITCH) or "model").strip().lower()
-    if mode not in MODES:
-        raise ValueError(f"{TALM_SWITCH}={mode!r}: expected one of {', '.join(MODES)}")
-    if mode == "auto":
-        return "real" if talm_sources_present() else "model"
-    return mode
+    return resolve_mode(TALM_SWITCH, choice, talm_sources_present)
 
 
 def ensure_talm_built(timeout: float = 3600) -> str:

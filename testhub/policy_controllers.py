@@ -76,12 +76,7 @@ def sources_present() -> bool:
 
 def resolve(choice: str | None = None) -> str:
     """``real`` or ``model`` for a choice (None: ``$ZTP_POLICY``, default ``model``)."""
-    mode = (choice or os.environ.get(SWITCH) or "model").strip().lower()
-    if mode not in MODES:
-        raise ValueError(f"{SWITCH}={mode!r}: expected one of {', '.join(MODES)}")
-    if mode == "auto":
-        return "real" if sources_present() else "model"
-    return mode
+    return controllers.resolve_mode(SWITCH, choice, sources_present)
 
 
 def ensure_built(timeout: float = 5400) -> dict[str, str]:

@@ -17,6 +17,7 @@ import yaml
 
 pytest.importorskip("testhub.hubctl")
 from testhub import waiting  # noqa: E402  pylint: disable=wrong-import-position
+from hubapi import Api  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 pytestmark = pytest.mark.parametrize("hub", [True], indirect=True, scope="session")
 
@@ -48,22 +49,8 @@ def wait_for(predicate, timeout=60.0, interval=0.05, what="condition"):
     return waiting.wait_for(predicate, timeout=timeout, interval=interval, what=what)
 
 
-class Hub:
-    """Small DynamicClient wrapper for the tests."""
-
-    def __init__(self, dyn):
-        self.dyn = dyn
-
-    def res(self, gvk):
-        return self.dyn.resources.get(api_version=gvk[0], kind=gvk[1])
-
-    def get(self, gvk, name, namespace=None):
-        try:
-            return self.res(gvk).get(name=name, namespace=namespace).to_dict()
-        except Exception as exc:  # pylint: disable=broad-except
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
+class Hub(Api):
+    """The API helper with this module's extras."""
 
     def items(self, gvk, namespace=None, label_selector=None):
         return self.res(gvk).get(namespace=namespace, label_selector=label_selector).to_dict()["items"]
