@@ -13,6 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
@@ -117,7 +118,7 @@ class ActionModule(ActionBase):
                 break
             try:
                 full = os.path.join(repo_dir, path)
-                bindings = batch.template_bindings(policygen.load_documents(yaml_edit.read_text(full)[0], full))
+                bindings = batch.template_bindings(policygen.load_documents(yaml_files.read_text(full)[0], full))
             except (ZtpInputError, yaml_edit.YamlEditError, IOError, OSError):
                 continue
             if bindings:
@@ -185,7 +186,7 @@ class ActionModule(ActionBase):
     def _removal_of(request, path, results, files):
         """``{remove, errors}`` of one cluster (and ``last`` when no worker stays), or a replacement's plan."""
         if path not in files:
-            text = yaml_edit.read_text(path)[0]
+            text = yaml_files.read_text(path)[0]
             files[path] = (text, None if request.get("replace") else yaml_edit.load_documents(text))
         text, documents = files[path]
         workers = request["workers"]

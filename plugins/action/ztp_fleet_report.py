@@ -17,7 +17,7 @@ import os
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_report as fr
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
 
@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg='docs_url must be an http(s) URL, got %r' % args['docs_url'])
             return result
         try:
-            with yaml_edit.file_lock(json_path):
+            with yaml_files.file_lock(json_path):
                 outcome = self._write(path, json_path, args)
         except (ZtpInputError, ZtpInputErrors) as error:
             result.update(failed=True, changed=False, msg=str(error))
@@ -90,7 +90,7 @@ class ActionModule(ActionBase):
                     folder = os.path.dirname(target)
                     if not os.path.isdir(folder):
                         os.makedirs(folder)
-                    yaml_edit.atomic_write(target, text)
+                    yaml_files.atomic_write(target, text)
         out = dict(changed=bool(changed), path=path, json_path=json_path, written=changed,
                    clusters=summary['clusters'], nodes=summary['nodes'], batches=len(summary['batches']),
                    updated=report['updated'])

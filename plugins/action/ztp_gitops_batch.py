@@ -21,6 +21,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors, redact
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_nodes
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
@@ -65,8 +66,8 @@ class _Files(object):
 
     def text(self, path):
         if path not in self.after:
-            yaml_edit.write_target(path)  # a link out of the working copy is refused before anything is written
-            self.before[path], self.bom[path] = yaml_edit.read_text(path)
+            yaml_files.write_target(path)  # a link out of the working copy is refused before anything is written
+            self.before[path], self.bom[path] = yaml_files.read_text(path)
             self.after[path] = self.before[path]
         return self.after[path]
 
@@ -78,16 +79,16 @@ class _Files(object):
         return sorted(p for p in self.after if self.after[p] != self.before[p])
 
     def write(self, paths):
-        """Write ``paths`` as one change (all or nothing, as far as the next run can tell: ``yaml_edit.write_files``)."""
+        """Write ``paths`` as one change (all or nothing, as far as the next run can tell: ``yaml_files.write_files``)."""
         try:
             with ExitStack() as locks:
                 for path in sorted(paths):  # the single-file modules lock each file (outside a working copy too)
-                    locks.enter_context(yaml_edit.file_lock(path))
+                    locks.enter_context(yaml_files.file_lock(path))
                 for path in paths:
-                    if yaml_edit.read_text(path) != (self.before[path], self.bom[path]):
+                    if yaml_files.read_text(path) != (self.before[path], self.bom[path]):
                         raise AnsibleActionFail('%s changed while the batch was being planned; nothing was written, '
                                                 'run again' % path)
-                yaml_edit.write_files(dict((path, (self.after[path], self.bom[path])) for path in paths))
+                yaml_files.write_files(dict((path, (self.after[path], self.bom[path])) for path in paths))
         except ZtpError as error:
             raise AnsibleActionFail(str(error))
 
@@ -117,7 +118,7 @@ class ActionModule(ActionBase):
             return result
         # One holder of the working copy from the first read to the last write: a checkout or another writer never
         # moves a file between the read and the write of its edit.
-        with yaml_edit.checkout_lock(args['repo_dir']):
+        with yaml_files.checkout_lock(args['repo_dir']):
             return self._plan_and_write(args, result)
 
     def _plan_and_write(self, args, result):

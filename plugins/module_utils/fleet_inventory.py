@@ -29,6 +29,7 @@ import re
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
 from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils import workers_file
 from ansible_collections.ztp.sno_expand.plugins.module_utils.workers_file import LineIndex, where, yaml_error_line
@@ -252,7 +253,7 @@ class Repository(object):
             self.errors.append(ZtpInputError("path", rel, "a readable file (%s)" % error.strerror, rel))
             return None
         try:
-            text = yaml_edit.decode_text(data, rel)
+            text = yaml_files.decode_text(data, rel)
         except ZtpInputError as error:
             self.errors.append(error)
             return None

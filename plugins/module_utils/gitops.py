@@ -34,7 +34,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpError, ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import URL_USERINFO as _URL_USERINFO
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import file_lock
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 
 DEFAULT_TIMEOUT = 300
 # Seconds to wait for a remote host to answer (ssh ConnectTimeout and keep-alives, the low-speed limit of http);
@@ -133,7 +133,7 @@ def resolve_paths(toplevel, paths):
 
     Relative paths are taken relative to the root. Paths outside the working copy or inside ``.git`` are
     input errors. A symbolic link to a file of the working copy brings its target too: the edits write the
-    target (``yaml_edit.write_target``), and Git tracks the link and the target as two files.
+    target (``yaml_files.write_target``), and Git tracks the link and the target as two files.
     """
     if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
         raise ZtpInputError("paths", paths, "a list of file paths relative to the repository root")
@@ -423,11 +423,11 @@ def _kill_group(proc):
 
 @contextlib.contextmanager
 def repo_lock(repo_dir):
-    """Exclusive lock on a working copy, held by one publish, checkout or file writer at a time (see ``file_lock`` and
-    ``yaml_edit.checkout_lock``). Writes that a killed run left half done are finished, its temporary files removed."""
-    with file_lock(os.path.realpath(repo_dir)):
+    """Exclusive lock on a working copy, held by one publish, checkout or file writer at a time (see ``yaml_files.file_lock`` and
+    ``yaml_files.checkout_lock``). Writes that a killed run left half done are finished, its temporary files removed."""
+    with yaml_files.file_lock(os.path.realpath(repo_dir)):
         if os.path.isdir(os.path.join(repo_dir, ".git")):
-            yaml_edit.recover_writes(os.path.realpath(repo_dir))
+            yaml_files.recover_writes(os.path.realpath(repo_dir))
         yield
 
 
@@ -626,7 +626,7 @@ def _update(git, repo, dest, branch, allow_local_changes, check_mode, result):
 
     before = rev(local, "HEAD")
     result["before"] = before
-    yaml_edit.fault_point("checkout-locked")
+    yaml_files.fault_point("checkout-locked")
     tracking = "refs/remotes/origin/" + branch
     last_fetched = rev(local, tracking)
     if check_mode:
@@ -896,7 +896,7 @@ def _merge_kustomizations(local, conflicts):
             return False
         merged[path] = text
     for path, text in merged.items():
-        yaml_edit.atomic_write(os.path.join(local.cwd, path), text)
+        yaml_files.atomic_write(os.path.join(local.cwd, path), text)
         local.run("add", "--", path)
     return True
 
@@ -952,7 +952,7 @@ def path_status(git, rel_paths):
         if not entry:
             continue
         code, path = entry[:2], entry[3:]
-        if yaml_edit.is_temporary_name(path):
+        if yaml_files.is_temporary_name(path):
             continue  # a writer's temporary file (of a run that was killed), never published
         if code == "??":
             status[path] = "added"

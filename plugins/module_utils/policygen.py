@@ -35,6 +35,7 @@ import traceback
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
 from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
 
 try:
@@ -780,7 +781,7 @@ def declared_namespaces(repo_dir):
             continue
         kpath = os.path.join(folder, "kustomization.yaml")
         try:
-            documents = load_documents(yaml_edit.read_text(kpath)[0], kpath)
+            documents = load_documents(yaml_files.read_text(kpath)[0], kpath)
         except (ZtpInputError, IOError, OSError):
             continue
         root = documents[0] if documents and isinstance(documents[0], dict) else {}
@@ -789,7 +790,7 @@ def declared_namespaces(repo_dir):
             if not os.path.isfile(path):
                 continue
             try:
-                resources = load_documents(yaml_edit.read_text(path)[0], path)
+                resources = load_documents(yaml_files.read_text(path)[0], path)
             except (ZtpInputError, IOError, OSError):
                 continue
             for document in resources:
@@ -914,7 +915,7 @@ def read_worker_file(policy, repo_dir=None):
     path = policy["path"] if os.path.isabs(policy["path"]) or not repo_dir else os.path.join(repo_dir, policy["path"])
     if not os.path.exists(path):
         return path, None, None
-    text = yaml_edit.read_text(path)[0]
+    text = yaml_files.read_text(path)[0]
     documents = load_documents(text, path)
     wanted = _expected_identity(policy)
     if len(documents) != 1 or _identity(documents[0])[:2] != wanted[:2] or (
@@ -953,7 +954,7 @@ def remove_worker_files(policies, repo_dir=None, check_mode=False):
                     diffs.append(k_result["diff"])
                     paths.append(kpath)
         if not check_mode:
-            with yaml_edit.checkout_lock(path):
+            with yaml_files.checkout_lock(path):
                 os.unlink(path)
         changed = True
         paths.append(path)
@@ -1067,9 +1068,9 @@ def write_worker(params, check_mode=False):
 
 
 def edit_text_file(path, transform, check_mode):
-    """``yaml_edit.edit_file`` (a missing file is an empty text); an unsafe edit is an input error."""
+    """``yaml_files.edit_file`` (a missing file is an empty text); an unsafe edit is an input error."""
     try:
-        return yaml_edit.edit_file(path, transform, check_mode)
+        return yaml_files.edit_file(path, transform, check_mode)
     except yaml_edit.YamlEditError as error:
         raise ZtpInputError("path", path, "a file that can be edited without changing anything else (%s)" % error, where=path)
 

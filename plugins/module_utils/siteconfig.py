@@ -21,6 +21,7 @@ import re
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpInputError, ZtpInputErrors, is_secret_key, raise_if_any
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 
 
 FORMAT_SITECONFIG_V1 = 'siteconfig-v1'
@@ -1109,7 +1110,7 @@ def apply_removal(path, nodes, step, check_mode=False, absent_ok=False):
         raise_if_any(errors)
         return text
 
-    outcome = yaml_edit.edit_file(path, transform, check_mode)
+    outcome = yaml_files.edit_file(path, transform, check_mode)
     outcome.update(result)
     return outcome
 
@@ -1177,7 +1178,7 @@ def apply_node(path, cluster, node, state='present', default_template_refs=None,
             result['format'] = fmt
         return new_text
 
-    outcome = yaml_edit.edit_file(path, transform, check_mode)
+    outcome = yaml_files.edit_file(path, transform, check_mode)
     outcome.update(result)
     return outcome
 
@@ -1202,6 +1203,6 @@ def apply_nodes(path, edits, default_template_refs=None, check_mode=False):
         raise_if_any(errors)
         return new_text
 
-    outcome = yaml_edit.edit_file(path, transform, check_mode)
+    outcome = yaml_files.edit_file(path, transform, check_mode)
     outcome.update(result)
     return outcome

@@ -24,6 +24,7 @@ import ipaddress
 import os
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, is_secret_key
 
 try:
@@ -300,9 +301,9 @@ def read(path):
             data = handle.read()
     except (IOError, OSError) as error:
         raise ZtpInputError("workers_file", path, "a readable workers file (%s)" % error.strerror)
-    text = yaml_edit.decode_text(data, path)
-    if text.startswith(yaml_edit.UTF8_BOM):
-        text = text[len(yaml_edit.UTF8_BOM):]
+    text = yaml_files.decode_text(data, path)
+    if text.startswith(yaml_files.UTF8_BOM):
+        text = text[len(yaml_files.UTF8_BOM):]
     if os.path.splitext(path)[1].lower() == ".csv":
         return parse_csv(path, text)
     return parse_yaml(path, text)

@@ -33,6 +33,7 @@ from ansible.template import Templar
 from ansible_collections.ztp.sno_expand.plugins.action.ztp_gitops_batch import ActionModule as BatchAction
 from ansible_collections.ztp.sno_expand.plugins.module_utils import errors as E
 from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops, policygen, siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.modules import ztp_policygen_worker, ztp_siteconfig_node
 
@@ -408,9 +409,9 @@ def test_validate_node_message_masks_secrets_directly():
 
 HOLD_LOCK = textwrap.dedent("""\
     import fcntl, os, sys
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
     if sys.argv[2] == 'silent':  # an older run: holds the lock without naming itself
-        lock_file = yaml_edit.lock_path(sys.argv[1])
+        lock_file = yaml_files.lock_path(sys.argv[1])
         os.makedirs(os.path.dirname(lock_file), exist_ok=True)
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
         os.ftruncate(fd, 0)
@@ -418,7 +419,7 @@ HOLD_LOCK = textwrap.dedent("""\
         print('locked', flush=True)
         sys.stdin.read()
     else:
-        with yaml_edit.file_lock(sys.argv[1]):
+        with yaml_files.file_lock(sys.argv[1]):
             print('locked', flush=True)
             sys.stdin.read()
 """)
@@ -440,7 +441,7 @@ def lock_held_by_another_process(path, mode='named'):
 
 def assert_lock_message(msg, target, pid):
     assert str(target) in msg                                       # what was locked
-    assert yaml_edit.lock_path(str(target)) in msg                   # the lock file
+    assert yaml_files.lock_path(str(target)) in msg                   # the lock file
     if pid is None:
         assert 'holder unknown' in msg
     else:
@@ -497,7 +498,7 @@ def test_repo_lock_held_by_another_process_times_out(tmp_path, monkeypatch):
     assert_lock_message(str(error.value), tmp_path, pid)
     with gitops.repo_lock(str(tmp_path)) as dummy:  # free again; the holder's name is gone with it
         pass
-    assert os.path.getsize(yaml_edit.lock_path(str(tmp_path))) == 0
+    assert os.path.getsize(yaml_files.lock_path(str(tmp_path))) == 0
 
 
 @pytest.mark.parametrize('value', ['soon', '-1', 'inf', 'nan'])
@@ -513,10 +514,10 @@ def test_lock_timeout_setting_is_checked(run_module, policies, monkeypatch, valu
 
 
 def test_lock_timeout_default():
-    assert yaml_edit.LOCK_TIMEOUT == 600
+    assert yaml_files.LOCK_TIMEOUT == 600
     old = os.environ.pop('ZTP_LOCK_TIMEOUT', None)
     try:
-        assert yaml_edit.lock_timeout() == 600
+        assert yaml_files.lock_timeout() == 600
     finally:
         if old is not None:
             os.environ['ZTP_LOCK_TIMEOUT'] = old
@@ -1217,7 +1218,7 @@ def test_scrub_masks_short_tokens_only_where_they_stand_alone(token, text, shown
     ('.site.yaml.ztp-tmp-123-abcdefgh', True), ('clusters/.kustomization.yaml.ztp-tmp-9-x1', True),
     ('site.yaml', False), ('.site.yaml.tmp', False), ('ztp-tmp-1-a', False), ('.a.ztp-tmp-x-1', False)])
 def test_temporary_names(name, temporary):
-    assert yaml_edit.is_temporary_name(name) is temporary
+    assert yaml_files.is_temporary_name(name) is temporary
 
 
 def test_alias_on_the_line_after_nodes_is_refused_clearly(run_module, tmp_path):

@@ -15,6 +15,7 @@ import threading
 import pytest
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit as Y
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 
 pytestmark = pytest.mark.skipif(not Y.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
@@ -194,7 +195,7 @@ def test_verification_failure_raises_and_edit_file_writes_nothing(tmp_path, monk
         return text[:pos] + '\n'.join(lines) + '\n' + text[pos:].replace('after: true', 'after: false')
     monkeypatch.setattr(Y, '_insert_lines', broken_insert)
     with pytest.raises(Y.YamlEditError, match='more than intended'):
-        Y.edit_file(str(path), lambda t: Y.append_sequence_item(t, [0, 'spec', 'clusters', 0, 'nodes'], {'h': 1}))
+        yaml_files.edit_file(str(path), lambda t: Y.append_sequence_item(t, [0, 'spec', 'clusters', 0, 'nodes'], {'h': 1}))
     assert path.read_text() == SITE
 
 
@@ -202,7 +203,7 @@ def test_atomic_write_keeps_mode(tmp_path):
     path = tmp_path / 'f.yaml'
     path.write_text('a: 1\n')
     os.chmod(str(path), 0o640)
-    Y.atomic_write(str(path), 'a: 2\n')
+    yaml_files.atomic_write(str(path), 'a: 2\n')
     assert path.read_text() == 'a: 2\n'
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o640
     assert os.listdir(str(tmp_path)) == ['f.yaml']
@@ -211,25 +212,25 @@ def test_atomic_write_keeps_mode(tmp_path):
 def test_edit_file_check_mode_and_diff(tmp_path):
     path = tmp_path / 'f.yaml'
     path.write_text('l: [a]\n')
-    result = Y.edit_file(str(path), lambda t: Y.append_sequence_item(t, [0, 'l'], 'b'), check_mode=True)
+    result = yaml_files.edit_file(str(path), lambda t: Y.append_sequence_item(t, [0, 'l'], 'b'), check_mode=True)
     assert result['changed'] is True
     assert result['diff'] == {'before': 'l: [a]\n', 'after': 'l: [a, b]\n', 'before_header': str(path),
                               'after_header': str(path)}
     assert path.read_text() == 'l: [a]\n'
-    result = Y.edit_file(str(path), lambda t: Y.append_sequence_item(t, [0, 'l'], 'b'))
+    result = yaml_files.edit_file(str(path), lambda t: Y.append_sequence_item(t, [0, 'l'], 'b'))
     assert result['changed'] is True and path.read_text() == 'l: [a, b]\n'
-    result = Y.edit_file(str(path), lambda t: t)
+    result = yaml_files.edit_file(str(path), lambda t: t)
     assert result['changed'] is False
 
 
 def test_lock_file_is_outside_the_checkout(tmp_path):
-    lock = Y.lock_path(str(tmp_path / 'f.yaml'))
+    lock = yaml_files.lock_path(str(tmp_path / 'f.yaml'))
     assert not lock.startswith(str(tmp_path))
-    assert os.path.basename(os.path.dirname(lock)) == Y.LOCK_DIR_NAME
+    assert os.path.basename(os.path.dirname(lock)) == yaml_files.LOCK_DIR_NAME
 
 
 def _append_name(path, name):
-    Y.edit_file(path, lambda t: Y.append_sequence_item(t, [0, 'names'], name))
+    yaml_files.edit_file(path, lambda t: Y.append_sequence_item(t, [0, 'names'], name))
 
 
 def test_lock_serialises_threads(tmp_path):
