@@ -33,3 +33,31 @@ def condition(obj, ctype):
         if item["type"] == ctype:
             return item
     return {}
+
+
+CGU = ("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
+POLICY = ("policy.open-cluster-management.io/v1", "Policy")
+BINDING = ("policy.open-cluster-management.io/v1", "PlacementBinding")
+PLACEMENT = ("cluster.open-cluster-management.io/v1beta1", "Placement")
+MC = ("cluster.open-cluster-management.io/v1", "ManagedCluster")
+MCSB = ("cluster.open-cluster-management.io/v1beta2", "ManagedClusterSetBinding")
+NAMESPACE = ("v1", "Namespace")
+
+
+def create_bound_policy(api, ns, name, objects, cluster):
+    """An inform policy of musthave object templates, bound to ``cluster`` by a Placement and a PlacementBinding
+    (the PolicyGenerator form)."""
+    template = {"objectDefinition": {
+        "apiVersion": POLICY[0], "kind": "ConfigurationPolicy", "metadata": {"name": name + "-config"},
+        "spec": {"remediationAction": "inform", "severity": "low",
+                 "object-templates": [{"complianceType": "musthave", "objectDefinition": obj} for obj in objects]}}}
+    api.create(POLICY, {"apiVersion": POLICY[0], "kind": POLICY[1], "metadata": {"name": name, "namespace": ns},
+                        "spec": {"remediationAction": "inform", "disabled": False, "policy-templates": [template]}})
+    api.create(PLACEMENT, {"apiVersion": PLACEMENT[0], "kind": PLACEMENT[1],
+                           "metadata": {"name": name + "-placement", "namespace": ns},
+                           "spec": {"predicates": [{"requiredClusterSelector": {
+                               "labelSelector": {"matchLabels": {"name": cluster}}}}]}})
+    api.create(BINDING, {"apiVersion": BINDING[0], "kind": BINDING[1], "metadata": {"name": name + "-binding", "namespace": ns},
+                         "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement",
+                                          "name": name + "-placement"},
+                         "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": name}]})

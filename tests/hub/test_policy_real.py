@@ -23,7 +23,7 @@ if REPO not in sys.path:
 from testhub import controllers, policy_controllers  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
-from hubapi import Api, condition  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from hubapi import CGU, MC, MCSB, NAMESPACE, POLICY, Api, condition, create_bound_policy  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 ztp_cgu = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.cgu")
 
@@ -31,14 +31,7 @@ if not (policy_controllers.sources_present() and controllers.talm_sources_presen
     pytest.skip(f"no governance controller or TALM sources under {os.path.dirname(policy_controllers.sources_dir())}: "
                 "the test hub runs the simulator's policy model there", allow_module_level=True)
 
-CGU = ("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
-POLICY = ("policy.open-cluster-management.io/v1", "Policy")
 CONFIG_POLICY = ("policy.open-cluster-management.io/v1", "ConfigurationPolicy")
-BINDING = ("policy.open-cluster-management.io/v1", "PlacementBinding")
-PLACEMENT = ("cluster.open-cluster-management.io/v1beta1", "Placement")
-MC = ("cluster.open-cluster-management.io/v1", "ManagedCluster")
-MCSB = ("cluster.open-cluster-management.io/v1beta2", "ManagedClusterSetBinding")
-NAMESPACE = ("v1", "Namespace")
 CONFIGMAP = ("v1", "ConfigMap")
 PERFORMANCE_PROFILE = ("performance.openshift.io/v2", "PerformanceProfile")
 TUNED = ("tuned.openshift.io/v1", "Tuned")
@@ -87,18 +80,8 @@ def ns(hub):
 
 
 def make_policy(api, ns, name, objects):
-    """An inform policy of musthave object templates, bound to sno-a by a Placement (the ZTP PolicyGenerator form)."""
-    template = {"objectDefinition": {
-        "apiVersion": CONFIG_POLICY[0], "kind": CONFIG_POLICY[1], "metadata": {"name": name + "-config"},
-        "spec": {"remediationAction": "inform", "severity": "low",
-                 "object-templates": [{"complianceType": "musthave", "objectDefinition": obj} for obj in objects]}}}
-    api.create(POLICY, {"apiVersion": POLICY[0], "kind": POLICY[1], "metadata": {"name": name, "namespace": ns},
-                        "spec": {"remediationAction": "inform", "disabled": False, "policy-templates": [template]}})
-    api.create(PLACEMENT, {"apiVersion": PLACEMENT[0], "kind": PLACEMENT[1], "metadata": {"name": name + "-placement", "namespace": ns},
-                           "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": {"matchLabels": {"name": CLUSTER}}}}]}})
-    api.create(BINDING, {"apiVersion": BINDING[0], "kind": BINDING[1], "metadata": {"name": name + "-binding", "namespace": ns},
-                         "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": name + "-placement"},
-                         "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": name}]})
+    """A policy bound to sno-a; its first compliance, which comes from the spoke."""
+    create_bound_policy(api, ns, name, objects, CLUSTER)
     return wait_for(lambda: cluster_status(api.get(POLICY, name, ns)), timeout=180, interval=0.5,
                     what=f"compliance of {ns}/{name} on {CLUSTER} from the spoke")
 

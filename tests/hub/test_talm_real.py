@@ -23,20 +23,13 @@ if REPO not in sys.path:
 from testhub import controllers  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
-from hubapi import Api, condition  # noqa: E402  pylint: disable=wrong-import-position,import-error
+from hubapi import CGU, MC, MCSB, NAMESPACE, PLACEMENT, POLICY, Api, condition, create_bound_policy  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 if not controllers.talm_sources_present():
     pytest.skip(f"no TALM sources at {controllers.talm_sources_dir()}: the test hub runs the simulator's TALM model there "
                 "(tests/hub/test_simulator_policies.py covers it)", allow_module_level=True)
 
-CGU = ("ran.openshift.io/v1alpha1", "ClusterGroupUpgrade")
-POLICY = ("policy.open-cluster-management.io/v1", "Policy")
-BINDING = ("policy.open-cluster-management.io/v1", "PlacementBinding")
-PLACEMENT = ("cluster.open-cluster-management.io/v1beta1", "Placement")
 DECISION = ("cluster.open-cluster-management.io/v1beta1", "PlacementDecision")
-MC = ("cluster.open-cluster-management.io/v1", "ManagedCluster")
-MCSB = ("cluster.open-cluster-management.io/v1beta2", "ManagedClusterSetBinding")
-NAMESPACE = ("v1", "Namespace")
 CLUSTER = "sno-a"
 CGU_NS = "ztp-install"
 TALM_LABEL = "openshift-cluster-group-upgrades/clusterGroupUpgrade"
@@ -95,19 +88,8 @@ def policy_ns(api, seeded):  # pylint: disable=unused-argument
 
 
 def make_policy(api, ns, name):
-    template = {"objectDefinition": {
-        "apiVersion": "policy.open-cluster-management.io/v1", "kind": "ConfigurationPolicy", "metadata": {"name": name + "-config"},
-        "spec": {"remediationAction": "inform", "severity": "low", "object-templates": [{
-            "complianceType": "musthave",
-            "objectDefinition": {"apiVersion": "v1", "kind": "ConfigMap",
-                                 "metadata": {"name": name, "namespace": "default"}, "data": {"id": uuid.uuid4().hex}}}]}}}
-    api.create(POLICY, {"apiVersion": POLICY[0], "kind": POLICY[1], "metadata": {"name": name, "namespace": ns},
-                        "spec": {"remediationAction": "inform", "disabled": False, "policy-templates": [template]}})
-    api.create(PLACEMENT, {"apiVersion": PLACEMENT[0], "kind": PLACEMENT[1], "metadata": {"name": name + "-placement", "namespace": ns},
-                           "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": {"matchLabels": {"name": CLUSTER}}}}]}})
-    api.create(BINDING, {"apiVersion": BINDING[0], "kind": BINDING[1], "metadata": {"name": name + "-binding", "namespace": ns},
-                         "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement", "name": name + "-placement"},
-                         "subjects": [{"apiGroup": "policy.open-cluster-management.io", "kind": "Policy", "name": name}]})
+    create_bound_policy(api, ns, name, [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default"},
+                                         "data": {"id": uuid.uuid4().hex}}], CLUSTER)
     return wait_for(lambda: compliance(api.get(POLICY, name, ns), CLUSTER), timeout=60, interval=0.5,
                     what=f"compliance of {ns}/{name} on {CLUSTER}")
 
