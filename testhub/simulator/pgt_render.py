@@ -192,6 +192,8 @@ def _new_policy(name, namespace, remediation, interval):
                     "spec": {
                         "remediationAction": remediation,
                         "severity": "low",
+                        # camelCase, as cnf-features-deploy ztp/policygenerator/policyGen/policyTemplate.go:25
+                        # writes it; the framework add-on decodes ConfigurationPolicies strictly
                         "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
                         "evaluationInterval": dict(interval),
                         "object-templates": [],
