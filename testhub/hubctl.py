@@ -654,18 +654,24 @@ class Hub:
             time.sleep(0.2)
         controllers.register_webhook(api, self.port("siteconfig-webhook"), ca_pem)
 
+    def _record_mode(self, state: dict, key: str, mode: str) -> None:
+        """Record a real/model switch in ``state.json``; a change of a recorded mode restarts the simulator, which reads
+        the switches from its environment when it starts."""
+        if state.get(key) == mode:
+            return
+        previous = state.get(key)
+        state[key] = mode
+        sim = state.get("processes", {}).get("simulator")
+        if previous and sim and self._alive(sim):
+            self._terminate(sim)
+            state["processes"].pop("simulator", None)
+        self._save_state(state)
+
     def _ensure_talm(self, state: dict) -> None:
         """Real mode: TALM's CRDs and its manager process, ready when its ClusterGroupUpgrade controller runs (see
         testhub/controllers.py). The simulator learns the mode from ``ZTP_TALM`` when it starts: a change of mode
         restarts it."""
-        if state.get("talm") != self.talm:
-            previous = state.get("talm")
-            state["talm"] = self.talm
-            sim = state.get("processes", {}).get("simulator")
-            if previous and sim and self._alive(sim):
-                self._terminate(sim)
-                state["processes"].pop("simulator", None)
-            self._save_state(state)
+        self._record_mode(state, "talm", self.talm)
         entry = state.get("processes", {}).get("talm")
         if self.talm != "real":
             if entry:
@@ -699,14 +705,7 @@ class Hub:
         """Real mode: the propagator on the hub, and the framework add-on and config-policy controller of the spoke's
         cluster, each ready when its main controller runs (see testhub/policy_controllers.py). As for TALM, a change of
         mode restarts the simulator, which learns it from ``ZTP_POLICY``."""
-        if state.get("policy") != self.policy:
-            previous = state.get("policy")
-            state["policy"] = self.policy
-            sim = state.get("processes", {}).get("simulator")
-            if previous and sim and self._alive(sim):
-                self._terminate(sim)
-                state["processes"].pop("simulator", None)
-            self._save_state(state)
+        self._record_mode(state, "policy", self.policy)
         procs = state.get("processes", {})
         if self.policy != "real":
             for name in POLICY_PROCESSES:

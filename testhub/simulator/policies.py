@@ -104,6 +104,10 @@ class PoliciesApp:
         self._clusters = {}
         self.decisions = {}
         self._refused = {}
+        # ZTP_POLICY=real (set by testhub/hubctl.py when it starts the simulator): the real propagator, framework add-on
+        # and config-policy controller replicate the policies and the spoke decides compliance; this model then only
+        # writes the PlacementDecisions (no placement controller builds here) and runs the ``policies`` Application
+        self.real_governance = os.environ.get("ZTP_POLICY", "model").strip().lower() == "real"
 
     # ------------------------------------------------------------------ entry point
     def reconcile(self):
@@ -111,13 +115,6 @@ class PoliciesApp:
         self.place()
         if not self.real_governance:
             self.govern()
-
-    @property
-    def real_governance(self):
-        """The real propagator, framework add-on and config-policy controller run (``ZTP_POLICY=real``, set by
-        testhub/hubctl.py): they replicate the policies and the spoke decides compliance; this model only writes the
-        PlacementDecisions (no placement controller builds here) and runs the ``policies`` Application."""
-        return os.environ.get("ZTP_POLICY", "model").strip().lower() == "real"
 
     # ------------------------------------------------------------------ ArgoCD app
     def _checkout(self, refresh=False):
