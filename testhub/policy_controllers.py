@@ -30,6 +30,7 @@ import subprocess
 from kubernetes import client as k8s_client
 
 from testhub import controllers, generators
+from testhub.simulator.spoke import DEFAULT_SPOKE
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SWITCH = "ZTP_POLICY"
@@ -38,7 +39,8 @@ PROPAGATOR = "governance-policy-propagator"
 ADDON = "governance-policy-framework-addon"
 CPC = "config-policy-controller"
 NAMES = (PROPAGATOR, ADDON, CPC)
-SPOKE_CLUSTER = "sno-a"
+# the cluster the spoke API server stands for (the simulator's default ``spokeCluster``)
+SPOKE_CLUSTER = DEFAULT_SPOKE
 CRD_MARK = "ztp-testhub/policy-crd"
 # hub: the propagator's CRDs (Policy, PlacementBinding, PolicySet, PolicyAutomation)
 HUB_CRD_FILES = (
@@ -164,7 +166,7 @@ def cpc_argv(binary: str, cluster: str) -> list[str]:
             "--leader-elect=false", "--metrics-bind-address", "0", "--health-probe-bind-address", "0"]
 
 
-def started(name: str, log: str) -> bool:  # pylint: disable=redefined-outer-name
+def started(name: str, log: str) -> bool:
     """The controller's main controller runs its workers (read from its log after the hub's last ``==== `` line)."""
     wanted = STARTED_LINES[name]
     ok = False
