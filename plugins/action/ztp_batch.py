@@ -12,10 +12,9 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, siteconfig, yaml_edit
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, siteconfig, yaml_files, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils.replacement import ReplacementError, replacement_plan
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils.validate import validate_against_docs
@@ -119,7 +118,7 @@ class ActionModule(ActionBase):
             try:
                 full = os.path.join(repo_dir, path)
                 bindings = batch.template_bindings(policygen.load_documents(yaml_files.read_text(full)[0], full))
-            except (ZtpInputError, yaml_edit.YamlEditError, IOError, OSError):
+            except (ZtpInputError, yaml_load.YamlEditError, IOError, OSError):
                 continue
             if bindings:
                 templates.append({"path": path, "bindings": bindings, "label_selectors": batch.label_selectors(bindings)})
@@ -155,7 +154,7 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("repo_dir is required to plan a removal")
             try:
                 plan = self._removal_of(request, os.path.join(args["repo_dir"], request["cluster_file"]), results, files)
-            except (ReplacementError, ZtpInputError, ZtpInputErrors, yaml_edit.YamlEditError, IOError, OSError) as error:
+            except (ReplacementError, ZtpInputError, ZtpInputErrors, yaml_load.YamlEditError, IOError, OSError) as error:
                 plan = {"errors": [str(error)]}
             if plan.get("last"):
                 last.append(host)
@@ -187,7 +186,7 @@ class ActionModule(ActionBase):
         """``{remove, errors}`` of one cluster (and ``last`` when no worker stays), or a replacement's plan."""
         if path not in files:
             text = yaml_files.read_text(path)[0]
-            files[path] = (text, None if request.get("replace") else yaml_edit.load_documents(text))
+            files[path] = (text, None if request.get("replace") else yaml_load.load_documents(text))
         text, documents = files[path]
         workers = request["workers"]
         if request.get("replace"):
@@ -195,7 +194,7 @@ class ActionModule(ActionBase):
                                     request["cluster_file"], request.get("default_template_refs"),
                                     request.get("reinstall_generation"))
         if documents is None:
-            documents = yaml_edit.load_documents(text)
+            documents = yaml_load.load_documents(text)
             files[path] = (text, documents)
         ref = siteconfig.find_cluster(documents, request["cluster"], request["cluster_file"])
         masters = [n.get("hostName") for n in ref.nodes if isinstance(n, dict) and siteconfig.is_master(n)]
@@ -225,7 +224,7 @@ class ActionModule(ActionBase):
                 continue
             try:
                 dummy, text, document = policygen.read_worker_file(policy, repo_dir)
-            except (ZtpInputError, ZtpInputErrors, yaml_edit.YamlEditError, IOError, OSError) as error:
+            except (ZtpInputError, ZtpInputErrors, yaml_load.YamlEditError, IOError, OSError) as error:
                 invalid[host] = "%s: %s" % (request["cluster"], error)
                 continue
             if text is None:

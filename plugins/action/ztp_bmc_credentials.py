@@ -15,7 +15,7 @@ from ansible.template import Templar
 from ansible_collections.ztp.sno_expand.plugins.module_utils import bmc_rotation as br
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils.batch import BatchVars
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
 

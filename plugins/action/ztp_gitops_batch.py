@@ -20,7 +20,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors, redact
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_nodes
@@ -112,9 +112,9 @@ class ActionModule(ActionBase):
                 result.update(failed=True, changed=False, errors=errors,
                               msg='%d problem(s) in the batch, nothing was written:\n%s' % (len(errors), '\n'.join(errors)))
                 return result
-        args = yaml_edit.plain(args)
-        if not yaml_edit.HAS_RUAMEL:
-            result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+        args = yaml_load.plain(args)
+        if not yaml_load.HAS_RUAMEL:
+            result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_load.RUAMEL_IMPORT_ERROR)
             return result
         # One holder of the working copy from the first read to the last write: a checkout or another writer never
         # moves a file between the read and the write of its edit.
@@ -159,7 +159,7 @@ class ActionModule(ActionBase):
         for kpath, entries in sorted(kustomizations.items()):
             try:
                 files.set(kpath, policygen.update_kustomization_entries(files.text(kpath), [e for e, dummy in entries], kpath))
-            except yaml_edit.YamlEditError as error:
+            except yaml_load.YamlEditError as error:
                 errors.append(str(ZtpInputError('path', kpath, 'a file that can be edited without changing anything else (%s)'
                                                 % error, where=kpath)))
             except (ZtpInputError, ZtpInputErrors) as error:
@@ -263,7 +263,7 @@ class ActionModule(ActionBase):
                     kpath = os.path.join(os.path.dirname(path), 'kustomization.yaml')
                     files.set(kpath, policygen.add_kustomization_resource(files.text(kpath), os.path.basename(path), kpath))
                     changed.append(kpath)
-            except yaml_edit.YamlEditError as error:
+            except yaml_load.YamlEditError as error:
                 errors.append(str(ZtpInputError('path', path, 'a file that can be edited without changing anything else '
                                                 '(%s)' % error, where=path)))
                 continue
@@ -305,7 +305,7 @@ class ActionModule(ActionBase):
             text, outcomes = set_nodes(files.text(path), [(req['cluster'], node, req['default_template_refs'],
                                                            req.get('bmh_annotations'))
                                                           for req, dummy, dummy, node in edits], where=where)
-        except yaml_edit.YamlEditError as error:
+        except yaml_load.YamlEditError as error:
             return ['%s: %s: %s' % (label, where, error) for dummy, label, dummy, dummy in edits[:1]]
         except (ZtpInputError, ZtpInputErrors) as error:
             return ['%s: %s' % (edits[0][1], m) for m in _messages(error)]

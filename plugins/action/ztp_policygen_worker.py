@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 
 ARGUMENT_SPEC = policygen.WORKER_ARGUMENT_SPEC
@@ -27,7 +27,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        params = yaml_edit.plain(params)
+        params = yaml_load.plain(params)
         if not policygen.HAS_RUAMEL:
             result.update(failed=True, msg=missing_required_lib("ruamel.yaml"), exception=policygen.RUAMEL_IMPORT_ERROR)
             return result

@@ -11,7 +11,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import apply_node
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
@@ -28,9 +28,9 @@ class ActionModule(ActionBase):
         del tmp
         dummy, params = self.validate_argument_spec(
             argument_spec=validate.module_spec('ztp_siteconfig_node'), required_if=[('state', 'present', ['node']), ('state', 'absent', ['node'])])
-        params = yaml_edit.plain(params)
-        if not yaml_edit.HAS_RUAMEL:
-            result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+        params = yaml_load.plain(params)
+        if not yaml_load.HAS_RUAMEL:
+            result.update(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_load.RUAMEL_IMPORT_ERROR)
             return result
         try:
             outcome = apply_node(params['path'], params['cluster'], params['node'], params['state'],
@@ -41,7 +41,7 @@ class ActionModule(ActionBase):
         except ZtpInputError as exc:
             result.update(failed=True, msg=str(exc), errors=[exc.describe()])
             return result
-        except (yaml_edit.YamlEditError, IOError, OSError) as exc:
+        except (yaml_load.YamlEditError, IOError, OSError) as exc:
             result.update(failed=True, msg='%s: %s' % (params['path'], exc))
             return result
         if outcome['warnings']:

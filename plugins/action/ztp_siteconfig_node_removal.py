@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 from ansible_collections.ztp.sno_expand.plugins.modules.ztp_siteconfig_node_removal import ARGUMENT_SPEC, run
 
 
@@ -23,5 +23,5 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        result.update(run(yaml_edit.plain(params), bool(self._task.check_mode), bool(self._task.diff)))
+        result.update(run(yaml_load.plain(params), bool(self._task.check_mode), bool(self._task.diff)))
         return result

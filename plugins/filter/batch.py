@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
 
 

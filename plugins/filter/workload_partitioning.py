@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
 
 
 def _call(function, *args):

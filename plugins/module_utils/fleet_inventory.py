@@ -28,7 +28,7 @@ import re
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
 from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils import workers_file
@@ -259,7 +259,7 @@ class Repository(object):
             return None
         self._texts[rel] = text
         try:
-            return yaml_edit.fast_load_all(text)
+            return yaml_load.fast_load_all(text)
         except Exception as error:  # pylint: disable=broad-except
             self.unreadable.append(rel)
             self.errors.append(ZtpInputError("path", rel, "a valid YAML file: %s; fix the YAML syntax there"
@@ -351,7 +351,7 @@ class Repository(object):
         for rel, full in folders.items():
             try:
                 with open(full, "rb") as handle:
-                    kust = yaml_edit.fast_load_all(handle.read().decode("utf-8", "replace"))
+                    kust = yaml_load.fast_load_all(handle.read().decode("utf-8", "replace"))
             except Exception:  # pylint: disable=broad-except
                 continue  # reported when the folder is read
             kust = kust[0] if kust and isinstance(kust[0], dict) else {}
@@ -421,7 +421,7 @@ def _source_cr(repo, template, name):
         return None
     try:
         with open(repo.full(rel), "rb") as handle:
-            docs = yaml_edit.fast_load_all(handle.read().decode("utf-8"))
+            docs = yaml_load.fast_load_all(handle.read().decode("utf-8"))
     except Exception:  # pylint: disable=broad-except
         return None
     return docs[0] if docs and isinstance(docs[0], dict) else None
@@ -794,7 +794,7 @@ def read_fleet(root, base, options, hub_options=None, hub_client=None):
 
     ``base``: the folder relative paths of the options (``workers_file``) start from. ``hub_options``: kubernetes.core
     auth options to read ManagedClusters with (None: no hub); ``hub_client`` a ready ``hub.Hub`` instead."""
-    options = dict((k, yaml_edit.plain(v)) for k, v in (options or {}).items() if v is not None)
+    options = dict((k, yaml_load.plain(v)) for k, v in (options or {}).items() if v is not None)
     repo = scan(root, options.get("paths"))
     facts = None
     if hub_options is not None or hub_client is not None:

@@ -33,7 +33,7 @@ import time
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpError, ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import URL_USERINFO as _URL_USERINFO
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 
 DEFAULT_TIMEOUT = 300
@@ -838,12 +838,12 @@ def merge_kustomization(base, upstream, ours):
     to or removed from upstream's list, which keeps its own additions, order and comments; a key that ``ours`` changed
     otherwise is taken only when upstream left it as it was in ``base``."""
     try:
-        docs = [yaml_edit.load_documents(text) if text is not None else [{}] for text in (base, upstream, ours)]
+        docs = [yaml_load.load_documents(text) if text is not None else [{}] for text in (base, upstream, ours)]
     except Exception:  # pylint: disable=broad-except
         return None
     if any(len(d) != 1 or not isinstance(d[0], dict) for d in docs):
         return None
-    old, theirs, mine = (yaml_edit.plain(d[0]) for d in docs)
+    old, theirs, mine = (yaml_load.plain(d[0]) for d in docs)
     text = upstream
     for key in sorted(set(old) | set(mine), key=str):
         if old.get(key) == mine.get(key):
@@ -857,7 +857,7 @@ def merge_kustomization(base, upstream, ours):
                 text = yaml_edit.set_mapping_value(text, [0], key, added)
                 continue
             for entry in removed:
-                current = yaml_edit.plain(yaml_edit.load_documents(text)[0])[key]
+                current = yaml_load.plain(yaml_load.load_documents(text)[0])[key]
                 if entry in current:
                     text = yaml_edit.remove_sequence_item(text, [0, key], current.index(entry))
             if added:

@@ -34,7 +34,7 @@ import traceback
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
 from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
 
@@ -631,7 +631,7 @@ def load_documents(text, where):
     if text is None or not text.strip():
         return []
     try:
-        return yaml_edit.fast_load_all(text)
+        return yaml_load.fast_load_all(text)
     except (YAMLError, LibYamlError) as error:
         raise ZtpInputError("path", where, "a valid YAML file (%s)" % str(error).replace("\n", " "), where=where)
 
@@ -699,7 +699,7 @@ def update_worker_text(text, document, where="worker file"):
         return rendered
     existing = load_documents(text, where)
     check_worker_file(existing, document, where)
-    if len(existing) == 1 and yaml_edit.same_data(existing[0], _plain(document)):
+    if len(existing) == 1 and yaml_load.same_data(existing[0], _plain(document)):
         return text
     old = existing[0]
     if old.get("apiVersion") != document["apiVersion"]:
@@ -708,7 +708,7 @@ def update_worker_text(text, document, where="worker file"):
         new_text = yaml_edit.update_value(text, [0], document)
     except yaml_edit.YamlEditError:
         return rendered
-    if not yaml_edit.same_data(load_documents(new_text, where), [_plain(document)]):
+    if not yaml_load.same_data(load_documents(new_text, where), [_plain(document)]):
         return rendered
     return new_text
 

@@ -20,7 +20,7 @@ import json
 import re
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpInputError, ZtpInputErrors, is_secret_key, raise_if_any
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 
 
@@ -105,7 +105,7 @@ def document_format(doc):
 
 def detect_format(text):
     """The format of the first SiteConfig/ClusterInstance document of ``text``, or None."""
-    for doc in yaml_edit.load_documents(text):
+    for doc in yaml_load.load_documents(text):
         fmt = document_format(doc)
         if fmt:
             return fmt
@@ -204,7 +204,7 @@ def webhook_errors(ref, doc, old, entry, where=None):
       lines 133-156, clusterinstance_validation.go lines 146-152). The file in Git carries no status, so an existing
       node is taken as provisioned: its other fields are never changed here.
     """
-    if ref.format != FORMAT_CLUSTERINSTANCE or (old is not None and entry is not None and yaml_edit.same_data(old, entry)):
+    if ref.format != FORMAT_CLUSTERINSTANCE or (old is not None and entry is not None and yaml_load.same_data(old, entry)):
         return []
     host = (entry or old or {}).get('hostName')
     if provisioning_state(doc) == 'InProgress':
@@ -216,7 +216,7 @@ def webhook_errors(ref, doc, old, entry, where=None):
     if old is None or entry is None:
         return []
     changed = sorted(str(k) for k in set(old) | set(entry) if k not in WEBHOOK_MUTABLE_NODE_FIELDS and
-                     not yaml_edit.same_data(old.get(k), entry.get(k)))
+                     not yaml_load.same_data(old.get(k), entry.get(k)))
     if not changed:
         return []
     return [ZtpInputError('node.%s' % field, entry.get(field), 'the value node %s of ClusterInstance %s has (%r): after '
@@ -784,7 +784,7 @@ def _plan_node(docs, ref, node, default_template_refs, where):
 
 def set_node(text, cluster, node, default_template_refs=None, where=None):
     """Add or update a worker node; return ``(new_text, entry, format, warnings)``."""
-    docs = yaml_edit.load_documents(text)
+    docs = yaml_load.load_documents(text)
     ref = find_cluster(docs, cluster, where)
     entry, replacing = _plan_node(docs, ref, node, default_template_refs, where)
     warnings = []
@@ -812,7 +812,7 @@ def set_nodes(text, edits, default_template_refs=None, where=None):
     ``(new_text, outcomes)``: one ``{cluster, entry, format, warnings, error}`` per edit, ``error`` the
     ``ZtpInputError``/``ZtpInputErrors`` of an edit that was refused (that edit is left out, the others are made).
     """
-    docs = yaml_edit.load_documents(text)
+    docs = yaml_load.load_documents(text)
     refs = {}
     for ref in list_clusters(docs):
         refs.setdefault(ref.name, []).append(ref)
@@ -879,7 +879,7 @@ def _refuse_alias(text, ref, where):
 
 def remove_node(text, cluster, host_name, where=None):
     """Remove a worker node; return ``(new_text, format)`` (unchanged text when the node is absent)."""
-    docs = yaml_edit.load_documents(text)
+    docs = yaml_load.load_documents(text)
     ref = find_cluster(docs, cluster, where)
     errors = sno_errors(ref, where)
     if not _is_str(host_name) or not host_name:
@@ -1028,7 +1028,7 @@ def removal_edit(text, cluster, host_name, step, where=None, absent_ok=False):
     ``absent_ok``: a worker not in the file is reported ``absent`` by every step (a run after the removal) instead of
     refused. ``info``: ``{format, state_before, state, message}`` (``REMOVAL_STATES``). Nothing is changed on error.
     """
-    docs = yaml_edit.load_documents(text)
+    docs = yaml_load.load_documents(text)
     ref, index = _removal_target(docs, cluster, host_name, step, where, absent_ok)
     node = ref.nodes[index] if index is not None else None
     before = removal_state(node, ref.format)
@@ -1077,7 +1077,7 @@ def removal_edit(text, cluster, host_name, step, where=None, absent_ok=False):
         new_text = remove_node(text, cluster, host_name, where)[0]
     if new_text == text:
         return text, info
-    after = find_cluster(yaml_edit.load_documents(new_text), cluster, where)
+    after = find_cluster(yaml_load.load_documents(new_text), cluster, where)
     after_index = _node_index(after, host_name)
     entry = after.nodes[after_index[0]] if after_index else None
     raise_if_any(webhook_errors(ref, docs[ref.doc_index], node, entry, where))

@@ -23,7 +23,7 @@ import io
 import ipaddress
 import os
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, is_secret_key
 
@@ -150,7 +150,7 @@ def _credentials(node, worker, errors, loc, index):
 
 def _load_yaml(path, text):
     try:
-        docs = yaml_edit.fast_load_all(text)
+        docs = yaml_load.fast_load_all(text)
     except Exception as error:  # pylint: disable=broad-except
         line = yaml_error_line(error)
         raise ZtpInputError("path", path, "a valid YAML file (%s)" % " ".join(str(error).split()), where(path, line))

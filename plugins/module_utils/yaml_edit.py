@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Round-trip editing of Git-managed YAML files by text splicing.
 
-ruamel.yaml parses the text only to find where the nodes are; an edit replaces or inserts the lines of
+The parser is used only to find where the nodes are; an edit replaces or inserts the lines of
 one block and leaves every other byte of the file as it was (comments, quoting, blank lines, other
 documents). New blocks are rendered in the indentation style of their neighbours. After each splice
 the result is parsed again and compared with the intended data; a mismatch raises ``YamlEditError``.
@@ -11,7 +11,8 @@ the result is parsed again and compared with the intended data; a mismatch raise
 A path is a list whose first element is the index of the document in the file, followed by mapping
 keys and sequence indexes, for example ``[0, 'spec', 'clusters', 0, 'nodes']``.
 
-Reading and writing the files themselves (locks, atomic writes, recovery) is ``yaml_files``.
+Reading the data is ``yaml_load``; reading and writing the files themselves (locks, atomic writes, recovery) is
+``yaml_files``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,30 +23,10 @@ import copy
 import io
 import json
 import re
-import traceback
 from collections import Counter
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError
-
-try:
-    from ruamel.yaml import YAML
-    HAS_RUAMEL = True
-    RUAMEL_IMPORT_ERROR = None
-except ImportError:
-    HAS_RUAMEL = False
-    RUAMEL_IMPORT_ERROR = traceback.format_exc()
-
-try:
-    # libyaml through PyYAML: parsing in C, about 20 times faster than ruamel.yaml's pure Python parser.
-    # It finds node positions and reads data with the YAML 1.2 rules of ruamel.yaml (below); ruamel.yaml
-    # stays the reference and the fallback.
-    import yaml as _pyyaml
-    from yaml.cyaml import CParser as _CParser
-    from yaml.constructor import ConstructorError as _ConstructorError, SafeConstructor as _SafeConstructor
-    from yaml.resolver import BaseResolver as _BaseResolver
-    HAS_LIBYAML = True
-except ImportError:
-    HAS_LIBYAML = False
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import (
+    YamlEditError, fast_load_all, get_value, load_documents, parse_events, path_text, ruamel_yaml, same_data)
 
 
 # Plain scalars that YAML 1.1 readers (and some Go YAML libraries) resolve to a non-string type.
@@ -62,165 +43,6 @@ _YAML11_SPECIAL = re.compile(r'''^(?:
 # Strings that are plain scalars in every YAML version (checked without a dump and load).
 _SIMPLE_PLAIN = re.compile(r'^[A-Za-z/][A-Za-z0-9 ._/:@+=,()~-]*$')
 _FLOW_UNSAFE = re.compile(r'[,\[\]{}#]|: |^[-?:!&*|>\'"%@`]|^$|\s$|^\s')
-
-
-class YamlEditError(ZtpError):
-    """An edit could not be made without changing more than intended (nothing was written)."""
-
-
-def _require_ruamel():
-    if not HAS_RUAMEL:
-        raise YamlEditError('the Python library ruamel.yaml is required: %s' % RUAMEL_IMPORT_ERROR)
-
-
-def _safe_yaml():
-    _require_ruamel()
-    return YAML(typ='safe', pure=True)
-
-
-if HAS_LIBYAML:
-    class _Resolver12(_BaseResolver):
-        """The implicit types of YAML 1.2 as ruamel.yaml resolves them (``yes`` and ``010`` stay what 1.2 says)."""
-
-    for _tag, _regexp, _first in (
-            ('bool', r'^(?:true|True|TRUE|false|False|FALSE)$', 'tTfF'),
-            ('float', r'''^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                |[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
-                |[-+]?\.(?:inf|Inf|INF)
-                |\.(?:nan|NaN|NAN))$''', '-+0123456789.'),
-            ('int', r'''^(?:[-+]?0b[0-1_]+
-                |[-+]?0o?[0-7_]+
-                |[-+]?[0-9_]+
-                |[-+]?0x[0-9a-fA-F_]+)$''', '-+0123456789'),
-            ('merge', r'^(?:<<)$', '<'),
-            ('null', r'^(?:~|null|Null|NULL|)$', ['~', 'n', 'N', '']),
-            ('timestamp', r'''^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
-                |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
-                (?:[Tt]|[ \t]+)[0-9][0-9]?
-                :[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?
-                (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$''', '0123456789'),
-            ('value', r'^(?:=)$', '=')):
-        _Resolver12.add_implicit_resolver('tag:yaml.org,2002:' + _tag, re.compile(_regexp, re.X), list(_first))
-
-    class _Constructor12(_SafeConstructor):
-        """PyYAML's safe constructor with ruamel.yaml's YAML 1.2 integers and its refusal of duplicate keys."""
-
-        def construct_yaml_int(self, node):
-            value = self.construct_scalar(node).replace('_', '')
-            sign = -1 if value[0] == '-' else 1
-            if value[0] in '+-':
-                value = value[1:]
-            for prefix, base in (('0b', 2), ('0x', 16), ('0o', 8)):
-                if value.startswith(prefix):
-                    return sign * int(value[2:], base)
-            return sign * int(value)
-
-        def construct_mapping(self, node, deep=False):
-            if isinstance(node, _pyyaml.MappingNode):
-                seen = set()
-                for key_node, dummy in node.value:
-                    if key_node.tag == 'tag:yaml.org,2002:merge':
-                        continue
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        duplicate = key in seen
-                        seen.add(key)
-                    except TypeError:
-                        continue
-                    if duplicate:
-                        raise _ConstructorError('while constructing a mapping', node.start_mark,
-                                                'found duplicate key "%s"' % (key,), key_node.start_mark)
-            return _SafeConstructor.construct_mapping(self, node, deep=deep)
-
-    _Constructor12.add_constructor('tag:yaml.org,2002:int', _Constructor12.construct_yaml_int)
-
-    class _FastLoader(_CParser, _Constructor12, _Resolver12):  # pylint: disable=too-many-ancestors
-        def __init__(self, stream):
-            _CParser.__init__(self, stream)
-            _Constructor12.__init__(self)
-            _Resolver12.__init__(self)
-
-
-def _use_libyaml(text):
-    # a %YAML directive may ask for 1.1 rules, which only ruamel.yaml applies like before
-    return HAS_LIBYAML and not (text.startswith('%') or '\n%' in text)
-
-
-def fast_load_all(text):
-    """Data of every document of ``text`` with ruamel.yaml's safe YAML 1.2 rules (libyaml when available).
-
-    Parse errors are raised as they come (``yaml.YAMLError`` or ruamel's errors)."""
-    if _use_libyaml(text):
-        loader = _FastLoader(text)
-        try:
-            docs = []
-            while loader.check_data():
-                docs.append(loader.get_data())
-            return docs
-        finally:
-            loader.dispose()
-    return list(_safe_yaml().load_all(text))
-
-
-def load_documents(text):
-    """Return the plain data (dict/list/scalars) of every document in ``text``."""
-    try:
-        return fast_load_all(text)
-    except YamlEditError:
-        raise
-    except Exception as exc:  # ruamel raises many different error classes
-        raise YamlEditError('the file is not valid YAML: %s' % exc)
-
-
-def plain(value):
-    """Deep copy of ``value`` with Ansible's tagged/lazy containers and strings turned into plain Python types
-    (ruamel.yaml represents only those; in a module they arrive plain already)."""
-    if isinstance(value, dict):
-        return dict((plain(k), plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value
-
-
-def same_data(a, b):
-    """Strict equality of plain YAML data (``True`` differs from ``1``, ``1`` from ``1.0``)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return len(a) == len(b) and all(k in b and same_data(v, b[k]) for k, v in a.items())
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_data(x, y) for x, y in zip(a, b))
-    if type(a) is not type(b):
-        return isinstance(a, str) and isinstance(b, str) and a == b
-    return a == b
-
-
-def get_value(data_or_text, path):
-    """Return the value at ``path`` of the documents (a text or the list from ``load_documents``)."""
-    docs = load_documents(data_or_text) if isinstance(data_or_text, str) else data_or_text
-    cur = docs
-    for i, step in enumerate(path):
-        if isinstance(cur, dict) and step in cur:
-            cur = cur[step]
-        elif isinstance(cur, list) and isinstance(step, int) and not isinstance(step, bool) and 0 <= step < len(cur):
-            cur = cur[step]
-        elif i == 0:
-            raise YamlEditError('path %s not found: the file has %d document(s)' % (_path_text(path), len(docs)))
-        else:
-            raise YamlEditError('path %s not found (stopped at %r)' % (_path_text(path), path[i]))
-    return cur
-
-
-def _path_text(path):
-    return ''.join('[%r]' % p for p in path)
-
 
 # ---------------------------------------------------------------------------------------------
 # Node positions
@@ -273,16 +95,7 @@ def _build(event, events):
 
 
 def _parse_nodes(text):
-    try:
-        if _use_libyaml(text):
-            events = iter(list(_pyyaml.parse(text, Loader=_pyyaml.CSafeLoader)))
-        else:
-            _require_ruamel()
-            events = iter(list(YAML(typ='rt').parse(text)))
-    except YamlEditError:
-        raise
-    except Exception as exc:  # ruamel raises many different error classes
-        raise YamlEditError('the file is not valid YAML: %s' % exc)
+    events = iter(parse_events(text))
     docs = []
     for event in events:
         if type(event).__name__ == 'DocumentStartEvent':
@@ -342,7 +155,7 @@ class _Text(object):
     def locate(self, path):
         """Return the list of nodes from the document root down to the node at ``path``."""
         if not path or not isinstance(path[0], int) or not 0 <= path[0] < len(self.roots):
-            raise YamlEditError('path %s: the file has %d document(s)' % (_path_text(path), len(self.roots)))
+            raise YamlEditError('path %s: the file has %d document(s)' % (path_text(path), len(self.roots)))
         chain = [self.roots[path[0]]]
         for step in path[1:]:
             node = chain[-1]
@@ -358,7 +171,7 @@ class _Text(object):
             elif node.kind == 'seq' and isinstance(step, int) and 0 <= step < len(node.children):
                 nxt = node.children[step]
             if nxt is None:
-                raise YamlEditError('path %s not found in the file' % _path_text(path))
+                raise YamlEditError('path %s not found in the file' % path_text(path))
             chain.append(nxt)
         return chain
 
@@ -420,7 +233,7 @@ class _Text(object):
 
 
 def _dump(value):
-    yaml = YAML(typ='rt')
+    yaml = ruamel_yaml('rt')
     yaml.width = 1000000
     out = io.StringIO()
     yaml.dump(value, out)
@@ -625,9 +438,9 @@ def _verify(new_text, expected, path):
     try:
         got = load_documents(new_text)
     except YamlEditError as exc:
-        raise YamlEditError('editing %s produced invalid YAML (nothing written): %s' % (_path_text(path), exc))
+        raise YamlEditError('editing %s produced invalid YAML (nothing written): %s' % (path_text(path), exc))
     if not same_data(got, expected):
-        raise YamlEditError('editing %s would change more than intended (nothing written)' % _path_text(path))
+        raise YamlEditError('editing %s would change more than intended (nothing written)' % path_text(path))
     return new_text
 
 
@@ -661,7 +474,7 @@ def _replace_in_parent(doc, path, chain, value):
     """Replace the whole block of the node at ``path`` (its key or dash line included) by ``value``."""
     node = chain[-1]
     if len(chain) < 2:
-        raise YamlEditError('path %s: replacing a whole document is not supported' % _path_text(path))
+        raise YamlEditError('path %s: replacing a whole document is not supported' % path_text(path))
     parent = chain[-2]
     end = doc.content_end(node)
     emitter = _Emitter(_Style(doc, chain[0], parent))
@@ -705,7 +518,7 @@ def _begin_edit(doc, path, change, extra=(), flow_edit=None):
         raise YamlEditError('editing %s: the flow-style collection ([...] or {...}) on line %d holds comments that '
                             'this edit would drop (nothing written); write that collection in block style (one item '
                             'per line, "- " before each), then run again'
-                            % (_path_text(path), doc.text.count('\n', 0, outer.start) + 1))
+                            % (path_text(path), doc.text.count('\n', 0, outer.start) + 1))
     return expected, chain, _verify(_replace_flow(doc, path, own, flow_at, expected), expected, path)
 
 
@@ -851,7 +664,7 @@ def append_sequence_items(text, path, items):
     if current is None:
         return _replace_value(text, path, items)
     if not isinstance(current, list):
-        raise YamlEditError('path %s is not a sequence' % _path_text(path))
+        raise YamlEditError('path %s is not a sequence' % path_text(path))
 
     def change(parent, step):
         parent[step].extend(copy.deepcopy(items))
@@ -891,7 +704,7 @@ def append_to_sequences(text, items_by_path):
     for path, items in items_by_path:
         current = get_value(doc.data, path)
         if current is not None and not isinstance(current, list):
-            raise YamlEditError('path %s is not a sequence' % _path_text(path))
+            raise YamlEditError('path %s is not a sequence' % path_text(path))
         chain = doc.locate(path)
         seq = chain[-1]
         if not current or seq.kind != 'seq' or _flow_ancestor(chain) is not None:
@@ -919,7 +732,7 @@ def replace_sequence_item(text, path, index, item):
     """Replace item ``index`` of the sequence at ``path``, keeping the comments of unchanged parts."""
     current = get_value(text, path)
     if not isinstance(current, list) or not 0 <= index < len(current):
-        raise YamlEditError('path %s has no item %r' % (_path_text(path), index))
+        raise YamlEditError('path %s has no item %r' % (path_text(path), index))
     return update_value(text, list(path) + [index], item)
 
 
@@ -929,7 +742,7 @@ def remove_sequence_item(text, path, index):
     doc = _Text(text)
     current = get_value(doc.data, path)
     if not isinstance(current, list) or not 0 <= index < len(current):
-        raise YamlEditError('path %s has no item %r' % (_path_text(path), index))
+        raise YamlEditError('path %s has no item %r' % (path_text(path), index))
     if len(current) == 1:
         return _replace_value(text, path, [])
 
@@ -994,7 +807,7 @@ def set_mapping_value(text, path, key, value):
     if current is None:
         return _replace_value(text, path, {key: value})
     if not isinstance(current, dict):
-        raise YamlEditError('path %s is not a mapping' % _path_text(path))
+        raise YamlEditError('path %s is not a mapping' % path_text(path))
     if key in current:
         return update_value(text, list(path) + [key], value)
 
@@ -1025,7 +838,7 @@ def remove_mapping_key(text, path, key):
     doc = _Text(text)
     current = get_value(doc.data, path)
     if not isinstance(current, dict):
-        raise YamlEditError('path %s is not a mapping' % _path_text(path))
+        raise YamlEditError('path %s is not a mapping' % path_text(path))
     if key not in current:
         return text
     if len(current) == 1:

@@ -180,7 +180,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import apply_node
 
@@ -197,8 +197,8 @@ def main():
         required_if=[('state', 'present', ['node']), ('state', 'absent', ['node'])],
         supports_check_mode=True,
     )
-    if not yaml_edit.HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+    if not yaml_load.HAS_RUAMEL:
+        module.fail_json(msg=missing_required_lib('ruamel.yaml'), exception=yaml_load.RUAMEL_IMPORT_ERROR)
     params = module.params
     try:
         outcome = apply_node(params['path'], params['cluster'], params['node'], params['state'],
@@ -207,7 +207,7 @@ def main():
         module.fail_json(msg=str(exc), errors=[e.describe() for e in exc.errors])
     except ZtpInputError as exc:
         module.fail_json(msg=str(exc), errors=[exc.describe()])
-    except (yaml_edit.YamlEditError, IOError, OSError) as exc:
+    except (yaml_load.YamlEditError, IOError, OSError) as exc:
         module.fail_json(msg='%s: %s' % (params['path'], exc))
     for warning in outcome['warnings']:
         module.warn(warning)

@@ -165,7 +165,7 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import removal_batch
 
@@ -203,14 +203,14 @@ def _outcome(params, check_mode):
         return None, dict(failed=True, msg=str(exc), errors=[e.describe() for e in exc.errors])
     except ZtpInputError as exc:
         return None, dict(failed=True, msg=str(exc), errors=[exc.describe()])
-    except (yaml_edit.YamlEditError, IOError, OSError) as exc:
+    except (yaml_load.YamlEditError, IOError, OSError) as exc:
         return None, dict(failed=True, msg=str(exc))
 
 
 def run(params, check_mode, diff):
     """The result of the module for ``params`` (also used by the action plugin on the controller)."""
-    if not yaml_edit.HAS_RUAMEL:
-        return dict(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_edit.RUAMEL_IMPORT_ERROR)
+    if not yaml_load.HAS_RUAMEL:
+        return dict(failed=True, msg=missing_required_lib('ruamel.yaml'), exception=yaml_load.RUAMEL_IMPORT_ERROR)
     outcome, failure = _outcome(params, check_mode)
     if failure:
         return failure

@@ -32,7 +32,7 @@ from ansible.utils.vars import combine_vars
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu_names, policygen
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import redact
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_edit import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
 
 PHASES = ("selector_checks", "policy_creation", "node_addition", "install_verification")
 REMOVAL = "node_removal"

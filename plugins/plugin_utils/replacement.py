@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 
 
@@ -52,12 +52,12 @@ def replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None
     from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch  # pylint: disable=import-outside-toplevel
     where = path or 'cluster %s' % cluster
     try:
-        docs = yaml_edit.load_documents(cluster_text or '')
+        docs = yaml_load.load_documents(cluster_text or '')
         ref = siteconfig.find_cluster(docs, cluster, where)
-    except (ZtpInputError, ZtpInputErrors, yaml_edit.YamlEditError) as error:
+    except (ZtpInputError, ZtpInputErrors, yaml_load.YamlEditError) as error:
         raise ReplacementError(str(error))
-    new_of = dict((w.get('hostName'), w) for w in yaml_edit.plain(workers or []) if isinstance(w, dict))
-    info = [i for i in yaml_edit.plain(cluster_infos or []) if ((i or {}).get('metadata') or {}).get('name') == cluster]
+    new_of = dict((w.get('hostName'), w) for w in yaml_load.plain(workers or []) if isinstance(w, dict))
+    info = [i for i in yaml_load.plain(cluster_infos or []) if ((i or {}).get('metadata') or {}).get('name') == cluster]
     plan = {'remove': [], 'add': [], 'replaced': [], 'errors': []}
     for name in replace or []:
         new = new_of.get(name)

@@ -12,9 +12,9 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ztp.sno_expand.plugins.filter.replacement import ztp_replacement_plan
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 
-pytestmark = pytest.mark.skipif(not yaml_edit.HAS_RUAMEL, reason='ruamel.yaml is not installed')
+pytestmark = pytest.mark.skipif(not yaml_load.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
 SITECONFIG = """\
 apiVersion: ran.openshift.io/v2

@@ -32,7 +32,7 @@ from ansible.template import Templar
 
 from ansible_collections.ztp.sno_expand.plugins.action.ztp_gitops_batch import ActionModule as BatchAction
 from ansible_collections.ztp.sno_expand.plugins.module_utils import errors as E
-from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops, policygen, siteconfig, yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops, policygen, siteconfig, yaml_edit, yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.modules import ztp_policygen_worker, ztp_siteconfig_node
@@ -49,7 +49,7 @@ except ImportError:
         finally:
             basic._ANSIBLE_ARGS = old
 
-pytestmark = pytest.mark.skipif(not yaml_edit.HAS_RUAMEL, reason='ruamel.yaml is not installed')
+pytestmark = pytest.mark.skipif(not yaml_load.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
 SECRET = 'S3cr3t-Pa55w0rd'
 
@@ -395,7 +395,7 @@ def test_redact_masks_secret_keys_and_url_credentials():
 
 
 def test_validate_node_message_masks_secrets_directly():
-    ref = siteconfig.find_cluster(yaml_edit.load_documents(SITE), 'sno-a', 'site.yaml')
+    ref = siteconfig.find_cluster(yaml_load.load_documents(SITE), 'sno-a', 'site.yaml')
     with pytest.raises((ZtpInputError, ZtpInputErrors)) as error:
         siteconfig.validate_node(dict(WORKER, bmcCredentialsName={'name': 'x-bmc', 'password': SECRET}), ref,
                                  where='site.yaml')
@@ -1141,7 +1141,7 @@ def test_set_nodes_equals_one_set_node_after_the_other():
 def test_set_nodes_parses_the_big_file_about_once(monkeypatch):
     text = fleet_text(300)
     calls = {'parse': 0, 'load': 0}
-    parse, load = yaml_edit._parse_nodes, yaml_edit.fast_load_all
+    parse, load = yaml_edit._parse_nodes, yaml_load.fast_load_all
 
     def counted_parse(value):
         calls['parse'] += 1
@@ -1152,6 +1152,7 @@ def test_set_nodes_parses_the_big_file_about_once(monkeypatch):
         return load(value)
     monkeypatch.setattr(yaml_edit, '_parse_nodes', counted_parse)
     monkeypatch.setattr(yaml_edit, 'fast_load_all', counted_load)
+    monkeypatch.setattr(yaml_load, 'fast_load_all', counted_load)
     new_text, outcomes = siteconfig.set_nodes(text, [('sno-%04d' % i, fleet_worker(i)) for i in range(0, 300, 3)])
     assert calls['parse'] <= 1 and calls['load'] <= 3, calls
     assert new_text.count('-worker-0\n') == 100 and not any(o['error'] for o in outcomes)

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig as S
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit as Y
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load as L
 from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
 
-pytestmark = pytest.mark.skipif(not Y.HAS_RUAMEL, reason='ruamel.yaml is not installed')
+pytestmark = pytest.mark.skipif(not L.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
 SNO_SITECONFIG = """\
 # site of one SNO cluster
@@ -142,11 +142,11 @@ def test_detect_format():
 def test_valid_worker_is_added_to_siteconfig_and_clusterinstance():
     new, entry, fmt, warnings = S.set_node(SNO_SITECONFIG, 'sno-a', worker())
     assert fmt == S.FORMAT_SITECONFIG_V2 and warnings == []
-    assert Y.load_documents(new)[0]['spec']['clusters'][0]['nodes'][1] == entry == worker()
+    assert L.load_documents(new)[0]['spec']['clusters'][0]['nodes'][1] == entry == worker()
     new, entry, fmt, warnings = S.set_node(SNO_CLUSTERINSTANCE, 'ci-sno', worker())
     assert fmt == S.FORMAT_CLUSTERINSTANCE
     assert entry['templateRefs'] == [{'name': 'ai-node-templates-v1', 'namespace': 'open-cluster-management'}]
-    assert Y.load_documents(new)[1]['spec']['nodes'][1] == entry
+    assert L.load_documents(new)[1]['spec']['nodes'][1] == entry
 
 
 # ---------------------------------------------------------------------------------------------- rules
@@ -389,7 +389,7 @@ def test_update_is_idempotent_and_keeps_other_bytes():
     assert again == new
     assert new.startswith(SNO_SITECONFIG.split('      - hostName: "sno-b-worker"', 1)[0])
     assert '      - hostName: "sno-b-worker"\n' in new
-    assert Y.load_documents(new)[0]['spec']['clusters'][1]['nodes'][1] == node
+    assert L.load_documents(new)[0]['spec']['clusters'][1]['nodes'][1] == node
 
 
 def test_clusterinstance_update_refused_like_the_webhook():
@@ -405,7 +405,7 @@ def test_clusterinstance_update_refused_like_the_webhook():
 
 def test_remove_worker_and_absent_is_noop():
     new, _fmt = S.remove_node(SNO_SITECONFIG, 'sno-b', 'sno-b-worker')
-    assert [n['hostName'] for n in Y.load_documents(new)[0]['spec']['clusters'][1]['nodes']] == ['sno-b-master']
+    assert [n['hostName'] for n in L.load_documents(new)[0]['spec']['clusters'][1]['nodes']] == ['sno-b-master']
     assert S.remove_node(new, 'sno-b', 'sno-b-worker') == (new, S.FORMAT_SITECONFIG_V2)
 
 
@@ -450,12 +450,12 @@ def cluster_files():
     pairs = []
     for path in EXAMPLES:
         with open(path) as handle:
-            docs = Y.load_documents(handle.read())
+            docs = L.load_documents(handle.read())
         pairs.extend((path, ref.name) for ref in S.list_clusters(docs))
     return pairs
 
 
-CLUSTERS = cluster_files() if Y.HAS_RUAMEL else []
+CLUSTERS = cluster_files() if L.HAS_RUAMEL else []
 
 
 def test_examples_were_found():
@@ -478,7 +478,7 @@ def test_example_round_trip(tmp_path, path, cluster):
     with open(path) as handle:
         original = handle.read()
     target.write_text(original)
-    docs = Y.load_documents(original)
+    docs = L.load_documents(original)
     ref = S.find_cluster(docs, cluster)
     node = worker(hostName='added-worker-0.example.com', bootMACAddress='0C:42:A1:00:00:99')
     node['nodeNetwork']['interfaces'][0]['macAddress'] = '0C:42:A1:00:00:99'
@@ -513,7 +513,7 @@ def test_example_round_trip(tmp_path, path, cluster):
     expected = copy.deepcopy(docs)
     nodes = S.find_cluster(expected, cluster).cluster['nodes']
     nodes.append(result['node'])
-    assert Y.same_data(Y.load_documents(after), expected)
+    assert L.same_data(L.load_documents(after), expected)
     if ref.format == S.FORMAT_CLUSTERINSTANCE:
         assert result['node']['templateRefs'] == [n for n in ref.nodes if n.get('templateRefs')][0]['templateRefs']
 
@@ -536,7 +536,7 @@ def clusterinstance_with_worker():
 
 
 def sc_node(text, cluster_index=1, node_index=1):
-    return Y.load_documents(text)[0]['spec']['clusters'][cluster_index]['nodes'][node_index]
+    return L.load_documents(text)[0]['spec']['clusters'][cluster_index]['nodes'][node_index]
 
 
 def errors_of(call):
@@ -560,7 +560,7 @@ def test_siteconfig_steps_in_order_keep_comments_and_are_idempotent():
     assert S.removal_edit(suppressed, 'sno-b', 'sno-b-worker', 'suppress')[0] == suppressed
     removed, info = S.removal_edit(suppressed, 'sno-b', 'sno-b-worker', 'remove')
     assert info['state'] == 'absent'
-    assert [n['hostName'] for n in Y.load_documents(removed)[0]['spec']['clusters'][1]['nodes']] == ['sno-b-master']
+    assert [n['hostName'] for n in L.load_documents(removed)[0]['spec']['clusters'][1]['nodes']] == ['sno-b-master']
     assert removed.startswith(text.split('      # the worker of rack 7', maxsplit=1)[0])
     again, info = S.removal_edit(removed, 'sno-b', 'sno-b-worker', 'remove')
     assert again == removed and (info['state_before'], info['state']) == ('absent', 'absent')
@@ -585,15 +585,15 @@ def test_clusterinstance_steps_use_extra_annotations_and_prune_manifests():
     text = clusterinstance_with_worker()
     annotated, info = S.removal_edit(text, 'ci-sno', 'worker-0.example.com', 'annotate', 'ci.yaml')
     assert info['format'] == S.FORMAT_CLUSTERINSTANCE and info['state'] == 'annotated'
-    node = Y.load_documents(annotated)[1]['spec']['nodes'][1]
+    node = L.load_documents(annotated)[1]['spec']['nodes'][1]
     assert node['extraAnnotations'] == {'BareMetalHost': {ANN: 'true'}}
     suppressed, info = S.removal_edit(annotated, 'ci-sno', 'worker-0.example.com', 'suppress', 'ci.yaml')
-    node = Y.load_documents(suppressed)[1]['spec']['nodes'][1]
+    node = L.load_documents(suppressed)[1]['spec']['nodes'][1]
     assert node['pruneManifests'] == [{'apiVersion': 'metal3.io/v1alpha1', 'kind': 'BareMetalHost'}]
     assert 'suppressedManifests' not in node and info['state'] == 'suppressed'
     assert S.removal_edit(suppressed, 'ci-sno', 'worker-0.example.com', 'suppress')[0] == suppressed
     removed = S.removal_edit(suppressed, 'ci-sno', 'worker-0.example.com', 'remove')[0]
-    assert [n['hostName'] for n in Y.load_documents(removed)[1]['spec']['nodes']] == ['ci-sno-master']
+    assert [n['hostName'] for n in L.load_documents(removed)[1]['spec']['nodes']] == ['ci-sno-master']
 
 
 def test_bad_input_is_refused_naming_field_value_and_fix():

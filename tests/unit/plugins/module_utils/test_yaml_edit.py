@@ -15,9 +15,10 @@ import threading
 import pytest
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit as Y
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load as L
 from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
 
-pytestmark = pytest.mark.skipif(not Y.HAS_RUAMEL, reason='ruamel.yaml is not installed')
+pytestmark = pytest.mark.skipif(not L.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
 
 def changed_lines(before, after):
@@ -72,7 +73,7 @@ def test_append_adds_only_new_lines_in_neighbour_style():
     # the comment owned by n2 stays with n2, the one of the next key stays before it
     assert lines.index('        # comment that belongs to n2') < lines.index('      - hostName: n3')
     assert lines.index('      - hostName: n3') < lines.index('    # comment that belongs to the next key')
-    assert Y.load_documents(out)[0]['spec']['clusters'][0]['nodes'][2]['hostName'] == 'n3'
+    assert L.load_documents(out)[0]['spec']['clusters'][0]['nodes'][2]['hostName'] == 'n3'
 
 
 def test_append_indentless_sequence_and_four_space_style():
@@ -111,7 +112,7 @@ def test_remove_item_with_its_comments():
 def test_remove_last_item_leaves_empty_list():
     text = "a:\n  l:\n  - x  # c\n  b: 1\n"
     out = Y.remove_sequence_item(text, [0, 'a', 'l'], 0)
-    assert Y.load_documents(out) == [{'a': {'l': [], 'b': 1}}]
+    assert L.load_documents(out) == [{'a': {'l': [], 'b': 1}}]
     assert out.endswith('  b: 1\n')
 
 
@@ -138,7 +139,7 @@ def test_missing_and_null_key():
     assert Y.set_mapping_value(text, [0, 'spec'], 'nodes', [{'h': 1}]) == "spec:\n  name: x\n  nodes:\n    - h: 1\n"
     text = "spec:\n  nodes:\n  name: x\n"
     out = Y.append_sequence_item(text, [0, 'spec', 'nodes'], 'w')
-    assert Y.load_documents(out) == [{'spec': {'nodes': ['w'], 'name': 'x'}}]
+    assert L.load_documents(out) == [{'spec': {'nodes': ['w'], 'name': 'x'}}]
 
 
 def test_no_trailing_newline():
@@ -162,7 +163,7 @@ def test_multiline_and_yaml11_strings():
     out = Y.set_mapping_value("a: 1\n", [0], 'json', '{\n  "x": 1\n}\n')
     assert out == 'a: 1\njson: |\n  {\n    "x": 1\n  }\n'
     out = Y.set_mapping_value("a: 1\n", [0], 'flags', ['yes', 'on', '0755', '12:34:56', 'true', 'null', 'plain'])
-    assert Y.load_documents(out)[0]['flags'] == ['yes', 'on', '0755', '12:34:56', 'true', 'null', 'plain']
+    assert L.load_documents(out)[0]['flags'] == ['yes', 'on', '0755', '12:34:56', 'true', 'null', 'plain']
     assert '- "yes"' in out and '- "12:34:56"' in out and '- plain' in out
 
 
@@ -242,7 +243,7 @@ def test_lock_serialises_threads(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    names = Y.load_documents(open(path).read())[0]['names']
+    names = L.load_documents(open(path).read())[0]['names']
     assert sorted(names) == sorted(['start'] + ['t%d' % i for i in range(10)])
 
 
@@ -257,7 +258,7 @@ def test_lock_serialises_processes(tmp_path):
     for proc in procs:
         proc.join(60)
         assert proc.exitcode == 0
-    names = Y.load_documents(open(path).read())[0]['names']
+    names = L.load_documents(open(path).read())[0]['names']
     assert sorted(names) == sorted(['start'] + ['p%d' % i for i in range(10)])
 
 
@@ -276,11 +277,11 @@ spec:
 def test_flow_map_add_and_remove_keep_comments():
     added = Y.set_mapping_value(FLOW_MAP, [0, 'spec', 'labels'], 'c', '3')
     assert '# first' in added and '# second' in added
-    assert Y.load_documents(added)[0]['spec']['labels'] == {'a': '1', 'b': '2', 'c': '3'}
+    assert L.load_documents(added)[0]['spec']['labels'] == {'a': '1', 'b': '2', 'c': '3'}
     removed = Y.remove_mapping_key(added, [0, 'spec', 'labels'], 'c')
     assert removed == FLOW_MAP
     first_gone = Y.remove_mapping_key(FLOW_MAP, [0, 'spec', 'labels'], 'a')
-    assert '# second' in first_gone and Y.load_documents(first_gone)[0]['spec']['labels'] == {'b': '2'}
+    assert '# second' in first_gone and L.load_documents(first_gone)[0]['spec']['labels'] == {'b': '2'}
 
 
 def test_flow_item_update_replaces_only_that_item():
@@ -304,7 +305,7 @@ def test_append_to_sequences_in_one_pass_equals_one_by_one():
     for path, values in items:
         one_by_one = Y.append_sequence_items(one_by_one, path, values)
     assert Y.append_to_sequences(text, items) == one_by_one
-    assert Y.load_documents(one_by_one)[0] == {'a': [1, 2, 3], 'b': ['x', 'y'], 'c': ['p', 'q'], 'd': ['new']}
+    assert L.load_documents(one_by_one)[0] == {'a': [1, 2, 3], 'b': ['x', 'y'], 'c': ['p', 'q'], 'd': ['new']}
 
 
 def test_crlf_text_stays_crlf_for_every_edit():

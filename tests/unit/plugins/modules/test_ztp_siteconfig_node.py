@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
 from ansible_collections.ztp.sno_expand.plugins.modules import ztp_siteconfig_node
 
 try:
@@ -29,7 +29,7 @@ except ImportError:
         finally:
             basic._ANSIBLE_ARGS = old
 
-pytestmark = pytest.mark.skipif(not yaml_edit.HAS_RUAMEL, reason='ruamel.yaml is not installed')
+pytestmark = pytest.mark.skipif(not yaml_load.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
 SITE = """\
 apiVersion: ran.openshift.io/v1
