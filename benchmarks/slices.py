@@ -3,6 +3,9 @@ inventory and in its own working copy, against one test hub and one Git remote.
 
     python -m benchmarks.slices --clusters 100 --slices 1,2,4 [--out benchmarks/RESULTS.md]
 
+``ZTP_TALM=real`` runs TALM's own manager on the hub (built from its source, see ``docs/testhub.md``), the model
+otherwise; the table names which one ran.
+
 For each slice count a fresh hub gets a fleet of ``--clusters`` single-node clusters (``benchmarks/fleet.py``); the
 slices are disjoint host lists given to ``--limit``. Recorded: wall time until the last slice ends, the speed-up over
 one slice, every slice's exit status and failed hosts, the commits that reached the remote and whether every cluster
@@ -84,7 +87,7 @@ def run_slices(root: str, n: int, k: int, index: int, env: dict) -> dict:
         time.sleep(2)
         commits = remote_commits(hub.git_url)
         return {"k": k, "n": n, "wall": wall, "slices": slices, "commits": len(commits) - before,
-                "ready": ready_workers(hub, names), "load": bench.load()}
+                "ready": ready_workers(hub, names), "load": bench.load(), "talm": hub.talm}
     finally:
         hub.stop()
 
@@ -99,13 +102,13 @@ def report(rows: list[dict], info: dict) -> list[str]:
              "speed-up is what is left after the coordination cost on one machine; AWX runs slices on separate "
              "execution nodes." % bench.FAST_SPEED, "",
              "| clusters | slices | wall until the last slice ends (s) | speed-up | exit statuses | failed hosts "
-             "| commits on the remote | workers Ready | load avg |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| commits on the remote | workers Ready | TALM | load avg |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append("| %d | %d | %.1f | %s | %s | %d | %d | %d of %d | %s |" % (
+        lines.append("| %d | %d | %.1f | %s | %s | %d | %d | %d of %d | %s | %s |" % (
             r["n"], r["k"], r["wall"], "%.2f" % (one / r["wall"]) if one else "-",
             ", ".join(str(s["rc"]) for s in r["slices"]), sum(len(s["failed"]) for s in r["slices"]),
-            r["commits"], r["ready"], r["n"], r["load"]))
+            r["commits"], r["ready"], r["n"], r["talm"], r["load"]))
     return lines + [""]
 
 
