@@ -128,7 +128,7 @@ def floor_run(git_url: str, workdir: str, names: list[str]) -> float:
     """Plain Python: ruamel.yaml round-trip edits of the same files, one commit (no Ansible)."""
     from ruamel.yaml import YAML  # pylint: disable=import-outside-toplevel
     sys.path.insert(0, os.path.join(REPO, ".collections"))
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen  # pylint: disable=import-outside-toplevel
     git("clone", "-q", git_url, workdir, cwd=os.path.dirname(workdir))
     start = time.time()
     rt = YAML(typ="rt")

@@ -40,7 +40,7 @@ BIN = os.path.dirname(sys.executable)
 READ = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_inventory
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _fleet_inventory as fleet_inventory
 start, cpu = time.perf_counter(), time.process_time()
 result = fleet_inventory.read_fleet(sys.argv[2], sys.argv[3], {"workers_file": "workers.yml"})
 print(time.perf_counter() - start, time.process_time() - cpu, len(result["hosts"]))

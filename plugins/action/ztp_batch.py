@@ -12,12 +12,18 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, siteconfig, yaml_files, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.replacement import ReplacementError, replacement_plan
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.validate import validate_against_docs
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _siteconfig as siteconfig
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import plain
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as batch
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._replacement import ReplacementError, replacement_plan
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._validate import validate_against_docs
 
 VERDICT_VAR = batch.VERDICT_VAR
 

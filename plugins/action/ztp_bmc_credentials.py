@@ -12,12 +12,12 @@ __metaclass__ = type
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.template import Templar
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import bmc_rotation as br
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.batch import BatchVars
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _bmc_rotation as br
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import plain
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._batch import BatchVars
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
 PHASE = "bmc_rotation"
 # request field -> (role variable, spec); the role's defaults map them to the ztp_* inventory variables

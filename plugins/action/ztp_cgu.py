@@ -7,11 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu as cgulib
-from ansible_collections.ztp.sno_expand.plugins.module_utils.cgu_runner import CguRunner, module_args, progress_line
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, error_result
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu as cgulib
+from ansible_collections.ztp.sno_expand.plugins.module_utils._cgu_runner import CguRunner, module_args, progress_line
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
 
 class ActionModule(HubActionBase):

@@ -20,12 +20,14 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors, redact
-from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import set_nodes
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, ZtpInputError, ZtpInputErrors, redact
+from ansible_collections.ztp.sno_expand.plugins.module_utils._siteconfig import set_nodes
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as batch
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _validate as validate
 
 
 CLUSTER_SPEC = dict(

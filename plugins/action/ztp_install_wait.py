@@ -11,10 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch as iw
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _install_watch as iw
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
 
 class ActionModule(HubActionBase):

@@ -7,10 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import node_removal as nr
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.hub_action import HubActionBase
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _node_removal as nr
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
 
 def _line(row):

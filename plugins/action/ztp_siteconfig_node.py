@@ -11,10 +11,10 @@ __metaclass__ = type
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import apply_node
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._siteconfig import apply_node
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _validate as validate
 
 
 class ActionModule(ActionBase):

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
 from ansible_collections.ztp.sno_expand.plugins.modules.ztp_siteconfig_node_removal import ARGUMENT_SPEC, run
 
 

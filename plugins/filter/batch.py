@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
+from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import plain
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as batch
 
 
 def ztp_policy_compliance(policies, cluster=None):

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils.replacement import ReplacementError, replacement_plan
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils._replacement import ReplacementError, replacement_plan
 
 
 def ztp_replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None, path=None, default_template_refs=None):

@@ -9,9 +9,9 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _workload_partitioning as wp
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import plain
 
 
 def _call(function, *args):

@@ -188,8 +188,8 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_inventory as fleet
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _fleet_inventory as fleet
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 HUB_OPTIONS = ("kubeconfig", "context", "host", "api_key", "username", "password", "client_cert", "client_key", "ca_cert",
                "validate_certs", "proxy", "no_proxy", "proxy_headers", "persist_config", "impersonate_user", "impersonate_groups")
@@ -252,7 +252,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _working_copy(self, base):
         repo = self.get_option("repo")
-        from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
+        from ansible_collections.ztp.sno_expand.plugins.module_utils import _gitops as gitops
         try:
             kind = gitops.repo_url_kind(repo)
         except ZtpInputError as error:

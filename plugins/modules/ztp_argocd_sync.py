@@ -121,9 +121,9 @@ waited:
   type: float
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import argocd
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, error_result
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, hub_argument_spec, hub_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _argocd as argocd
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, hub_argument_spec, hub_module
 
 
 def main():

@@ -177,9 +177,9 @@ progress:
   elements: str
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import bmc_rotation as br
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec, hub_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _bmc_rotation as br
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError, hub_argument_spec, hub_module
 
 
 def main():

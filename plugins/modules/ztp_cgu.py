@@ -211,10 +211,10 @@ reconnects:
   type: int
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import Hub, HubError, hub_argument_spec, hub_module
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu as cgulib
-from ansible_collections.ztp.sno_expand.plugins.module_utils.cgu_runner import CguRunner, module_args
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError, hub_argument_spec, hub_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu as cgulib
+from ansible_collections.ztp.sno_expand.plugins.module_utils._cgu_runner import CguRunner, module_args
 
 
 def main():

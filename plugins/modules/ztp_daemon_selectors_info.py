@@ -89,9 +89,9 @@ source:
   type: str
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import (
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import (
     Hub, HubError, hub_argument_spec, hub_module)
-from ansible_collections.ztp.sno_expand.plugins.module_utils import daemon_selectors as ds
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _daemon_selectors as ds
 
 
 def argument_spec():

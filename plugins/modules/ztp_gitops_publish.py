@@ -156,9 +156,9 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
-from ansible_collections.ztp.sno_expand.plugins.module_utils.gitops import Git, GitError, publish
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _gitops as gitops
+from ansible_collections.ztp.sno_expand.plugins.module_utils._gitops import Git, GitError, publish
 
 
 def main():

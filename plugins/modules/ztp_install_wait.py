@@ -193,8 +193,8 @@ progress:
   elements: dict
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import run_wait_module
-from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch as iw
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import run_wait_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _install_watch as iw
 
 
 def main():

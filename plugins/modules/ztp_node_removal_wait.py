@@ -91,8 +91,8 @@ elapsed:
   type: float
 """
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import run_wait_module
-from ansible_collections.ztp.sno_expand.plugins.module_utils import node_removal as nr
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import run_wait_module
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _node_removal as nr
 
 
 def main():

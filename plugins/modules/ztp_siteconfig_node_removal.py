@@ -165,9 +165,11 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig import removal_batch
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._siteconfig import removal_batch
 
 ARGUMENT_SPEC = dict(
     removal_step=dict(type='str', required=True, choices=['status', 'annotate', 'suppress', 'remove', 'worker_policy']),

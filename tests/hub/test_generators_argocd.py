@@ -29,8 +29,8 @@ from testhub import generators as gen  # noqa: E402  pylint: disable=wrong-impor
 from testhub.simulator import argocd_clusters, pgt_render  # noqa: E402  pylint: disable=wrong-import-position
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
 
-policygen = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.policygen")
-siteconfig = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.siteconfig")
+policygen = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils._policygen")
+siteconfig = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils._siteconfig")
 
 SEED = os.path.join(REPO, "testhub", "gitops-seed")
 POLICY_FOLDERS = ("policygentemplates", "policygenerator")

@@ -22,7 +22,7 @@ if REPO not in sys.path:
 
 from testhub.simulator import pgt_render  # noqa: E402  pylint: disable=wrong-import-position
 
-policygen = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.policygen")
+policygen = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils._policygen")
 
 SEED = os.path.join(REPO, "testhub", "gitops-seed")
 POLICY_FOLDERS = ("policygentemplates", "policygenerator")

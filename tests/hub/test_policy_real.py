@@ -25,7 +25,7 @@ from testhub.hubctl import Hub, free_port_base  # noqa: E402  pylint: disable=wr
 from testhub.waiting import wait_for  # noqa: E402  pylint: disable=wrong-import-position
 from hubapi import CGU, MC, MCSB, NAMESPACE, POLICY, Api, condition, create_bound_policy  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
-ztp_cgu = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils.cgu")
+ztp_cgu = pytest.importorskip("ansible_collections.ztp.sno_expand.plugins.module_utils._cgu")
 
 if not (policy_controllers.sources_present() and controllers.talm_sources_present()):
     pytest.skip(f"no governance controller or TALM sources under {os.path.dirname(policy_controllers.sources_dir())}: "

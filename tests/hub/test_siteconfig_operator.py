@@ -31,8 +31,8 @@ if not controllers.sources_present():
                 "with the simulator's Python model there (tests/hub/test_simulator_clusters.py covers it)",
                 allow_module_level=True)
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import errors as ztp_errors  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _errors as ztp_errors  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _siteconfig as siteconfig  # noqa: E402  pylint: disable=wrong-import-position
 
 CI = ("siteconfig.open-cluster-management.io/v1alpha1", "ClusterInstance")
 BMH = ("metal3.io/v1alpha1", "BareMetalHost")

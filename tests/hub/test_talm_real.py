@@ -138,7 +138,7 @@ def test_cgu_remediates_a_noncompliant_policy(api, policy_ns):
 def test_a_placement_name_over_63_characters_is_never_decided(api, policy_ns):
     """TALM's Placement name is <cgu>-<policy>-placement-xxxxx, cut only at 253 characters; the placement controller
     labels the PlacementDecision with it, which the API server refuses over 63 characters, so the CGU never gets a
-    cluster (ztp_cgu refuses such a pair before creating the CGU: plugins/module_utils/cgu.py)."""
+    cluster (ztp_cgu refuses such a pair before creating the CGU: plugins/module_utils/_cgu.py)."""
     policy = "talm-long-policy-name-of-thirty-chars"
     make_policy(api, policy_ns, policy)
     cgu_name = "ztp-workers-0123456789"

@@ -314,7 +314,7 @@ def test_left_over_temporary_is_removed_by_the_next_edit(repo, tmp_path):
 
 WRITE_BATCH = textwrap.dedent("""\
     import json, sys
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
     texts = json.loads(sys.argv[1])
     with yaml_files.checkout_lock(next(iter(texts))):
         yaml_files.write_files(texts)

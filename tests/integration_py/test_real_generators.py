@@ -33,9 +33,9 @@ from testhub.simulator import argocd_clusters  # noqa: E402  pylint: disable=wro
 from testhub.simulator import pgt_render  # noqa: E402  pylint: disable=wrong-import-position
 
 MU = "ansible_collections.ztp.sno_expand.plugins.module_utils"
-cpuset = importlib.import_module(MU + ".cpuset")
-siteconfig = importlib.import_module(MU + ".siteconfig")
-policygen = importlib.import_module(MU + ".policygen")
+cpuset = importlib.import_module(MU + "._cpuset")
+siteconfig = importlib.import_module(MU + "._siteconfig")
+policygen = importlib.import_module(MU + "._policygen")
 
 V1, V2 = "ran.openshift.io/v1", "ran.openshift.io/v2"
 

@@ -12,7 +12,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ztp.sno_expand.plugins.filter.replacement import ztp_replacement_plan
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
 
 pytestmark = pytest.mark.skipif(not yaml_load.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 
@@ -99,7 +99,7 @@ def test_unknown_cluster_fails():
 
 
 def test_a_reinstall_of_the_same_hardware_is_recorded_by_its_generation():
-    from ansible_collections.ztp.sno_expand.plugins.plugin_utils.replacement import REINSTALL_ANNOTATION, replacement_plan
+    from ansible_collections.ztp.sno_expand.plugins.plugin_utils._replacement import REINSTALL_ANNOTATION, replacement_plan
     same = _worker('AA:BB:CC:00:00:03')
     # without a generation, the same bootMACAddress of a node that is not Ready is refused (not a replacement)
     assert ztp_replacement_plan(SITECONFIG, 'sno-b', ['sno-b-worker'], [same], _info(False))['errors']

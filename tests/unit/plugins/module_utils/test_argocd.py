@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import argocd
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _argocd as argocd
 
 PUSHED = "a" * 40
 OLDER = "b" * 40

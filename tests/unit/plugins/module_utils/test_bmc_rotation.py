@@ -11,8 +11,8 @@ import copy
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import bmc_rotation as br
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _bmc_rotation as br
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 PARAMS = {"timeout": 60, "ignore_timeout": 10, "remedy": True, "poll_interval": 1.0}
 

@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cpuset as cpuset
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 
 @pytest.mark.parametrize("text, cpus", [

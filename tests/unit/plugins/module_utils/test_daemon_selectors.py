@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import daemon_selectors as ds
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _daemon_selectors as ds
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError
 
 MASTER = {"node-role.kubernetes.io/master": ""}
 

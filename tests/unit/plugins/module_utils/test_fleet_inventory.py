@@ -13,7 +13,7 @@ import shutil
 import pytest
 import yaml
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_inventory as fleet
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _fleet_inventory as fleet
 
 SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "testhub", "gitops-seed")
 

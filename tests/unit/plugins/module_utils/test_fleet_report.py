@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_report as fr
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _fleet_report as fr
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 T0 = 1795000000  # 2026-11-18T11:06:40Z
 GUIDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'docs', 'user-guide.md')

@@ -15,9 +15,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
-from ansible_collections.ztp.sno_expand.plugins.module_utils.gitops import Git, GitError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _gitops as gitops
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._gitops import Git, GitError
 
 TOKEN = "ghp_FAKE0token0for0tests0only0123456789"
 BASE_YAML = "".join("line%d: value%d\n" % (i, i) for i in range(1, 11))

@@ -31,10 +31,14 @@ from ansible.playbook.task import Task
 from ansible.template import Templar
 
 from ansible_collections.ztp.sno_expand.plugins.action.ztp_gitops_batch import ActionModule as BatchAction
-from ansible_collections.ztp.sno_expand.plugins.module_utils import errors as E
-from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops, policygen, siteconfig, yaml_edit, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _errors as E
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _gitops as gitops
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _siteconfig as siteconfig
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_edit as yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.modules import ztp_policygen_worker, ztp_siteconfig_node
 
 try:
@@ -409,7 +413,7 @@ def test_validate_node_message_masks_secrets_directly():
 
 HOLD_LOCK = textwrap.dedent("""\
     import fcntl, os, sys
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
     if sys.argv[2] == 'silent':  # an older run: holds the lock without naming itself
         lock_file = yaml_files.lock_path(sys.argv[1])
         os.makedirs(os.path.dirname(lock_file), exist_ok=True)
@@ -844,7 +848,7 @@ def test_cpu_set_with_foreign_characters_is_refused(run_module, policies, kind, 
 
 @pytest.mark.parametrize('kind, cpus, name', FOREIGN_CPUS, ids=[c[0] for c in FOREIGN_CPUS])
 def test_cpuset_parse_refuses_foreign_characters(kind, cpus, name):
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _cpuset as cpuset
     with pytest.raises(ZtpInputError) as error:
         cpuset.parse(cpus, 'isolated_cpus')
     assert error.value.field == 'isolated_cpus' and error.value.value == cpus and name in str(error.value)

@@ -8,9 +8,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch as iw
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import ObjectCache
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _install_watch as iw
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import ObjectCache
 
 NODE = {"cluster": "sno-a", "host": "w0", "namespace": "sno-a", "bmh": "w0"}
 

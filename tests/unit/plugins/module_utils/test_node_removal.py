@@ -10,7 +10,7 @@ __metaclass__ = type
 import calendar
 import time
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import node_removal as nr
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _node_removal as nr
 
 NOW = calendar.timegm(time.strptime("2026-01-01T01:00:00Z", "%Y-%m-%dT%H:%M:%SZ"))
 NODE = {"cluster": "sno-b", "host": "w0", "namespace": "sno-b"}

@@ -12,8 +12,8 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 SHARED = os.environ.get("ZTP_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")

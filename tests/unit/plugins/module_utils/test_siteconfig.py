@@ -14,9 +14,9 @@ import pytest
 
 import yaml
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig as S
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load as L
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _siteconfig as S
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as L
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 pytestmark = pytest.mark.skipif(not L.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 

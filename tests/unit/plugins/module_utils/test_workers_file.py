@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import workers_file
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _workers_file as workers_file
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 YAML_FILE = """\
 # comment line 1

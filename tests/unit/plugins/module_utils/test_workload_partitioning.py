@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _workload_partitioning as wp
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 # The two data URLs of the worker PolicyGenTemplate of the seed procedure text (reserved CPUs 0-3),
 # also in the upstream worker examples.

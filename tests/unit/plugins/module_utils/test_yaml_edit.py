@@ -14,9 +14,9 @@ import threading
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit as Y
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load as L
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_edit as Y
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as L
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
 
 pytestmark = pytest.mark.skipif(not L.HAS_RUAMEL, reason='ruamel.yaml is not installed')
 

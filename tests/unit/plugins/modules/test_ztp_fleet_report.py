@@ -18,7 +18,7 @@ from ansible.playbook.task import Task
 from ansible.template import Templar
 
 from ansible_collections.ztp.sno_expand.plugins.action.ztp_fleet_report import ActionModule, default_json_path
-from ansible_collections.ztp.sno_expand.plugins.module_utils import fleet_report as fr
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _fleet_report as fr
 
 
 def run(args, check_mode=False, diff=False):

@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
 from ansible_collections.ztp.sno_expand.plugins.modules import ztp_siteconfig_node
 
 try:

@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import batch
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as batch
 
 
 def _cgu(succeeded, states, msg=""):
@@ -413,7 +413,7 @@ def test_removal_plan_of_a_cluster_reads_its_file_once_and_refuses_masters(tmp_p
 
 
 def test_change_names_keep_talm_placement_names_within_a_label_value():
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu_names as cgu  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu_names as cgu  # pylint: disable=import-outside-toplevel
 
     short = batch.change_name("ztp-workers", ["sno-b"], ["common-config-policy"])
     assert len(short) == len("ztp-workers-") + 10

@@ -13,8 +13,8 @@ import os
 
 import pytest
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import policygen
-from ansible_collections.ztp.sno_expand.plugins.plugin_utils import validate
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _validate as validate
 
 ACTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))), "plugins", "action")

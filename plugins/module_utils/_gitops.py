@@ -31,10 +31,11 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import env_fallback
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpError, ZtpInputError
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import URL_USERINFO as _URL_USERINFO
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import MASK, ZtpError, ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import URL_USERINFO as _URL_USERINFO
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_edit as yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
 
 DEFAULT_TIMEOUT = 300
 # Seconds to wait for a remote host to answer (ssh ConnectTimeout and keep-alives, the low-speed limit of http);

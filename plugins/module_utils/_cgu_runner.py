@@ -14,8 +14,8 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import HubError, ObjectCache, WatchSet, now_iso
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu as cgulib
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError, ObjectCache, WatchSet, now_iso
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu as cgulib
 
 
 def module_args():

@@ -18,7 +18,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import (
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import (
     MANAGED_BY, MANAGED_BY_LABEL, HubError, ObjectCache, WatchSet, conditions_by_type)
 
 VIEW_API_VERSION = "view.open-cluster-management.io/v1beta1"

@@ -18,7 +18,7 @@ __metaclass__ = type
 import calendar
 import time
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
 
 BMH_API = "metal3.io/v1alpha1"
 AGENT_API = "agent-install.openshift.io/v1beta1"

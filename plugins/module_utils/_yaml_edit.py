@@ -25,7 +25,7 @@ import json
 import re
 from collections import Counter
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import (
+from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import (
     YamlEditError, fast_load_all, get_value, load_documents, parse_events, path_text, ruamel_yaml, same_data)
 
 

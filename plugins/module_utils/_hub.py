@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - Python 2 only
     import Queue as queue  # noqa: N813
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, ZtpInputError, ZtpInputErrors
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 
 try:

@@ -23,9 +23,9 @@ import io
 import ipaddress
 import os
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, is_secret_key
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, is_secret_key
 
 try:
     import yaml as _pyyaml

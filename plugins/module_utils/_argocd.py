@@ -15,9 +15,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import gitops
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError, ZtpInputError, mask_url_credentials
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _gitops as gitops
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, ZtpInputError, mask_url_credentials
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError
 
 APP_API = "argoproj.io/v1alpha1"
 DEFAULT_NAMESPACE = "openshift-gitops"

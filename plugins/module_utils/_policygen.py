@@ -32,11 +32,12 @@ import os
 import re
 import traceback
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
-from ansible_collections.ztp.sno_expand.plugins.module_utils import workload_partitioning as wp
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cpuset as cpuset_utils
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _workload_partitioning as wp
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_edit as yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
 
 try:
     from ruamel.yaml import YAML

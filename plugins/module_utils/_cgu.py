@@ -11,10 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.cgu_names import (
+from ansible_collections.ztp.sno_expand.plugins.module_utils._cgu_names import (
     LABEL_VALUE_MAX, PLACEMENT_NAME_EXTRA, placement_name_length)
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import conditions_by_type
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import conditions_by_type
 
 API_VERSION = "ran.openshift.io/v1alpha1"
 KIND = "ClusterGroupUpgrade"

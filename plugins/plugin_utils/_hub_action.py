@@ -15,7 +15,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import hub_argument_spec
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import hub_argument_spec
 
 try:  # ansible-core < 2.19 applies module_defaults to modules only; later cores fold them into the task args
     from ansible.executor.module_common import get_action_args_with_defaults

@@ -32,7 +32,7 @@ import time
 from html import escape as _html_escape
 from urllib.parse import quote as _url_quote
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any, redact
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any, redact
 
 SCHEMA = 1
 KIND = 'ztp.sno_expand fleet report'

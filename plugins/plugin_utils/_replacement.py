@@ -7,8 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, ZtpInputErrors
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _siteconfig as siteconfig
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 
 # Recorded on the BareMetalHost of a reinstalled worker (in its node entry), as the siteconfig operator records
@@ -49,7 +51,7 @@ def replacement_plan(cluster_text, cluster, replace, workers, cluster_infos=None
     bootMACAddress in Git): a worker is removed and added again unless its entry in Git records this generation
     (``REINSTALL_ANNOTATION``); then it is ``replaced`` when its node is Ready, else only added (its install goes on)."""
     # the hub client's module_utils (kubernetes.core) only when the filter runs: its documentation loads without them
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import install_watch  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _install_watch as install_watch  # pylint: disable=import-outside-toplevel
     where = path or 'cluster %s' % cluster
     try:
         docs = yaml_load.load_documents(cluster_text or '')

@@ -17,8 +17,8 @@ __metaclass__ = type
 
 import base64
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cpuset as cpuset_utils
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 CRIO_PATH = "/etc/crio/crio.conf.d/01-workload-partitioning"
 KUBELET_PATH = "/etc/kubernetes/openshift-workload-pinning"

@@ -34,8 +34,8 @@ import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import MANAGED_BY, MANAGED_BY_LABEL, HubError, ident
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import MANAGED_BY, MANAGED_BY_LABEL, HubError, ident
 
 BMH_API = "metal3.io/v1alpha1"
 ENVIRONMENT_LABEL = "environment.metal3.io"

@@ -27,7 +27,7 @@ import threading
 import time
 from collections import Counter
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 
 LOCK_DIR_NAME = 'ztp-sno-expand-locks'

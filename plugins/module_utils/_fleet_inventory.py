@@ -26,13 +26,13 @@ import os
 import posixpath
 import re
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cpuset as cpuset_utils
-from ansible_collections.ztp.sno_expand.plugins.module_utils import siteconfig
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
-from ansible_collections.ztp.sno_expand.plugins.module_utils import workers_file
-from ansible_collections.ztp.sno_expand.plugins.module_utils.workers_file import LineIndex, where, yaml_error_line
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cpuset as cpuset_utils
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _siteconfig as siteconfig
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _workers_file as workers_file
+from ansible_collections.ztp.sno_expand.plugins.module_utils._workers_file import LineIndex, where, yaml_error_line
 
 try:
     import jmespath
@@ -776,12 +776,12 @@ class FleetError(ValueError):
 
 
 def mask(text):
-    from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import mask_url_credentials
+    from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import mask_url_credentials
     return mask_url_credentials(str(text))
 
 
 def _hub_client(hub_options):
-    from ansible_collections.ztp.sno_expand.plugins.module_utils import hub as hub_utils
+    from ansible_collections.ztp.sno_expand.plugins.module_utils import _hub as hub_utils
     return hub_utils.Hub.from_params(hub_options)
 
 

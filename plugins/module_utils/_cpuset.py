@@ -16,7 +16,7 @@ __metaclass__ = type
 import re
 import unicodedata
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 # Highest CPU number accepted (Linux NR_CPUS is at most 8192).
 MAX_CPU = 8191

@@ -19,9 +19,10 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import MASK, ZtpInputError, ZtpInputErrors, is_secret_key, raise_if_any
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_edit, yaml_load
-from ansible_collections.ztp.sno_expand.plugins.module_utils import yaml_files
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import MASK, ZtpInputError, ZtpInputErrors, is_secret_key, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_edit as yaml_edit
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
 
 
 FORMAT_SITECONFIG_V1 = 'siteconfig-v1'

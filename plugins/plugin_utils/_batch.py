@@ -30,9 +30,11 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.template import Templar
 from ansible.utils.vars import combine_vars
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import cgu_names, policygen
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import redact
-from ansible_collections.ztp.sno_expand.plugins.module_utils.yaml_load import plain
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu_names as cgu_names
+
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import redact
+from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import plain
 
 PHASES = ("selector_checks", "policy_creation", "node_addition", "install_verification")
 REMOVAL = "node_removal"

@@ -29,8 +29,8 @@ __metaclass__ = type
 import time
 import uuid
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpInputError, raise_if_any
-from ansible_collections.ztp.sno_expand.plugins.module_utils.hub import (
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import (
     MANAGED_BY, MANAGED_BY_LABEL, HubError, WatchSet, api_message, api_status, conditions_by_type, ident, now_iso)
 
 BMH = ("metal3.io/v1alpha1", "BareMetalHost")

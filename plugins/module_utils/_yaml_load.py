@@ -14,7 +14,7 @@ __metaclass__ = type
 import re
 import traceback
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils.errors import ZtpError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError
 
 try:
     from ruamel.yaml import YAML
