@@ -76,11 +76,10 @@ class ActionModule(ActionBase):
             out["policy_namespaces"] = sorted(set(
                 str((requests[h].get("worker_policy") or {}).get("namespace")) for h in out["hosts"]
                 if (requests[h].get("worker_policy") or {}).get("namespace")))
-            policies = sorted(set(p for h in out["hosts"] for p in (
-                requests[h]["policies_before"] + batch.worker_policy_names(requests[h]) + requests[h]["policies_after"])))
-            out["cgu_name"] = batch.change_name("ztp-workers", sorted(
-                [requests[h]["cluster"], requests[h]["worker_policy"], requests[h]["policies_before"],
-                 requests[h]["policies_after"]] for h in out["hosts"]), policies)
+            batch_requests = [requests[h] for h in out["hosts"]]
+            size = batch_requests[0]["cgu_max_concurrency"] if batch_requests else 1
+            out["cgu_parts"] = batch.cgu_parts("ztp-workers", batch_requests, size)
+            out["cgu_name"] = out["cgu_parts"][0]["name"] if out["cgu_parts"] else batch.change_name("ztp-workers", [])
         elif phase == "node_addition":
             secrets, dummy = batch.BatchVars(self, task_vars).requests(phase, out["hosts"], fields=SECRET_CHECK_FIELDS)
             for host, request in requests.items():

@@ -7,8 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu as cgulib
-from ansible_collections.ztp.sno_expand.plugins.module_utils._cgu_runner import CguRunner, module_args, progress_line
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu_runner as cgu_runner
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
@@ -19,13 +18,13 @@ class ActionModule(HubActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        params = self.hub_params(module_args())
+        params = self.hub_params(cgu_runner.module_args())
         try:
-            cgulib.validate_params(params)
+            cgu_runner.validate(params)
             with self.hub_environment(params):
-                runner = CguRunner(params, Hub.from_params(params), self._task.check_mode, self._task.diff,
-                                   on_progress=lambda events: self.show(progress_line(e) for e in events))
-                result.update(runner.run())
+                result.update(cgu_runner.run(
+                    params, Hub.from_params(params), self._task.check_mode, self._task.diff,
+                    on_progress=lambda events: self.show(cgu_runner.progress_line(e) for e in events)))
         except ZtpError as exc:
             result.update(error_result(exc))
         return result

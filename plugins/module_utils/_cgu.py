@@ -110,9 +110,17 @@ def build_spec(params):
     return spec
 
 
-def build_object(name, namespace, spec, labels=None):
+# A CGU with this annotation starts once each of its blockingCRs has finished, successfully or not, instead of only
+# after their success (controllers/clustergroupupgrade_controller.go:1299-1305, controllers/utils/constants.go:178-180).
+BLOCKING_COMPLETION_ANNOTATION = "ran.openshift.io/blocking-cgu-completion-mode"
+PARTIAL_COMPLETION = "partial"
+
+
+def build_object(name, namespace, spec, labels=None, annotations=None):
     meta = {"name": name, "namespace": namespace,
             "labels": dict({"app.kubernetes.io/managed-by": "ztp.sno_expand"}, **(labels or {}))}
+    if annotations:
+        meta["annotations"] = dict(annotations)
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": meta, "spec": spec}
 
 

@@ -16,12 +16,13 @@ import time
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError, ObjectCache, WatchSet, now_iso
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu as cgulib
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 
 
 def module_args():
     """The options of ztp_cgu besides kubernetes.core's auth options."""
     return dict(
-        name=dict(type="str", required=True),
+        name=dict(type="str"),
         namespace=dict(type="str", default="default"),
         clusters=dict(type="list", elements="str", default=[]),
         cluster_label_selectors=dict(type="list", elements="dict", default=[]),
@@ -40,6 +41,10 @@ def module_args():
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int"),
         placement_timeout=dict(type="int", default=300),
+        parts=dict(type="list", elements="dict", default=[], options=dict(
+            name=dict(type="str", required=True),
+            clusters=dict(type="list", elements="str", required=True),
+            managed_policies=dict(type="list", elements="str", required=True))),
     )
 
 
@@ -79,8 +84,10 @@ class CguRunner(object):
         self.hub.delete(cgulib.API_VERSION, cgulib.KIND, self.name, self.namespace)
         self.wait_gone(obj)
         time.sleep(STALE_RETRY)
-        body = cgulib.build_object(self.name, self.namespace, cgulib.build_spec(self.params), self.params["labels"])
-        return self.hub.create(body)
+        return self.hub.create(self.body(cgulib.build_spec(self.params)))
+
+    def body(self, spec):
+        return cgulib.build_object(self.name, self.namespace, spec, self.params["labels"], self.params.get("annotations"))
 
     def watch(self, initial, until):
         """Watch the CGU; call ``until(obj, since)`` on every change; stop when it returns non-None."""
@@ -182,7 +189,7 @@ class CguRunner(object):
         obj = existing
         before = {"spec": existing.get("spec")} if existing else {}
         if existing is None:
-            body = cgulib.build_object(self.name, self.namespace, desired, self.params["labels"])
+            body = self.body(desired)
             # server-side dry run in check mode: the API server validates the object all the same
             obj = self.hub.create(body, dry_run=check)
             changed = True
@@ -203,7 +210,7 @@ class CguRunner(object):
                         "create it again, or use another name." % (
                             self.namespace, self.name, cgulib.last_condition(existing).get("reason"),
                             ", ".join(sorted(patch))))
-                body = cgulib.build_object(self.name, self.namespace, desired, self.params["labels"])
+                body = self.body(desired)
                 if not check:
                     self.hub.delete(cgulib.API_VERSION, cgulib.KIND, self.name, self.namespace)
                     self.wait_gone(existing)
@@ -260,9 +267,104 @@ class CguRunner(object):
         return res
 
 
+def part_params(params, index):
+    """The options of the ``index``-th of ``params["parts"]``: its name, clusters and policies, the changed policies
+    among them, and the part before it as a blocking CGU that may have failed."""
+    part = params["parts"][index]
+    blocking = list(params.get("blocking_crs") or [])
+    if index:
+        blocking.append({"name": params["parts"][index - 1]["name"], "namespace": params["namespace"]})
+    own = set(part["managed_policies"])
+    return dict(params, name=part["name"], clusters=list(part["clusters"]), cluster_label_selectors=[],
+                managed_policies=list(part["managed_policies"]), blocking_crs=blocking, parts=[],
+                changed_policies=[p for p in params.get("changed_policies") or [] if p in own],
+                annotations={cgulib.BLOCKING_COMPLETION_ANNOTATION: cgulib.PARTIAL_COMPLETION} if index else None)
+
+
+def validate(params):
+    """Check ztp_cgu's options (each part's, with ``parts``); raise ``ZtpInputError(s)``."""
+    if not params.get("parts"):
+        if not params.get("name"):
+            raise ZtpInputError("name", params.get("name"), "the ClusterGroupUpgrade's name (or parts)")
+        return cgulib.validate_params(params)
+    names = [p["name"] for p in params["parts"]]
+    if len(set(names)) != len(names):
+        raise ZtpInputError("parts", names, "a different name for each part")
+    for index in range(len(params["parts"])):
+        cgulib.validate_params(part_params(params, index))
+    return None
+
+
+def run(params, hub, check_mode=False, diff=False, on_progress=None):
+    """ztp_cgu's work: one ClusterGroupUpgrade, or with ``parts`` a chain of them.
+
+    Parts are created together, each blocked by the one before it, and TALM runs them one after the other; a part
+    starts once the one before has finished, successfully or not (TALM's partial completion mode). Each part names
+    only its own clusters' policies: TALM reads every managed policy for every cluster of a CGU, so one CGU for many
+    clusters with policies of their own costs it a number of reads that grows with the square of the clusters."""
+    if not params.get("parts"):
+        return CguRunner(params, hub, check_mode, diff, on_progress).run()
+    parts = [part_params(params, i) for i in range(len(params["parts"]))]
+
+    def tagged(name):
+        if on_progress is None:
+            return None
+        return lambda events: on_progress([dict(e, cgu=name) for e in events])
+
+    created = [CguRunner(dict(p, wait=False), hub, check_mode, diff).run() for p in parts]
+    results = {}
+    failed_at = None
+    for part, first in zip(parts, created):
+        if first.get("failed") or not params["wait"] or check_mode or failed_at is not None:
+            results[part["name"]] = first
+            continue
+        res = CguRunner(part, hub, check_mode, diff, tagged(part["name"])).run()
+        res["changed"] = bool(first.get("changed") or res.get("changed"))
+        results[part["name"]] = res
+        if res.get("failed") and not cgulib.is_finished(res.get("cgu")):
+            failed_at = part["name"]  # TALM starts the next part only once this one has finished
+    return merge_parts(parts, results, failed_at)
+
+
+def merge_parts(parts, results, failed_at=None):
+    """One ztp_cgu result for a chain of parts: ``cgus`` (each part's result by name), ``cgu_of`` (each cluster's
+    part), the clusters' states together, and every failure in ``msg``."""
+    merged = {"changed": False, "cgus": {}, "cgu_of": {}, "clusters": {}, "progress": [], "succeeded": True,
+              "reconnects": 0, "name": ", ".join(p["name"] for p in parts)}
+    messages, warnings, diffs = [], [], []
+    blocked = False
+    for part in parts:
+        res = results[part["name"]]
+        if blocked and not res.get("failed"):
+            res.update(failed=True, succeeded=False, msg="ClusterGroupUpgrade %s was not waited for: TALM starts it only "
+                                                         "after %s, which has not finished" % (part["name"], failed_at))
+        blocked = blocked or part["name"] == failed_at
+        merged["cgus"][part["name"]] = res
+        merged["cgu_of"].update((c, part["name"]) for c in part["clusters"])
+        merged["clusters"].update(res.get("clusters") or {})
+        merged["progress"].extend(dict(e, cgu=part["name"]) for e in res.get("progress") or [])
+        merged["changed"] = merged["changed"] or bool(res.get("changed"))
+        merged["succeeded"] = merged["succeeded"] and bool(res.get("succeeded"))
+        merged["reconnects"] += res.get("reconnects") or 0
+        warnings.extend(res.get("warnings") or [])
+        if "diff" in res:
+            diffs.append(res["diff"])
+        if res.get("failed"):
+            messages.append(res.get("msg") or "ClusterGroupUpgrade %s failed" % part["name"])
+    merged["state"] = next((r.get("state") for r in results.values() if r.get("failed")),
+                           results[parts[-1]["name"]].get("state"))
+    if messages:
+        merged.update(failed=True, msg="; ".join(messages))
+    if warnings:
+        merged["warnings"] = warnings
+    if diffs:
+        merged["diff"] = {"before": [d.get("before") for d in diffs], "after": [d.get("after") for d in diffs]}
+    return merged
+
+
 def progress_line(event):
     """One progress event as a line for people: ``sno-a  sno-a-workers-config-policy  InProgress``."""
-    who = event.get("cluster") or "(cgu)"
+    who = event.get("cluster") or ("(%s)" % event["cgu"] if event.get("cgu") else "(cgu)")
     what = " ".join(str(p) for p in (event.get("policy"), event.get("state")) if p)
     if event.get("message"):
         what += ": %s" % event["message"]

@@ -42,13 +42,12 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - Name of the ClusterGroupUpgrade.
+      - Name of the ClusterGroupUpgrade. Required unless O(parts) is given.
       - TALM names the Placement of each managed policy C(<name>-<policy>-placement-xxxxx), and the placement
         controller writes that name into a label of the PlacementDecision, which Kubernetes limits to 63 characters.
         The length of O(name) plus that of the longest policy name may therefore be at most 46; a longer pair fails
         before anything is created.
     type: str
-    required: true
   namespace:
     description:
       - Namespace of the ClusterGroupUpgrade.
@@ -155,6 +154,37 @@ options:
         policies that were just pushed, may last before the wait fails.
     type: int
     default: 300
+  parts:
+    description:
+      - Instead of one ClusterGroupUpgrade, a chain of them, each with its own name, clusters and managed policies; the
+        other options apply to every part. Each part after the first is blocked by the part before it (C(blockingCRs))
+        with TALM's partial completion mode (annotation C(ran.openshift.io/blocking-cgu-completion-mode=partial)), so
+        TALM runs the parts one after the other, and a part starts when the one before has finished, successfully or not.
+      - With O(wait), waits for each part in turn; the result gathers every part (RV(cgus), RV(cgu_of)) and fails when
+        any part failed. A part that fails before TALM finishes it stops the wait, and the parts after it are reported as
+        not waited for.
+      - Use it when many clusters each have policies of their own. TALM reads every managed policy of a CGU for every
+        cluster of the CGU, one API request each, so a single CGU for N such clusters costs it about N x 2N reads;
+        parts of M clusters each cost N x 2M.
+      - O(changed_policies) applies to each part for the policies it names.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of this part's ClusterGroupUpgrade (the limit of O(name) applies).
+        type: str
+        required: true
+      clusters:
+        description: This part's clusters.
+        type: list
+        elements: str
+        required: true
+      managed_policies:
+        description: This part's policies, in remediation order.
+        type: list
+        elements: str
+        required: true
 """
 
 EXAMPLES = r"""
@@ -169,6 +199,18 @@ EXAMPLES = r"""
     timeout: 240
     wait: true
   register: cgu
+
+- name: Remediate 100 clusters' own policies in two ClusterGroupUpgrades that TALM runs one after the other
+  ztp.sno_expand.ztp_cgu:
+    parts:
+      - name: workers-part-1
+        clusters: "{{ groups['sno_clusters'][:50] }}"
+        managed_policies: "{{ groups['sno_clusters'][:50] | map('regex_replace', '$', '-workers-config-policy') }}"
+      - name: workers-part-2
+        clusters: "{{ groups['sno_clusters'][50:100] }}"
+        managed_policies: "{{ groups['sno_clusters'][50:100] | map('regex_replace', '$', '-workers-config-policy') }}"
+    max_concurrency: 50
+    wait: true
 
 - name: Show per-cluster progress
   ansible.builtin.debug:
@@ -209,22 +251,30 @@ reconnects:
   description: How often the watch had to list again (API server restart, 410 Gone).
   returned: always
   type: int
+cgus:
+  description: With O(parts), each part's result (the keys above) by the part's name.
+  returned: when parts is given
+  type: dict
+cgu_of:
+  description: With O(parts), the part that remediates each cluster.
+  returned: when parts is given
+  type: dict
+  sample: {"example-sno": "workers-part-1"}
 """
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError, hub_argument_spec, hub_module
-from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu as cgulib
-from ansible_collections.ztp.sno_expand.plugins.module_utils._cgu_runner import CguRunner, module_args
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu_runner as cgu_runner
 
 
 def main():
-    module = hub_module(hub_argument_spec(module_args()), supports_check_mode=True)
+    module = hub_module(hub_argument_spec(cgu_runner.module_args()), supports_check_mode=True)
     try:
-        cgulib.validate_params(module.params)
+        cgu_runner.validate(module.params)
     except (ZtpInputError, ZtpInputErrors) as exc:
         module.fail_json(msg=str(exc))
     try:
-        result = CguRunner(module.params, Hub.from_module(module), module.check_mode, module._diff).run()
+        result = cgu_runner.run(module.params, Hub.from_module(module), module.check_mode, module._diff)
     except HubError as exc:
         module.fail_json(msg=str(exc))
     for warning in result.pop("warnings", []):

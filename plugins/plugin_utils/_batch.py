@@ -61,6 +61,7 @@ REQUEST_VARS = {
         "worker_policy": ("policy_creation_worker_policy", dict(type="dict", required=True)),
         "policies_before": ("policy_creation_policies_before", dict(type="list", elements="str", default=[])),
         "policies_after": ("policy_creation_policies_after", dict(type="list", elements="str", default=[])),
+        "cgu_max_concurrency": ("policy_creation_cgu_max_concurrency", dict(type="int", default=50)),
     },
     "node_addition": {
         "cluster": ("node_addition_cluster", dict(type="str", required=True)),
@@ -270,6 +271,28 @@ def change_name(prefix, change, policies=()):
     return candidates[-1]  # ztp_cgu names the policy that cannot fit
 
 
+def cgu_parts(prefix, requests, size):
+    """The ClusterGroupUpgrades that remediate the policies of ``requests``: one per ``size`` clusters (TALM's
+    maxConcurrency, so that each is one TALM batch), in the order of ``requests``, each naming only its own clusters'
+    policies (group policies first, then the worker policies, then the site policies).
+
+    TALM reads every managed policy of a CGU for every cluster of the CGU (controllers/policy.go:381-420, a GET each:
+    its client does not cache unstructured Policies); one CGU for a batch of clusters with policies of their own would
+    cost it a number of reads growing with the square of the batch. Each name carries its part's change."""
+    size = max(1, int(size or 1))
+    parts = []
+    for start in range(0, len(requests), size):
+        chunk = requests[start:start + size]
+        ordered = ([p for r in chunk for p in r["policies_before"]] + [p for r in chunk for p in worker_policy_names(r)]
+                   + [p for r in chunk for p in r["policies_after"]])
+        seen = set()
+        policies = [p for p in ordered if not (p in seen or seen.add(p))]
+        name = change_name(prefix, sorted([r["cluster"], r["worker_policy"], r["policies_before"], r["policies_after"]]
+                                          for r in chunk), sorted(policies))
+        parts.append({"name": name, "clusters": [r["cluster"] for r in chunk], "managed_policies": policies})
+    return parts
+
+
 def worker_policy_names(request):
     """The policies the worker policy template of a request generates (``worker_policies`` wins)."""
     if request.get("worker_policies"):
@@ -337,7 +360,10 @@ def cgu_outcome(result):
 
 def cgu_cluster_verdict(phase, cluster, result, check_mode=False):
     """Whether TALM remediated ``cluster`` in the CGU of a registered ztp_cgu result (in check mode the CGU was
-    only validated by the API server)."""
+    only validated by the API server). With parts, the part that names the cluster judges it."""
+    part = ((result or {}).get("cgu_of") or {}).get(cluster)
+    if part and part in (result.get("cgus") or {}):
+        result = result["cgus"][part]
     outcome = cgu_outcome(result)
     if outcome is None:
         return ok(phase)

@@ -242,15 +242,20 @@ class Talm:
             if meta:
                 self.kube.merge_patch(cluster, {"metadata": meta})
 
-    def _blocking(self, spec):
+    def _blocking(self, cgu):
+        """Blocking CGUs missing and not completed (clustergroupupgrade_controller.go:1273-1308 blockingCRsNotCompleted):
+        completed means Succeeded True, or with the partial completion annotation any Succeeded condition
+        (:1299-1305; utils/constants.go:178-180)."""
+        partial = ((cgu.get("metadata") or {}).get("annotations") or {}).get(
+            "ran.openshift.io/blocking-cgu-completion-mode") == "partial"
         missing, incomplete = [], []
-        for ref in spec.get("blockingCRs") or []:
+        for ref in (cgu.get("spec") or {}).get("blockingCRs") or []:
             other = self.kube.get("ClusterGroupUpgrade", ref.get("name"), ref.get("namespace"))
             if other is None:
                 missing.append(ref.get("name"))
                 continue
             cond = common.find_condition((other.get("status") or {}).get("conditions"), "Succeeded")
-            if not cond or cond.get("status") != "True":
+            if not cond or (cond.get("status") != "True" and not partial):
                 incomplete.append(ref.get("name"))
         return missing, incomplete
 
@@ -284,7 +289,7 @@ class Talm:
             for key in ("currentBatch", "currentBatchStartedAt", "currentBatchRemediationProgress"):
                 st.pop(key, None)
         elif progressing is None or progressing.get("status") == "False":
-            requeue = self._start(spec, status, st, setc, stamp)
+            requeue = self._start(cgu, status, st, setc, stamp)
         else:
             self._progress(cgu, spec, status, st, setc, stamp)
         if not st:
@@ -294,8 +299,9 @@ class Talm:
             self.kube.replace_status(cgu)
         return requeue
 
-    def _start(self, spec, status, st, setc, stamp):
+    def _start(self, cgu, status, st, setc, stamp):
         """Validate and start a CGU; returns the simulated seconds until TALM looks again when it cannot start."""
+        spec = cgu.get("spec") or {}
         medium = common.sim_delay(self.sim, "talm_requeue_medium", 60)
         clusters, err = self._select_clusters(spec)
         if err:
@@ -312,7 +318,7 @@ class Talm:
             setc("Progressing", "False", "NotEnabled", "Not enabled")
             return None
         st.setdefault("startedAt", stamp)
-        missing, incomplete = self._blocking(spec)
+        missing, incomplete = self._blocking(cgu)
         if missing:
             setc("Progressing", "False", "MissingBlockingCR", "Missing blocking CRs: %s" % go_list(missing))
             return medium

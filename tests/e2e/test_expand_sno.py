@@ -97,6 +97,34 @@ def test_a_later_change_of_the_worker_policy_gets_its_own_cgu_that_remediates_it
     assert len([c for c in fleet.playbook_cgus() if "sno-b-workers-config-policy" in c["spec"]["managedPolicies"]]) == 2
 
 
+def test_a_batch_larger_than_the_cgu_concurrency_gets_a_chain_of_cgus_each_with_its_own_policies(fleet):
+    """TALM reads every policy of a CGU for every cluster of it (a GET each), so a batch whose clusters have policies of
+    their own gets one CGU per TALM batch (ztp_cgu_max_concurrency clusters), each naming its own clusters' policies,
+    each blocked by the one before in TALM's partial completion mode; a rerun finds them and changes nothing."""
+    result = fleet.play("--limit", "sno-b,sno-c", extra_vars={"ztp_cgu_max_concurrency": 1})
+    assert result.rc == 0, result.output[-8000:]
+    cgus = [c for c in fleet.playbook_cgus() if any(p.endswith("-workers-config-policy") for p in c["spec"]["managedPolicies"])]
+    assert len(cgus) == 2, [c["metadata"]["name"] for c in cgus]
+    by_cluster = dict((c["spec"]["clusters"][0], c) for c in cgus)
+    assert sorted(by_cluster) == ["sno-b", "sno-c"] and all(len(c["spec"]["clusters"]) == 1 for c in cgus)
+    for cluster, cgu in by_cluster.items():
+        others = [p for p in cgu["spec"]["managedPolicies"] if p.startswith("sno-") and not p.startswith(cluster + "-")]
+        assert others == [] and "%s-workers-config-policy" % cluster in cgu["spec"]["managedPolicies"], cgu["spec"]
+        assert [(c["type"], c["status"], c["reason"]) for c in cgu["status"]["conditions"] if c["type"] == "Succeeded"] == \
+            [("Succeeded", "True", "Completed")], cgu["status"]
+    first, second = sorted(cgus, key=lambda c: len(c["spec"].get("blockingCRs") or []))
+    assert second["spec"]["blockingCRs"] == [{"name": first["metadata"]["name"], "namespace": first["metadata"]["namespace"]}]
+    assert second["metadata"]["annotations"]["ran.openshift.io/blocking-cgu-completion-mode"] == "partial"
+    for cluster, host in (("sno-b", SNO_B_WORKER), ("sno-c", "sno-c-worker-0.ran.example.com")):
+        assert _worker_ready(fleet, cluster, host), cluster
+
+    again = fleet.play("--limit", "sno-b,sno-c", extra_vars={"ztp_cgu_max_concurrency": 1})
+    assert again.rc == 0 and again.changed("sno-b") == 0 and again.changed("sno-c") == 0, again.output[-6000:]
+    assert sorted(c["metadata"]["name"] for c in fleet.playbook_cgus()
+                  if any(p.endswith("-workers-config-policy") for p in c["spec"]["managedPolicies"])) == \
+        sorted(c["metadata"]["name"] for c in cgus)
+
+
 def test_a_new_worker_policy_namespace_is_declared_in_git_with_its_binding(fleet):
     """sno-b's worker policies go into a namespace neither Git nor the hub has. ArgoCD creates no namespace Git does not
     declare, and without a ManagedClusterSetBinding TALM's Placements select no cluster: the run adds both to the

@@ -426,6 +426,24 @@ def test_cgu_missing_blocking_cr(sim):
     assert conditions(sim, "cgu-blocked")[-1]["message"] == "Blocking CRs that are not completed: [cgu-first]"
 
 
+def test_a_failed_blocking_cgu_holds_back_only_cgus_without_partial_completion(sim):
+    """clustergroupupgrade_controller.go:1299-1305: with ran.openshift.io/blocking-cgu-completion-mode=partial a
+    blocking CGU that finished unsuccessfully releases the CGU it blocks; without it, it holds it back."""
+    setup_day1_then_worker(sim, ["sno-q1"])
+    set_config(sim, {"faults": [{"kind": "cgu-timeout", "cgu": "cgu-fails"}]})
+    make_cgu(sim, "cgu-fails", ["sno-q1"], ["cnfdf15-workers-config-policy"], remediationStrategy={"maxConcurrency": 1, "timeout": 30})
+    after = [{"name": "cgu-fails", "namespace": "default"}]
+    make_cgu(sim, "cgu-strict", ["sno-q1"], ["cnfdf15-workers-config-policy"], blockingCRs=after)
+    sim.create({"apiVersion": "ran.openshift.io/v1alpha1", "kind": "ClusterGroupUpgrade",
+                "metadata": {"name": "cgu-partial", "namespace": "default",
+                             "annotations": {"ran.openshift.io/blocking-cgu-completion-mode": "partial"}},
+                "spec": {"clusters": ["sno-q1"], "managedPolicies": ["cnfdf15-workers-config-policy"],
+                         "remediationStrategy": {"maxConcurrency": 1}, "enable": True, "blockingCRs": after}})
+    run_until(sim, lambda: last(conditions(sim, "cgu-fails")) == ("Succeeded", "False", "TimedOut"))
+    run_until(sim, lambda: last(conditions(sim, "cgu-partial")) == ("Succeeded", "True", "Completed"))
+    assert last(conditions(sim, "cgu-strict")) == ("Progressing", "False", "IncompleteBlockingCR")
+
+
 def test_cgu_that_cannot_start_is_looked_at_again_after_talms_requeue_or_a_spec_change(sim):
     setup_day1_then_worker(sim, ["sno-k2"])
     set_config(sim, {"delays": {"policy_remediation": 60, "argocd_resync": 100000, "talm_requeue_medium": 100000}})

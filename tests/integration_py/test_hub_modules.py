@@ -400,6 +400,47 @@ def test_cgu_wait_timeout(hub, kube):
     assert "TimedOut" in res["msg"] and "sno-a (timedout, policy p2)" in res["msg"], res["msg"]
 
 
+def test_cgu_parts_chain_and_each_cluster_judged_by_its_own_part(hub, kube):
+    """parts: one CGU per part, each naming its own clusters' policies, each blocked by the one before it in TALM's
+    partial completion mode; the wait follows them in turn and the result gathers them."""
+    ns = kube.namespace()
+    args = dict(namespace=ns, wait=True, wait_timeout=60, max_concurrency=1,
+                changed_policies=["sno-a-workers-config-policy", "sno-b-workers-config-policy"],
+                parts=[dict(name="pa", clusters=["sno-a"], managed_policies=["group-p", "sno-a-workers-config-policy"]),
+                       dict(name="pb", clusters=["sno-b"], managed_policies=["group-p", "sno-b-workers-config-policy"])])
+    res = run_module(hub, "ztp_cgu", dict(args, wait=False), check=True)
+    assert res["changed"] and not res.get("failed") and kube.get(*CGU, name="pa", namespace=ns) is None, res
+    proc = run_module(hub, "ztp_cgu", args, background=True)
+    wait_for(lambda: kube.get(*CGU, name="pb", namespace=ns), what="both parts created")
+    pa, pb = kube.get(*CGU, name="pa", namespace=ns), kube.get(*CGU, name="pb", namespace=ns)
+    assert pa["spec"]["managedPolicies"] == ["group-p", "sno-a-workers-config-policy"] and pa["spec"]["clusters"] == ["sno-a"]
+    assert "blockingCRs" not in pa["spec"] and "annotations" not in pa["metadata"]
+    assert pb["spec"]["blockingCRs"] == [{"name": "pa", "namespace": ns}]
+    assert pb["metadata"]["annotations"] == {"ran.openshift.io/blocking-cgu-completion-mode": "partial"}
+    timed_out = {"conditions": [cond("Progressing", "False", "TimedOut", "Policy remediation took too long"),
+                                cond("Succeeded", "False", "TimedOut", "Policy remediation took too long")],
+                 "clusters": [{"name": "sno-a", "state": "timedout",
+                               "currentPolicy": {"name": "sno-a-workers-config-policy", "status": "NonCompliant"}}]}
+    _talm(kube, "pa", ns, [timed_out], delay=1.0)
+    done = {"conditions": [cond("Progressing", "False", "Completed"), cond("Succeeded", "True", "Completed")],
+            "clusters": [{"name": "sno-b", "state": "complete"}],
+            "managedPoliciesForUpgrade": [{"name": "sno-b-workers-config-policy", "namespace": "ztp-site"}]}
+    _talm(kube, "pb", ns, [done], delay=1.0)
+    res = finish(proc)
+    assert res["failed"] and res["succeeded"] is False, res
+    assert res["cgu_of"] == {"sno-a": "pa", "sno-b": "pb"}
+    assert res["cgus"]["pa"]["failed"] and "sno-a (timedout, policy sno-a-workers-config-policy)" in res["msg"], res["msg"]
+    assert res["cgus"]["pb"]["succeeded"] and not res["cgus"]["pb"].get("failed")
+    assert res["clusters"] == {"sno-a": {"state": "timedout", "policy": "sno-a-workers-config-policy"},
+                               "sno-b": {"state": "complete", "policy": None}}
+    assert {e.get("cgu") for e in res["progress"]} == {"pa", "pb"}
+
+    res = run_module(hub, "ztp_cgu", dict(args, parts=[dict(args["parts"][0], name="pb")]))
+    assert res["failed"], res  # each part needs its own name
+    res = run_module(hub, "ztp_cgu", dict(namespace=ns, clusters=["sno-a"], managed_policies=["p1"]))
+    assert res["failed"] and "name" in res["msg"], res
+
+
 def test_cgu_missing_policy(hub, kube):
     ns = kube.namespace()
     proc = run_module(hub, "ztp_cgu", cgu_args("c4", ns, managed_policies=["sno-a-worker-config-policy"], wait=True,

@@ -32,6 +32,44 @@ def test_cgu_verdict_in_check_mode_and_when_skipped():
     assert batch.cgu_cluster_verdict("policy_creation", "a", {"skipped": True}) == {"ok": True, "phase": "policy_creation", "msg": ""}
 
 
+def test_cgu_verdict_with_parts_judges_each_cluster_by_its_own_part():
+    result = {"failed": True, "msg": "part 1 timed out", "succeeded": False, "cgu_of": {"a": "p1", "b": "p2"},
+              "cgus": {"p1": dict(_cgu(False, {"a": "timedout"}, "ClusterGroupUpgrade default/p1 timed out"),
+                                  cgu={"metadata": {"name": "p1", "namespace": "default"}}),
+                       "p2": dict(_cgu(True, {"b": "complete"}), cgu={"metadata": {"name": "p2", "namespace": "default"}})}}
+    bad = batch.cgu_cluster_verdict("policy_creation", "a", result)
+    good = batch.cgu_cluster_verdict("policy_creation", "b", result)
+    assert not bad["ok"] and "default/p1 timed out" in bad["msg"] and bad["cgu"]["name"] == "p1"
+    assert good["ok"] and good["cgu"]["name"] == "p2" and good["cgu"]["succeeded"] is True
+
+
+def _policy_request(cluster, before=("group-du-sno-config-policy",), after=None):
+    return {"cluster": cluster, "worker_policy": {"name": "%s-workers" % cluster, "policy_name": "config-policy"},
+            "policies_before": list(before), "policies_after": [after or "%s-config-policy" % cluster]}
+
+
+def test_cgu_parts_name_only_their_own_clusters_policies():
+    requests = [_policy_request("sno-%02d" % i) for i in range(5)]
+    whole = batch.cgu_parts("ztp-workers", requests, 50)
+    assert len(whole) == 1 and whole[0]["clusters"] == ["sno-%02d" % i for i in range(5)]
+    # one part: the name the batch's single CGU always had (reruns of earlier changes find their CGU)
+    policies = sorted(set(p for r in requests for p in r["policies_before"] + batch.worker_policy_names(r) + r["policies_after"]))
+    assert whole[0]["name"] == batch.change_name("ztp-workers", sorted(
+        [r["cluster"], r["worker_policy"], r["policies_before"], r["policies_after"]] for r in requests), policies)
+    parts = batch.cgu_parts("ztp-workers", requests, 2)
+    assert [p["clusters"] for p in parts] == [["sno-00", "sno-01"], ["sno-02", "sno-03"], ["sno-04"]]
+    assert parts[2]["managed_policies"] == ["group-du-sno-config-policy", "sno-04-workers-config-policy", "sno-04-config-policy"]
+    assert parts[0]["managed_policies"] == ["group-du-sno-config-policy", "sno-00-workers-config-policy",
+                                            "sno-01-workers-config-policy", "sno-00-config-policy", "sno-01-config-policy"]
+    assert len(set(p["name"] for p in parts)) == 3 and whole[0]["name"] not in [p["name"] for p in parts]
+    assert batch.cgu_parts("ztp-workers", requests, 2) == parts  # a rerun of the same change finds the same CGUs
+    changed = [dict(r) for r in requests]
+    changed[4]["policies_after"] = ["sno-04-new-config-policy"]
+    again = batch.cgu_parts("ztp-workers", changed, 2)
+    assert [p["name"] for p in again[:2]] == [p["name"] for p in parts[:2]] and again[2]["name"] != parts[2]["name"]
+    assert batch.cgu_parts("ztp-workers", [], 2) == []
+
+
 def test_decide_selectors_stops_edits_and_policies():
     requests = [
         {"cluster": "a", "group_policy_path": "g/du.yaml", "policies": ["du-ptp"], "allow_disruption": True},
