@@ -77,9 +77,11 @@ class ActionModule(ActionBase):
                 str((requests[h].get("worker_policy") or {}).get("namespace")) for h in out["hosts"]
                 if (requests[h].get("worker_policy") or {}).get("namespace")))
             batch_requests = [requests[h] for h in out["hosts"]]
-            size = batch_requests[0]["cgu_max_concurrency"] if batch_requests else 1
-            out["cgu_parts"] = batch.cgu_parts("ztp-workers", batch_requests, size)
-            out["cgu_name"] = out["cgu_parts"][0]["name"] if out["cgu_parts"] else batch.change_name("ztp-workers", [])
+            out["cgu_max_concurrency"], warning = batch.batch_wide(batch_requests, "cgu_max_concurrency",
+                                                                   "policy_creation_cgu_max_concurrency", min, 50)
+            if warning:
+                out["warnings"] = [warning]
+            out["cgu_parts"] = batch.cgu_parts("ztp-workers", batch_requests, out["cgu_max_concurrency"])
         elif phase == "node_addition":
             secrets, dummy = batch.BatchVars(self, task_vars).requests(phase, out["hosts"], fields=SECRET_CHECK_FIELDS)
             for host, request in requests.items():

@@ -30,8 +30,8 @@ class ActionModule(ActionBase):
         del tmp
         dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         params = yaml_load.plain(params)
-        if not policygen.HAS_RUAMEL:
-            result.update(failed=True, msg=missing_required_lib("ruamel.yaml"), exception=policygen.RUAMEL_IMPORT_ERROR)
+        if not yaml_load.HAS_RUAMEL:
+            result.update(failed=True, msg=missing_required_lib("ruamel.yaml"), exception=yaml_load.RUAMEL_IMPORT_ERROR)
             return result
         try:
             outcome = policygen.write_worker(params, check_mode=bool(self._task.check_mode))

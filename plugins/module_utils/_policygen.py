@@ -28,9 +28,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
 import os
 import re
-import traceback
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _cpuset as cpuset_utils
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _workload_partitioning as wp
@@ -39,22 +39,6 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load a
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_files as yaml_files
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
 
-try:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
-    HAS_RUAMEL = True
-    RUAMEL_IMPORT_ERROR = None
-except ImportError:
-    HAS_RUAMEL = False
-    RUAMEL_IMPORT_ERROR = traceback.format_exc()
-    YAMLError = ValueError
-    DoubleQuotedScalarString = LiteralScalarString = str
-
-try:
-    from yaml import YAMLError as LibYamlError
-except ImportError:
-    LibYamlError = YAMLError
 
 PGT = "policygentemplate"
 PG = "policygenerator"
@@ -377,7 +361,7 @@ def validate_worker(params):
 # Worker documents
 
 def _q(value):
-    return DoubleQuotedScalarString(value)
+    return yaml_load.double_quoted(value)
 
 
 def _ini_sections(text):
@@ -463,13 +447,24 @@ def worker_tuning(reference, isolated, realtime_kernel=True, extra_sections=None
     return {"profiles": profiles, "recommend": _worker_profile_name(reference["recommend"]), "priority": reference["priority"]}
 
 
+_REFERENCE_TUNINGS = {}  # source CR text -> its reference tuning: a fleet's worker files read the same few texts
+
+
 def reference_tuning(text):
     """The reference tuning (``REFERENCE_TUNING`` shape) of a TunedPerformancePatch source CR text, or None when the
     text is not one Tuned with named profiles and one recommended profile."""
-    _require_ruamel()
+    if text not in _REFERENCE_TUNINGS:
+        if len(_REFERENCE_TUNINGS) >= 32:
+            _REFERENCE_TUNINGS.clear()
+        _REFERENCE_TUNINGS[text] = _read_reference_tuning(text)
+    return copy.deepcopy(_REFERENCE_TUNINGS[text])
+
+
+def _read_reference_tuning(text):
+    yaml_load.require_ruamel()
     try:
-        documents = [doc for doc in YAML(typ="safe", pure=True).load_all(text) if doc is not None]
-    except (YAMLError, LibYamlError, ValueError):
+        documents = [doc for doc in yaml_load.fast_load_all(text) if doc is not None]
+    except yaml_load.PARSE_ERRORS + (ValueError, yaml_load.YamlEditError):
         return None
     if len(documents) != 1 or not isinstance(documents[0], dict) or documents[0].get("kind") != "Tuned":
         return None
@@ -547,7 +542,7 @@ def _tuned_override(spec, full_recommend):
     either way the rendered Tuned holds exactly these), recommended for the worker pool."""
     reference = spec.get("reference_tuning") or REFERENCE_TUNING[spec["source_cr_layout"]]
     tuning = worker_tuning(reference, spec["isolated"], spec["realtime_kernel"], spec["extra_tuned"])
-    profiles = [{"name": name, "data": LiteralScalarString(data)} for name, data in tuning["profiles"]]
+    profiles = [{"name": name, "data": yaml_load.literal_block(data)} for name, data in tuning["profiles"]]
     recommend = {"machineConfigLabels": {MCP_ROLE_LABEL: _q("worker")}, "priority": tuning["priority"], "profile": tuning["recommend"]}
     if not full_recommend:
         recommend = {"profile": tuning["recommend"]}
@@ -609,16 +604,11 @@ def worker_document(spec):
 # ---------------------------------------------------------------------------------------------------
 # YAML text
 
-def _require_ruamel():
-    if not HAS_RUAMEL:
-        raise ImportError("ruamel.yaml is required: %s" % RUAMEL_IMPORT_ERROR)
-
-
 def render(document):
     """YAML text of one document, in the layout of the upstream ZTP examples."""
-    _require_ruamel()
+    yaml_load.require_ruamel()
     from io import StringIO
-    yaml = YAML()
+    yaml = yaml_load.ruamel_yaml("rt")
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
     stream = StringIO()
@@ -628,12 +618,12 @@ def render(document):
 
 def load_documents(text, where):
     """Plain data of every YAML document of ``text``; a parse error names ``where``."""
-    _require_ruamel()
+    yaml_load.require_ruamel()
     if text is None or not text.strip():
         return []
     try:
         return yaml_load.fast_load_all(text)
-    except (YAMLError, LibYamlError) as error:
+    except yaml_load.PARSE_ERRORS + (ValueError,) as error:
         raise ZtpInputError("path", where, "a valid YAML file (%s)" % str(error).replace("\n", " "), where=where)
 
 
@@ -934,7 +924,7 @@ def remove_worker_files(policies, repo_dir=None, check_mode=False):
 
     Returns ``{changed, paths, diff, policies}`` (``paths`` relative to ``repo_dir`` when given; ``policies`` the root
     policy names the removed files generated)."""
-    _require_ruamel()
+    yaml_load.require_ruamel()
     found, errors = [], []
     for policy in policies:
         try:
@@ -1015,7 +1005,7 @@ def update_kustomization_entries(text, entries, where="kustomization.yaml"):
 
 def _checked_worker(params):
     """``(path, spec, document)`` of a worker file: the options validated, its folder checked, the document built."""
-    _require_ruamel()
+    yaml_load.require_ruamel()
     path = params.get("path")
     spec = validate_worker(params)
     folder = os.path.dirname(os.path.abspath(path))
@@ -1137,7 +1127,7 @@ def _selector_ok(value, fmt, source):
 
 def selector_overrides(text, ptp=True, sriov=True, policy_name="config-policy", where="group policy file"):
     """Return ``(new_text, changed_entries)`` with the PTP/SR-IOV daemons moved to the worker selector."""
-    _require_ruamel()
+    yaml_load.require_ruamel()
     documents = load_documents(text, where)
     doc_index, fmt, document = _find_document(documents, where)
     changes = []

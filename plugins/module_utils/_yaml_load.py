@@ -16,13 +16,18 @@ import traceback
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError
 
+# the one guarded import of ruamel.yaml: everything else that needs it takes it from here
 try:
     from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError as RuamelYAMLError
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
     HAS_RUAMEL = True
     RUAMEL_IMPORT_ERROR = None
 except ImportError:
     HAS_RUAMEL = False
     RUAMEL_IMPORT_ERROR = traceback.format_exc()
+    RuamelYAMLError = ValueError
+    DoubleQuotedScalarString = LiteralScalarString = str
 
 try:
     # libyaml through PyYAML: parsing in C, about 20 times faster than ruamel.yaml's pure Python parser.
@@ -42,10 +47,34 @@ class YamlEditError(ZtpError):
     written)."""
 
 
-def ruamel_yaml(typ, pure=False):
-    """A ruamel.yaml ``YAML`` instance (``YamlEditError`` when the library is missing)."""
+try:
+    from yaml import YAMLError as _LibYamlError
+except ImportError:
+    _LibYamlError = ValueError
+
+# what a parse by fast_load_all or ruamel.yaml raises for text that is not valid YAML
+PARSE_ERRORS = (RuamelYAMLError, _LibYamlError)
+
+
+def double_quoted(text):
+    """``text`` to be written in double quotes by ruamel.yaml."""
+    return DoubleQuotedScalarString(text)
+
+
+def literal_block(text):
+    """``text`` to be written as a literal block (``|``) by ruamel.yaml."""
+    return LiteralScalarString(text)
+
+
+def require_ruamel():
+    """Raise ``YamlEditError`` when the Python library ruamel.yaml is missing."""
     if not HAS_RUAMEL:
         raise YamlEditError('the Python library ruamel.yaml is required: %s' % RUAMEL_IMPORT_ERROR)
+
+
+def ruamel_yaml(typ, pure=False):
+    """A ruamel.yaml ``YAML`` instance (``YamlEditError`` when the library is missing)."""
+    require_ruamel()
     return YAML(typ=typ, pure=pure)
 
 

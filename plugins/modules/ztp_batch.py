@@ -133,6 +133,25 @@ decision:
   description: O(step=plan) of selector_checks with C(findings) - C(stops), C(edits), C(clusters), C(policies).
   returned: step is plan and phase is selector_checks and results.findings is given
   type: dict
+cgu_parts:
+  description:
+    - O(step=plan) of policy_creation - the ClusterGroupUpgrades that remediate the batch, each with C(name), C(clusters)
+      and C(managed_policies), one per C(cgu_max_concurrency) clusters, each naming only its own clusters' policies, for
+      M(ztp.sno_expand.ztp_cgu) (its O(ztp.sno_expand.ztp_cgu#module:parts) when there are several).
+  returned: step is plan and phase is policy_creation
+  type: list
+  elements: dict
+cgu_max_concurrency:
+  description:
+    - O(step=plan) of policy_creation - the CGU concurrency of the batch, the smallest C(policy_creation_cgu_max_concurrency)
+      of its clusters (a warning names the clusters that give another value).
+  returned: step is plan and phase is policy_creation
+  type: int
+policy_namespaces:
+  description: O(step=plan) of policy_creation and node_addition - the worker policy namespaces of the batch.
+  returned: step is plan and phase is policy_creation or phase is node_addition
+  type: list
+  elements: str
 secrets:
   description: O(step=secrets) - the BMC Secrets to create.
   returned: step is secrets

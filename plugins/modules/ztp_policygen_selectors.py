@@ -132,6 +132,7 @@ diff:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 
@@ -145,8 +146,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not policygen.HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=policygen.RUAMEL_IMPORT_ERROR)
+    if not yaml_load.HAS_RUAMEL:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=yaml_load.RUAMEL_IMPORT_ERROR)
     params = module.params
     try:
         result = policygen.set_selectors(params["path"], ptp=params["ptp"], sriov=params["sriov"],

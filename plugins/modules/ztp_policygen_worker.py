@@ -241,6 +241,7 @@ import copy
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _policygen as policygen
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _yaml_load as yaml_load
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
 
 
@@ -249,8 +250,8 @@ def main():
         argument_spec=copy.deepcopy(policygen.WORKER_ARGUMENT_SPEC),
         supports_check_mode=True,
     )
-    if not policygen.HAS_RUAMEL:
-        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=policygen.RUAMEL_IMPORT_ERROR)
+    if not yaml_load.HAS_RUAMEL:
+        module.fail_json(msg=missing_required_lib("ruamel.yaml"), exception=yaml_load.RUAMEL_IMPORT_ERROR)
     try:
         result = policygen.write_worker(module.params, check_mode=module.check_mode)
     except (ZtpInputError, ZtpInputErrors) as error:

@@ -161,6 +161,24 @@ def test_plans_carry_requests_without_secrets_and_the_worker_policies(tmp_path):
     assert policies["sno-a"]["policies_before"] == ["group-du-sno-config-policy"]
 
 
+def test_the_cgu_chain_of_a_batch_takes_one_concurrency_and_warns_about_clusters_that_differ(tmp_path):
+    results, dummy = _run(tmp_path, {"sno-a": {"ztp_cgu_max_concurrency": 2}, "sno-c": {"ztp_cgu_max_concurrency": 1}})
+    plan = results["policies"]
+    assert plan["cgu_max_concurrency"] == 1  # the smallest: no CGU of the chain exceeds what any cluster asked
+    assert [p["clusters"] for p in plan["cgu_parts"]] == [[plan["requests"][h]["cluster"]] for h in plan["hosts"]]
+    assert len(plan["warnings"]) == 1 and "policy_creation_cgu_max_concurrency" in plan["warnings"][0]
+    assert "sno-a (2)" in plan["warnings"][0] and "sno-b (" in plan["warnings"][0] and "sno-c (" not in plan["warnings"][0]
+    clusters = [plan["requests"][h]["cluster"] for h in plan["hosts"]]
+    for part in plan["cgu_parts"]:  # each part names its own cluster's worker policy, no other cluster's
+        mine = ["%s-workers-config-policy" % c for c in part["clusters"]]
+        others = ["%s-workers-config-policy" % c for c in clusters if c not in part["clusters"]]
+        assert set(mine) <= set(part["managed_policies"]) and not set(others) & set(part["managed_policies"])
+    same, dummy = _run(tmp_path / "again", {})
+    assert "warnings" not in same["policies"] and len(same["policies"]["cgu_parts"]) == 1
+    assert same["policies"]["cgu_parts"][0]["clusters"] == [same["policies"]["requests"][h]["cluster"]
+                                                           for h in same["policies"]["hosts"]]
+
+
 def test_wrong_variables_are_named_with_the_role_variable_before_anything_is_written(tmp_path):
     results, dummy = _run(tmp_path, {"sno-b": {"ztp_workers": "not-a-list"}})
     plan = results["nodes"]

@@ -355,6 +355,14 @@ spec:
 MASTER_PROFILES_420 = ["ran-du-performance", "ran-du-performance-architecture-common", "ran-du-common-aarch64", "ran-du-common-x86"]
 
 
+@pytest.mark.parametrize("text", ["a: [\n", "a: 1\na: 2\n", "a: b: c\n"])
+def test_a_file_that_is_not_yaml_is_named_with_its_parse_error(text):
+    with pytest.raises(ZtpInputError) as error:
+        policygen.load_documents(text, "policygentemplates/common.yaml")
+    assert "policygentemplates/common.yaml" in str(error.value) and "a valid YAML file (" in str(error.value)
+    assert policygen.load_documents("", "x.yaml") == [] and policygen.load_documents("a: 1\n", "x.yaml") == [{"a": 1}]
+
+
 def test_reference_tuning_parses_the_source_tuned():
     ref = policygen.reference_tuning(TUNED_420)
     assert [name for name, _data in ref["profiles"]] == MASTER_PROFILES_420

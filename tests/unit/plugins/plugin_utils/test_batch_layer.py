@@ -70,6 +70,16 @@ def test_cgu_parts_name_only_their_own_clusters_policies():
     assert batch.cgu_parts("ztp-workers", [], 2) == []
 
 
+def test_a_batch_wide_setting_takes_one_value_and_names_the_clusters_that_differ():
+    same = [dict(_policy_request("sno-%02d" % i), cgu_max_concurrency=10) for i in range(3)]
+    assert batch.batch_wide(same, "cgu_max_concurrency", "policy_creation_cgu_max_concurrency", min, 50) == (10, None)
+    assert batch.batch_wide([], "cgu_max_concurrency", "policy_creation_cgu_max_concurrency", min, 50) == (50, None)
+    mixed = same + [dict(_policy_request("sno-09"), cgu_max_concurrency=40)]
+    value, warning = batch.batch_wide(mixed, "cgu_max_concurrency", "policy_creation_cgu_max_concurrency", min, 50)
+    assert value == 10
+    assert "policy_creation_cgu_max_concurrency" in warning and "sno-09 (40)" in warning and "sno-00" not in warning
+
+
 def test_decide_selectors_stops_edits_and_policies():
     requests = [
         {"cluster": "a", "group_policy_path": "g/du.yaml", "policies": ["du-ptp"], "allow_disruption": True},
@@ -462,3 +472,69 @@ def test_change_names_keep_talm_placement_names_within_a_label_value():
     assert batch.change_name("ztp-workers", ["sno-b"], ["x" * 38]) != batch.change_name("ztp-workers", ["sno-c"], ["x" * 38])
     # no name fits a 39-character policy: the shortest comes back and ztp_cgu refuses it, naming the policy
     assert not cgu.fits_talm_placements(batch.change_name("ztp-workers", ["sno-b"], ["x" * 39]), ["x" * 39])
+
+
+class _CountingTemplar(object):
+    """A real Templar over the given variables that counts the templates it is asked for."""
+
+    def __init__(self, variables):
+        from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
+        from ansible.template import Templar  # pylint: disable=import-outside-toplevel
+        self.templar = Templar(loader=DataLoader(), variables=variables)
+        self.calls = 0
+
+    def template(self, value):
+        self.calls += 1
+        return self.templar.template(value)
+
+
+def _trusted(text):
+    try:
+        from ansible.template import trust_as_template  # pylint: disable=import-outside-toplevel
+    except ImportError:  # ansible-core before 2.19 templates every string
+        return text
+    return trust_as_template(text)
+
+
+def test_role_default_templates_are_shared_between_hosts_with_the_same_input():
+    shared = batch.SharedTemplates()
+    default = _trusted("{{ ztp_cgu_max_concurrency | default(50) }}")
+    hosts = [{"inventory_hostname": "sno-%d" % i, "ztp_cgu_max_concurrency": 10, "ztp_workers": [{"hostName": "w%d" % i}]}
+             for i in range(3)]
+    templars = [_CountingTemplar(v) for v in hosts]
+    assert [shared.template(t, default, v) for t, v in zip(templars, hosts)] == [10, 10, 10]
+    assert sum(t.calls for t in templars) == 1  # compiled for the first host only
+    # another input, another result
+    other = dict(hosts[0], ztp_cgu_max_concurrency=20)
+    assert shared.template(_CountingTemplar(other), default, other) == 20
+    # per-host values stay per host, and each host gets its own copy
+    workers = _trusted("{{ ztp_workers }}")
+    first = shared.template(templars[0], workers, hosts[0])
+    assert first == [{"hostName": "w0"}] and shared.template(templars[1], workers, hosts[1]) == [{"hostName": "w1"}]
+    first[0]["hostName"] = "changed"
+    assert shared.template(templars[0], workers, hosts[0]) == [{"hostName": "w0"}]
+
+
+@pytest.mark.parametrize("text, variables", [
+    ("{{ inventory_hostname ~ (99999999 | random | string) }}", {"inventory_hostname": "a"}),
+    ("{{ vars['inventory_hostname'] }}", {"inventory_hostname": "a"}),
+    ("{{ lookup('ansible.builtin.env', 'HOME') }}", {}),
+    ("{{ ztp_cluster_name }}", {"ztp_cluster_name": "{{ inventory_hostname }}", "inventory_hostname": "a"}),
+])
+def test_templates_that_may_answer_differently_are_not_shared(text, variables):
+    class Counter(object):  # what is asked of the templar is under test here, not what it answers
+        calls = 0
+
+        def template(self, value):
+            self.calls += 1
+            return value
+
+    shared = batch.SharedTemplates()
+    templars = [Counter(), Counter()]
+    for templar in templars:
+        shared.template(templar, _trusted(text), variables)
+    assert [t.calls for t in templars] == [1, 1]
+    again = Counter()
+    shared.template(again, _trusted("{{ x | default(1) }}"), {})
+    shared.template(again, _trusted("{{ x | default(1) }}"), {})
+    assert again.calls == 1  # the same kind of call without those names is shared
