@@ -175,8 +175,8 @@ def test_the_cgu_chain_of_a_batch_takes_one_concurrency_and_warns_about_clusters
         assert set(mine) <= set(part["managed_policies"]) and not set(others) & set(part["managed_policies"])
     same, dummy = _run(tmp_path / "again", {})
     assert "warnings" not in same["policies"] and len(same["policies"]["cgu_parts"]) == 1
-    assert same["policies"]["cgu_parts"][0]["clusters"] == [same["policies"]["requests"][h]["cluster"]
-                                                           for h in same["policies"]["hosts"]]
+    plan = same["policies"]
+    assert plan["cgu_parts"][0]["clusters"] == [plan["requests"][h]["cluster"] for h in plan["hosts"]]
 
 
 def test_wrong_variables_are_named_with_the_role_variable_before_anything_is_written(tmp_path):
