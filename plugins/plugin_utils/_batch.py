@@ -30,6 +30,12 @@ from jinja2 import Environment as _JinjaEnvironment, meta as _jinja_meta, nodes 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.template import Templar
+
+try:
+    from ansible.template import is_trusted_as_template
+except ImportError:  # ansible-core before 2.19: unsafe strings are a class of their own, which the key records
+    def is_trusted_as_template(value):
+        return True
 from ansible.utils.vars import combine_vars
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu_names as cgu_names
@@ -181,7 +187,8 @@ class SharedTemplates(object):
             return None
         if "{{" in inputs or "{%" in inputs:
             return None  # a value that is a template itself: its result may depend on more
-        return (str(value), inputs)
+        # the same text from another source may not be a template for Ansible (untrusted in 2.19, unsafe before)
+        return (str(value), type(value).__name__, is_trusted_as_template(value), inputs)
 
     def template(self, templar, value, variables):
         """``plain(templar.template(value))``, computed once per template and input."""

@@ -515,6 +515,19 @@ def test_role_default_templates_are_shared_between_hosts_with_the_same_input():
     assert shared.template(templars[0], workers, hosts[0]) == [{"hostName": "w0"}]
 
 
+def test_the_same_text_that_ansible_does_not_template_is_not_given_a_templated_result():
+    shared = batch.SharedTemplates()
+    variables = {"x": 1}
+    try:
+        from ansible.template import trust_as_template  # pylint: disable=import-outside-toplevel,unused-import
+        untrusted = "{{ x }}"  # ansible-core 2.19 and later: a plain string is not trusted as a template
+    except ImportError:
+        from ansible.utils.unsafe_proxy import wrap_var  # pylint: disable=import-outside-toplevel
+        untrusted = wrap_var("{{ x }}")
+    assert shared.template(_CountingTemplar(variables), _trusted("{{ x }}"), variables) == 1
+    assert shared.template(_CountingTemplar(variables), untrusted, variables) == "{{ x }}"
+
+
 @pytest.mark.parametrize("text, variables", [
     ("{{ inventory_hostname ~ (99999999 | random | string) }}", {"inventory_hostname": "a"}),
     ("{{ vars['inventory_hostname'] }}", {"inventory_hostname": "a"}),
