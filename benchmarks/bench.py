@@ -33,7 +33,9 @@ from benchmarks import fleet
 REPO = fleet.REPO_ROOT
 PORT_BASE = 24000
 FAST_SPEED = 6000
-WATCH_RESOURCES = ("preprovisioningimages", "baremetalhosts", "agents", "managedclusterinfos")
+# what the install wait watches: the install objects, and the ManagedClusterViews of the worker pools (the wait ends
+# when each cluster's pool has rolled out, which the simulator writes into the views)
+WATCH_RESOURCES = ("preprovisioningimages", "baremetalhosts", "agents", "managedclusterinfos", "managedclusterviews")
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -226,13 +228,30 @@ def wait_tasks(tasks):
 WAITING_ACTIONS = ("ztp_install_wait", "ztp_cgu", "ztp_argocd_sync")
 
 
-def own_time(run):
+def own_time(run, view_waits=0.0):
     """Wall time of a playbook run minus the time its tasks spent waiting on the hub's controllers (the
-    ClusterGroupUpgrade waits, the install and render waits, and the waits for ArgoCD to sync a pushed commit): the
-    playbook's own work."""
+    ClusterGroupUpgrade waits, the install and render waits, the waits for ArgoCD to sync a pushed commit, and
+    ``view_waits``, the waits for the spokes' view agent to answer the selector reads): the playbook's own work."""
     waiting = sum(t["end"] - t["start"] for t in run["tasks"]
                   if t["end"] and t["action"].endswith(WAITING_ACTIONS))
-    return run["wall"] - waiting
+    return run["wall"] - waiting - view_waits
+
+
+def view_answer_waits(events, tasks):
+    """Seconds the selector reads (``ztp_daemon_selectors_info`` through the hub) waited for the view agent: per task,
+    from the playbook's last view create to the simulator's last answer in a view (audit log). Creating and deleting
+    the views stays the playbook's own time."""
+    total = 0.0
+    for task in tasks:
+        if not task["end"] or not task["action"].endswith("ztp_daemon_selectors_info"):
+            continue
+        inside = [e for e in events if e["resource"] == "managedclusterviews" and e["stage"] == "ResponseComplete"
+                  and task["start"] <= e["at"] <= task["end"]]
+        creates = [e["at"] for e in inside if e["user"] == "testhub-admin" and e["verb"] == "create"]
+        answers = [e["at"] for e in inside if e["user"] == "hub-simulator" and e["verb"] in ("patch", "update")]
+        if creates and answers:
+            total += max(0.0, max(answers) - max(creates))
+    return total
 
 
 def reaction_times(events, tasks, clusters):
@@ -323,7 +342,8 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
         wait_requests = sum(requests_of(events, "testhub-admin", t["start"], t["end"]) for t in waits)
         out = {"n": n, "settle": settled, "runs": results, "wait_time": wait_time, "wait_requests": wait_requests,
                "total_requests": requests_of(events, "testhub-admin", first["start"], first["end"]),
-               "reactions": reaction_times(events, first["tasks"], set(names))}
+               "reactions": reaction_times(events, first["tasks"], set(names)),
+               "view_waits": view_answer_waits(events, first["tasks"])}
         if base_start:
             out["baseline_requests"] = requests_of(events, "testhub-admin", base_start, base_start + baseline_seconds)
             out["baseline_seconds"] = baseline_seconds
@@ -443,7 +463,8 @@ def rows_from(base: str, n: int, bench_log: str | None = None) -> dict:
     return {"n": n, "partial": True, "runs": results, "wait_time": sum(t["end"] - t["start"] for t in waits),
             "wait_requests": sum(requests_of(events, "testhub-admin", t["start"], t["end"]) for t in waits),
             "total_requests": requests_of(events, "testhub-admin", first["start"], first["end"]),
-            "reactions": reaction_times(events, first["tasks"], set(names))}
+            "reactions": reaction_times(events, first["tasks"], set(names)),
+            "view_waits": view_answer_waits(events, first["tasks"])}
 
 
 # ------------------------------------------------------------------------------------------------ report
@@ -549,17 +570,22 @@ def report(info, git_rows, full_rows, out_path, append=False):
         lines.append("")
         lines += ["## 6. The playbook's own time", "",
                   "Wall time minus the time spent in the ClusterGroupUpgrade waits (`ztp_cgu`), the render and install "
-                  "waits (`ztp_install_wait`) and the waits for ArgoCD to sync a pushed commit (`ztp_argocd_sync`), first "
-                  "run.", "", "| clusters | wall (s) | waiting (s) | own time (s) |",
-                  "|---|---|---|---|"]
+                  "waits (`ztp_install_wait`), the waits for ArgoCD to sync a pushed commit (`ztp_argocd_sync`), and the "
+                  "waits of the selector reads for the spokes' view agent to answer (from the playbook's last "
+                  "ManagedClusterView create to the simulator's last answer, audit log), first run.", "",
+                  "| clusters | wall (s) | waiting (s) | of which view answers (s) | own time (s) |",
+                  "|---|---|---|---|---|"]
         for row in full_rows:
             first = row["runs"][0]
-            lines.append("| %d | %.1f | %.1f | %.1f |" % (row["n"], first["wall"], first["wall"] - own_time(first), own_time(first)))
+            mine = own_time(first, row.get("view_waits", 0.0))
+            lines.append("| %d | %.1f | %.1f | %.1f | %.1f |" % (row["n"], first["wall"], first["wall"] - mine,
+                                                                row.get("view_waits", 0.0), mine))
         lines.append("")
         targets.append(("5. full playbook at %d clusters" % big["n"], "%.1f s (%.2f s per cluster)" % (
             big["runs"][0]["wall"], big["runs"][0]["wall"] / big["n"]), "reported" if big["runs"][0]["rc"] == 0 else "FAILED"))
-        targets.append(("6. playbook's own time at %d clusters <= 60 s" % big["n"], "%.1f s" % own_time(big["runs"][0]),
-                        verdict(own_time(big["runs"][0]) <= 60)))
+        big_own = own_time(big["runs"][0], big.get("view_waits", 0.0))
+        targets.append(("6. playbook's own time at %d clusters <= 60 s" % big["n"], "%.1f s" % big_own,
+                        verdict(big_own <= 60)))
     lines += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
     lines += ["| %s | %s | %s |" % t for t in targets]
     lines.append("")

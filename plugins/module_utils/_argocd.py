@@ -20,6 +20,9 @@ from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpE
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError
 
 APP_API = "argoproj.io/v1alpha1"
+# ArgoCD compares an Application with Git at once when it carries this annotation, then removes it
+# (controller/appcontroller.go needRefreshAppStatus; pkg/apis/application/v1alpha1 AnnotationKeyRefresh)
+REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 DEFAULT_NAMESPACE = "openshift-gitops"
 BRANCH_REVISIONS = ("", "HEAD")
 
@@ -36,10 +39,16 @@ class LazyHub(object):
         self._make = make
         self._hub = None
 
-    def get(self, *args, **kwargs):
+    def _client(self):
         if self._hub is None:
             self._hub = self._make()
-        return self._hub.get(*args, **kwargs)
+        return self._hub
+
+    def get(self, *args, **kwargs):
+        return self._client().get(*args, **kwargs)
+
+    def patch(self, *args, **kwargs):
+        return self._client().patch(*args, **kwargs)
 
 
 def module_args():
@@ -52,6 +61,7 @@ def module_args():
         repo=dict(type="str", required=True),
         branch=dict(type="str", default="main"),
         repo_dir=dict(type="path"),
+        refresh=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         poll_interval=dict(type="float", default=2.0),
     )
@@ -161,12 +171,29 @@ def judge(app, indexes, is_ours):
 
 
 def run(hub, params, is_ours, check_mode=False, on_progress=None):
-    """The module's work: wait (or, in check mode, look once)."""
-    return wait_synced(hub, params, is_ours, on_progress=on_progress, once=check_mode)
+    """The module's work: ask for a refresh and wait (with ``wait_timeout`` 0, or in check mode, look once)."""
+    return wait_synced(hub, params, is_ours, on_progress=on_progress, once=check_mode or not params["wait_timeout"],
+                       refresh=params.get("refresh", True) and not check_mode)
 
 
-def wait_synced(hub, params, is_ours, on_progress=None, once=False, clock=time.monotonic, sleep=time.sleep):
-    """Wait until every named Application that tracks the pushed branch has synced the pushed commit.
+def ask_refresh(hub, watched):
+    """Set the refresh annotation on each watched Application; returns what could not be asked, as warning text.
+
+    Not being allowed to patch an Application only costs ArgoCD's next poll (up to 3 minutes), so it is no failure."""
+    refused = []
+    for item in watched:
+        try:
+            hub.patch(APP_API, "Application", item["name"], item["namespace"],
+                      {"metadata": {"annotations": {REFRESH_ANNOTATION: "normal"}}})
+        except Exception as error:  # pylint: disable=broad-except
+            refused.append("%s (%s)" % (item["where"], error if isinstance(error, HubError) else repr(error)))
+    return refused
+
+
+def wait_synced(hub, params, is_ours, on_progress=None, once=False, refresh=False, clock=time.monotonic,
+                sleep=time.sleep):
+    """Wait until every named Application that tracks the pushed branch has synced the pushed commit; with
+    ``refresh``, first ask ArgoCD to compare each of them with Git at once.
 
     Applications that do not exist or track another repository or branch are listed in ``skipped``, not waited for.
     Returns ``{applications: [{name, namespace, state, message}], skipped: [...], waited}``; raises SyncError naming
@@ -195,6 +222,7 @@ def wait_synced(hub, params, is_ours, on_progress=None, once=False, clock=time.m
             continue
         watched.append({"name": entry["name"], "namespace": namespace, "where": where, "indexes": indexes,
                         "state": None, "message": None})
+    refused = ask_refresh(hub, watched) if refresh else []
     started = clock()
     deadline = started + params["wait_timeout"]
     while True:
@@ -232,9 +260,16 @@ def wait_synced(hub, params, is_ours, on_progress=None, once=False, clock=time.m
         "waited": round(clock() - started, 1),
     }
     unread = ["%s/%s %s" % (s["namespace"], s["name"], s["reason"]) for s in skipped if s["reason"].startswith("cannot")]
+    warnings = []
     if unread:
-        result["warnings"] = ["ArgoCD's sync of commit %s was not waited for: %s. Later steps may meet the hub's old "
-                              "content until ArgoCD syncs." % (revision[:12], "; ".join(unread))]
+        warnings.append("ArgoCD's sync of commit %s was not waited for: %s. Later steps may meet the hub's old "
+                        "content until ArgoCD syncs." % (revision[:12], "; ".join(unread)))
+    if refused:
+        warnings.append("ArgoCD could not be asked to compare commit %s at once (annotation %s): %s. It sees the "
+                        "commit at its next poll, up to 3 minutes later." % (
+                            revision[:12], REFRESH_ANNOTATION, "; ".join(refused)))
+    if warnings:
+        result["warnings"] = warnings
     return result
 
 

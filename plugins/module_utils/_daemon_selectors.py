@@ -16,10 +16,9 @@ __metaclass__ = type
 
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import (
-    MANAGED_BY, MANAGED_BY_LABEL, HubError, ObjectCache, WatchSet, conditions_by_type)
+    MANAGED_BY, MANAGED_BY_LABEL, ObjectCache, WatchSet, conditions_by_type, in_parallel)
 
 VIEW_API_VERSION = "view.open-cluster-management.io/v1beta1"
 VIEW_KIND = "ManagedClusterView"
@@ -120,25 +119,6 @@ def view_outcome(view):
     return "error", "%s: %s" % (reason, message)
 
 
-# Requests in flight at once when creating and deleting views: the API server answers them in parallel, so a batch
-# of hundreds of clusters does not wait for one round trip after the other.
-PARALLEL_REQUESTS = 8
-
-
-def _in_parallel(call, items):
-    """``call(item)`` for every item on a few threads; returns ``[(item, error or None), ...]`` in order."""
-    def attempt(item):
-        try:
-            call(item)
-            return item, None
-        except HubError as error:
-            return item, error
-    if len(items) < 2:
-        return [attempt(item) for item in items]
-    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
-        return list(pool.map(attempt, items))
-
-
 def read_through_views(hub, clusters, timeout, keep_views=False, poll=1.0):
     """Create one view per cluster and operator config, wait for all with one watch, read, delete.
 
@@ -153,7 +133,7 @@ def read_through_views(hub, clusters, timeout, keep_views=False, poll=1.0):
             # the first one alone: it resolves the API resource the threads then share
             hub.create(build_view(wanted[0][0], wanted[0][1], run_id))
             created.append(wanted[0])
-        outcome = _in_parallel(lambda e: hub.create(build_view(e[0], e[1], run_id)), wanted[1:])
+        outcome = in_parallel(lambda e: hub.create(build_view(e[0], e[1], run_id)), wanted[1:])
         created.extend(e for e, error in outcome if error is None)
         failed = [error for e, error in outcome if error is not None]
         if failed:
@@ -161,7 +141,7 @@ def read_through_views(hub, clusters, timeout, keep_views=False, poll=1.0):
         outcomes = wait_for_views(hub, run_id, created, timeout, poll)
     finally:
         if not keep_views:
-            _in_parallel(lambda e: hub.delete(VIEW_API_VERSION, VIEW_KIND, view_name(e[1], run_id), e[0]), created)
+            in_parallel(lambda e: hub.delete(VIEW_API_VERSION, VIEW_KIND, view_name(e[1], run_id), e[0]), created)
     for cluster in clusters:
         parts, problems = {}, []
         for which in TARGETS:

@@ -20,6 +20,7 @@ import json
 import threading
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import queue
@@ -286,6 +287,27 @@ class Hub(object):
 
 def _path(namespace, name):
     return "%s/%s" % (namespace, name) if namespace else name
+
+
+# Requests in flight at once for a burst of independent writes (the views of a batch): the API server answers them in
+# parallel, so hundreds of clusters do not wait for one round trip after the other.
+PARALLEL_REQUESTS = 8
+
+
+def in_parallel(call, items, workers=PARALLEL_REQUESTS):
+    """``call(item)`` for every item on a few threads; returns ``[(item, exception or None), ...]`` in order.
+
+    The client must have resolved the API resource before (``Hub.resource``), so the threads only read its cache."""
+    def attempt(item):
+        try:
+            call(item)
+            return item, None
+        except Exception as error:  # pylint: disable=broad-except
+            return item, error
+    if len(items) < 2:
+        return [attempt(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(attempt, items))
 
 
 class WatchSet(object):

@@ -31,7 +31,8 @@ import uuid
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, raise_if_any
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import (
-    MANAGED_BY, MANAGED_BY_LABEL, HubError, WatchSet, api_message, api_status, conditions_by_type, ident, now_iso)
+    MANAGED_BY, MANAGED_BY_LABEL, HubError, WatchSet, api_message, api_status, conditions_by_type, ident, in_parallel,
+    now_iso)
 
 BMH = ("metal3.io/v1alpha1", "BareMetalHost")
 PPI = ("metal3.io/v1alpha1", "PreprovisioningImage")
@@ -761,28 +762,31 @@ class Views(object):
         self.errors = {}
 
     def ensure(self, clusters):
+        """Create the views of ``clusters`` not asked for yet, a few requests at a time (when a whole batch reaches
+        its pools at once, hundreds of views are wanted in one round)."""
         res = self.hub.resource(*MCV)
-        for cluster in sorted(set(clusters) - self.asked):
-            self.asked.add(cluster)
-            try:
-                res.create(body=build_view(cluster, self.run_id), namespace=cluster)
+        wanted = sorted(set(clusters) - self.asked)
+        self.asked.update(wanted)
+        outcome = in_parallel(lambda cluster: res.create(body=build_view(cluster, self.run_id), namespace=cluster),
+                              wanted)
+        for cluster, exc in outcome:
+            if exc is None:
                 self.created.append(cluster)
-            except Exception as exc:  # pylint: disable=broad-except
-                if api_status(exc) in DENIED:
-                    raise HubError(denial_message(exc, "create", MCV[0], MCV[1], cluster) +
-                                   " (wait_for_mcp=false does without views)")
-                if api_status(exc) != 409:
-                    self.errors[cluster] = api_message(exc)
+            elif api_status(exc) in DENIED:
+                raise HubError(denial_message(exc, "create", MCV[0], MCV[1], cluster) +
+                               " (wait_for_mcp=false does without views)")
+            elif api_status(exc) != 409:
+                self.errors[cluster] = api_message(exc)
 
     def release(self, clusters):
-        """Delete the views of ``clusters`` (each once): a view is let go as soon as its cluster is judged, which
-        spreads the deletes over the wait instead of one burst at its end."""
-        for cluster in sorted(set(clusters) & set(self.created)):
+        """Delete the views of ``clusters`` (each once, a few requests at a time): a view is let go as soon as its
+        cluster is judged, which spreads the deletes over the wait instead of one burst at its end. A delete that
+        fails is not retried: the view only costs the cluster's add-on a read every 30 s."""
+        gone = sorted(set(clusters) & set(self.created))
+        for cluster in gone:
             self.created.remove(cluster)
-            try:
-                self.hub.delete(MCV[0], MCV[1], "%s-%s" % (MCP_VIEW_NAME, self.run_id), cluster)
-            except HubError:
-                pass
+        in_parallel(lambda cluster: self.hub.delete(MCV[0], MCV[1], "%s-%s" % (MCP_VIEW_NAME, self.run_id), cluster),
+                    gone)
 
     def cleanup(self):
         self.release(list(self.created))

@@ -34,8 +34,12 @@ description:
   - Runs in the controller process (action plugin) and prints each Application's state as it changes. Hub
     credentials resolve as for kubernetes.core modules, from the options (and C(module_defaults)), then the
     E(K8S_AUTH_*) variables of the task's and play's C(environment) keyword and of the controller.
-  - Reads only. In check mode nothing was pushed, so the module is not run by the roles; run on its own in check
-    mode it reports the current state once without waiting.
+  - With O(refresh), first asks ArgoCD to compare each of those Applications with Git at once (annotation
+    C(argocd.argoproj.io/refresh=normal), which ArgoCD removes when it has compared); otherwise ArgoCD sees the commit
+    at its next poll. An Application the hub user may not patch only costs that poll, with a warning. Nothing else is
+    written.
+  - In check mode nothing was pushed, so the module is not run by the roles; run on its own in check mode it asks for
+    no refresh and reports the current state once without waiting.
 extends_documentation_fragment:
   - ztp.sno_expand.hub_auth
 options:
@@ -70,9 +74,13 @@ options:
   repo_dir:
     description: Working copy the commit was pushed from, to tell later commits from older ones.
     type: path
+  refresh:
+    description: Ask ArgoCD to compare each Application that tracks O(branch) with Git at once, before waiting.
+    type: bool
+    default: true
   wait_timeout:
     description: Seconds to wait. ArgoCD polls Git every 180 s by default and then renders; the default leaves room
-      for a slow render.
+      for a slow render. V(0) asks for the refresh, reports the current state once and does not wait.
     type: int
     default: 600
   poll_interval:

@@ -45,6 +45,15 @@ class ScriptedHub(object):
     def __init__(self, scripts):
         self.scripts = dict((name, list(states)) for name, states in scripts.items())
         self.reads = {}
+        self.patches = []
+        self.refuse_patch = set()
+
+    def patch(self, api_version, kind, name, namespace, patch):
+        assert (api_version, kind, namespace) == (argocd.APP_API, "Application", "openshift-gitops")
+        if name in self.refuse_patch:
+            raise argocd.HubError('cannot patch Application openshift-gitops/%s: applications.argoproj.io "%s" is '
+                                  'forbidden: User "ztp" cannot patch resource "applications"' % (name, name))
+        self.patches.append((name, patch, self.reads.get(name, 0)))
 
     def get(self, api_version, kind, name, namespace=None):
         assert (api_version, kind, namespace) == (argocd.APP_API, "Application", "openshift-gitops")
@@ -165,6 +174,45 @@ def test_check_mode_looks_once_without_waiting():
     hub = ScriptedHub({"policies": [app()]})
     result = argocd.run(hub, params(("policies",)), argocd.revision_checker(PUSHED), check_mode=True)
     assert result["applications"][0]["state"] == "waiting"
+    assert hub.patches == []  # nothing was pushed: no refresh asked
+
+
+def test_refresh_is_asked_of_each_tracking_application_before_the_wait():
+    hub = ScriptedHub({"clusters": [app("clusters", repo="https://git.example.com/ran/other.git")],
+                       "policies": [app(), app(revision=PUSHED)]})
+    result = argocd.run(hub, params(("clusters", "policies", "missing")), argocd.revision_checker(PUSHED))
+    assert result["applications"][0]["state"] == "synced"
+    # the one that tracks the pushed branch, after the read that selects it and before the wait reads it again
+    assert hub.patches == [("policies", {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}}, 1)]
+    assert "warnings" not in result
+
+
+def test_a_refused_refresh_is_a_warning_and_the_wait_goes_on():
+    hub = ScriptedHub({"clusters": [app("clusters"), app("clusters", revision=PUSHED)],
+                       "policies": [app(), app(revision=PUSHED)]})
+    hub.refuse_patch.add("clusters")
+    result = argocd.run(hub, params(), argocd.revision_checker(PUSHED))
+    assert [a["state"] for a in result["applications"]] == ["synced", "synced"]
+    assert [name for name, dummy, dummy in hub.patches] == ["policies"]
+    assert len(result["warnings"]) == 1
+    assert "could not be asked to compare commit %s at once" % PUSHED[:12] in result["warnings"][0]
+    assert "openshift-gitops/clusters (cannot patch Application" in result["warnings"][0]
+
+
+def test_no_refresh_option_asks_nothing():
+    hub = ScriptedHub({"policies": [app(revision=PUSHED)]})
+    p = params(("policies",))
+    p["refresh"] = False
+    argocd.run(hub, p, argocd.revision_checker(PUSHED))
+    assert hub.patches == []
+
+
+def test_wait_timeout_zero_asks_the_refresh_and_looks_once_without_failing():
+    hub = ScriptedHub({"policies": [app()]})
+    result = argocd.run(hub, params(("policies",), timeout=0), argocd.revision_checker(PUSHED))
+    assert result["applications"][0]["state"] == "waiting"
+    assert [name for name, dummy, dummy in hub.patches] == ["policies"]
+    assert hub.reads == {"policies": 2}
 
 
 def test_credentials_in_a_repository_url_are_not_shown():

@@ -9,7 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _daemon_selectors as ds
-from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError, in_parallel
 
 MASTER = {"node-role.kubernetes.io/master": ""}
 
@@ -75,7 +75,7 @@ def test_requests_in_parallel_keep_their_order_and_errors():
             raise HubError("cannot create view %d" % item)
 
     items = list(range(20))
-    outcome = ds._in_parallel(call, items)  # pylint: disable=protected-access
+    outcome = in_parallel(call, items)
     assert [item for item, _error in outcome] == items and sorted(calls) == items
     assert [item for item, error in outcome if error is not None] == [i for i in items if i % 3 == 0]
     assert str(outcome[3][1]) == "cannot create view 3"

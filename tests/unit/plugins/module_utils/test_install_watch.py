@@ -482,11 +482,18 @@ def test_a_stage_keeps_its_start_when_only_the_percentage_moves():
     assert len(entry) == 1 and entry[0]["percentage"] == 60 and entry[0]["at"] == iw.now_iso(5)
 
 
+class StatusError(Exception):
+    def __init__(self, status, message):
+        super(StatusError, self).__init__(message)
+        self.status = status
+
+
 class RecordingHub(object):
     """Records the view requests of ``Views`` (a unit test of the bookkeeping; the e2e tests use a real API server)."""
 
-    def __init__(self):
+    def __init__(self, refuse=None):
         self.calls = []
+        self.refuse = refuse or {}
 
     def resource(self, api_version, kind):
         hub = self
@@ -494,6 +501,8 @@ class RecordingHub(object):
         class Res(object):
             def create(self, body, namespace):
                 hub.calls.append(("create", namespace, body["metadata"]["name"]))
+                if namespace in hub.refuse:
+                    raise StatusError(*hub.refuse[namespace])
         return Res()
 
     def delete(self, api_version, kind, name, namespace):
@@ -516,3 +525,25 @@ def test_a_view_is_deleted_once_its_cluster_is_judged_and_only_once():
     views.cleanup()
     assert [c for c in views.hub.calls if c[0] == "delete"] == [
         ("delete", "sno-a", "ztp-install-worker-mcp-r1"), ("delete", "sno-b", "ztp-install-worker-mcp-r1")]
+
+
+def test_views_of_a_whole_batch_are_created_and_deleted_together():
+    clusters = ["sno-%03d" % i for i in range(40)]
+    hub = RecordingHub(refuse={"sno-007": (409, "already exists"), "sno-011": (500, "etcdserver: request timed out")})
+    views = iw.Views(hub, "r1")
+    views.ensure(set(clusters))
+    views.ensure(set(clusters))  # asked once
+    assert sorted(c[1] for c in hub.calls if c[0] == "create") == clusters
+    assert views.errors == {"sno-011": "etcdserver: request timed out"}
+    assert sorted(views.created) == [c for c in clusters if c not in ("sno-007", "sno-011")]
+    views.release(set(clusters[:20]))
+    views.cleanup()
+    deleted = [c[1] for c in hub.calls if c[0] == "delete"]
+    assert sorted(deleted) == sorted(views.asked - {"sno-007", "sno-011"}) and views.created == []
+
+
+def test_a_refused_view_names_the_permission_and_the_way_without_views():
+    views = iw.Views(RecordingHub(refuse={"sno-b": (403, "forbidden")}), "r1")
+    with pytest.raises(iw.HubError) as err:
+        views.ensure({"sno-a", "sno-b", "sno-c"})
+    assert "wait_for_mcp=false does without views" in str(err.value) and "sno-b" in str(err.value)
