@@ -578,8 +578,8 @@ def report(info, git_rows, full_rows, out_path, append=False):
         for row in full_rows:
             first = row["runs"][0]
             mine = own_time(first, row.get("view_waits", 0.0))
-            lines.append("| %d | %.1f | %.1f | %.1f | %.1f |" % (row["n"], first["wall"], first["wall"] - mine,
-                                                                row.get("view_waits", 0.0), mine))
+            cells = (row["n"], first["wall"], first["wall"] - mine, row.get("view_waits", 0.0), mine)
+            lines.append("| %d | %.1f | %.1f | %.1f | %.1f |" % cells)
         lines.append("")
         targets.append(("5. full playbook at %d clusters" % big["n"], "%.1f s (%.2f s per cluster)" % (
             big["runs"][0]["wall"], big["runs"][0]["wall"] / big["n"]), "reported" if big["runs"][0]["rc"] == 0 else "FAILED"))
