@@ -713,10 +713,10 @@ def judge_policy_creation(request, results):
 
 def judge_node_addition(request, results):
     phase, cluster = "node_addition", request["cluster"]
-    if "policies" in results:  # the check before anything is written
+    if "compliance" in results:  # the check before anything is written (ztp_policy_compliance_info's table)
         if request.get("skip_policy_check") or results.get("check_mode"):
             return ok(phase)
-        compliance = policy_compliance(results.get("policies") or []).get(cluster, {})
+        compliance = (results.get("compliance") or {}).get(cluster, {})
         behind = [p for p in request.get("worker_policies") or [] if compliance.get(p) != "Compliant"]
         if behind:
             return failed(phase, "%s: worker policies not compliant yet: %s. A worker installed now would come up "
@@ -794,9 +794,8 @@ def judge_node_removal(request, results):
         more["worker_policies_removed"] = worker_policy_names(request)
     if request.get("host") in ((results.get("plan") or {}).get("last_worker") or []) and results.get("policies_after") is not None:
         gone = set(worker_policy_names(request)) if "worker_policies_removed" in more else set()
-        before = policy_compliance(results.get("policies_before")).get(cluster, {})
-        after = dict((p, c) for p, c in policy_compliance(results.get("policies_after")).get(cluster, {}).items()
-                     if p not in gone)
+        before = (results.get("policies_before") or {}).get(cluster, {})
+        after = dict((p, c) for p, c in (results.get("policies_after") or {}).get(cluster, {}).items() if p not in gone)
         broken = [p for p in sorted(after) if after[p] == "NonCompliant" and before.get(p) == "Compliant"]
         if broken:
             return failed(phase, "%s: its last worker was removed, and policies %s are NonCompliant now (they were Compliant "

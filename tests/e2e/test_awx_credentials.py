@@ -301,6 +301,7 @@ def hub_values(hub: Hub, context_set: bool) -> dict:
 PLAY_TASKS = [
     {"name": "k8s_info", "kubernetes.core.k8s_info": {"kind": "Namespace", "name": CLUSTER}},
     {"name": "ztp_daemon_selectors_info", "ztp.sno_expand.ztp_daemon_selectors_info": {"clusters": [CLUSTER], "timeout": 60}},
+    {"name": "ztp_policy_compliance_info", "ztp.sno_expand.ztp_policy_compliance_info": {"names": ["awx-cred-policy"]}},
     {"name": "ztp_cgu", "ztp.sno_expand.ztp_cgu": {"name": "awx-cred-check", "clusters": [CLUSTER],
                                                    "managed_policies": ["awx-cred-policy"]}, "check_mode": True},
     {"name": "ztp_install_wait", "ztp.sno_expand.ztp_install_wait": {"nodes": [{"cluster": CLUSTER, "host": "worker-0"}],
@@ -341,6 +342,8 @@ def assert_hub_modules_succeeded(results: dict, output: str) -> None:
     assert [r["metadata"]["name"] for r in results["k8s_info"]["resources"]] == [CLUSTER]
     assert results["ztp_daemon_selectors_info"]["source"] == "managedclusterview"
     assert results["ztp_daemon_selectors_info"]["clusters"][CLUSTER]["needs_override"] == {"ptp": False, "sriov": False}
+    # the hub was read (no such policy there), not a client error
+    assert results["ztp_policy_compliance_info"]["missing"] == ["awx-cred-policy"]
     assert results["ztp_cgu"]["cgu"]["spec"]["clusters"] == [CLUSTER]
     assert [n["cluster"] for n in results["ztp_install_wait"]["nodes"]] == [CLUSTER]
 

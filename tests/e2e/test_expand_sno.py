@@ -202,6 +202,28 @@ def test_master_pinned_selectors_stop_without_the_opt_in(fleet):
     assert records["sno-b"]["cgu"]["workers"]["succeeded"] is True
 
 
+def test_a_worker_is_refused_while_its_worker_policies_are_not_on_the_hub(fleet):
+    """A play of the user's own that adds workers without the policy_creation phase: sno-b's worker policies are not
+    on the hub, so a worker installed now would come up without workload partitioning; nothing is written for it."""
+    with open(os.path.join(REPO, "playbooks", "expand_sno.yml"), encoding="utf-8") as handle:
+        play = yaml.safe_load(handle)
+    skipped = ("ztp.sno_expand.selector_checks", "ztp.sno_expand.policy_creation", "ztp.sno_expand.install_verification")
+    block = play[0]["tasks"][0]["block"]
+    play[0]["tasks"][0]["block"] = [t for t in block if (t.get("ansible.builtin.import_role") or {}).get("name") not in skipped]
+    assert len(play[0]["tasks"][0]["block"]) == len(block) - 3
+    add_only = os.path.join(fleet.workdir, "add_only.yml")
+    with open(add_only, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(play, handle, sort_keys=False)
+    head = fleet.remote_head()
+
+    result = fleet.play_file(add_only, "--limit", "sno-b")
+    assert result.rc != 0 and result.recap["sno-b"]["failed"] == 1, result.output[-6000:]
+    assert "sno-b: worker policies not compliant yet: sno-b-workers-config-policy (not bound)" in result.output
+    assert "sno-b: FAILED in node_addition" in result.output
+    assert fleet.remote_head() == head
+    assert "sno-b-worker-0-bmc-secret" not in {s["metadata"]["name"] for s in fleet.items("v1", "Secret", "sno-b")}
+
+
 def test_bad_input_of_several_clusters_is_reported_together_before_any_change(fleet):
     head = fleet.remote_head()
     result = fleet.play(extra_vars={"ztp_workers": [{"hostName": "Bad_Name", "role": "worker", "bmcAddress": "ftp://x",

@@ -105,6 +105,11 @@ def finished(api, name):
     return cgu if condition(cgu, "Succeeded") else None
 
 
+def completed(api, name):
+    cgu = api.get(CGU, name, CGU_NS)
+    return cgu if ((cgu.get("status") or {}).get("status") or {}).get("completedAt") else None
+
+
 def test_cgu_remediates_a_noncompliant_policy(api, policy_ns):
     assert make_policy(api, policy_ns, "talm-fix") == "NonCompliant"
     make_cgu(api, "talm-fix", [CLUSTER], ["talm-fix"])
@@ -117,6 +122,9 @@ def test_cgu_remediates_a_noncompliant_policy(api, policy_ns):
     assert placement["metadata"]["name"].startswith("talm-fix-talm-fix-placement-")  # TALM's safe name: random suffix
 
     cgu = wait_for(lambda: finished(api, "talm-fix"), timeout=240, interval=1, what="CGU talm-fix Succeeded")
+    # TALM writes Succeeded in one reconcile and completedAt in the next, after its post actions
+    # (clustergroupupgrade_controller.go: the `suceededCondition != nil` branch of Reconcile)
+    cgu = wait_for(lambda: completed(api, "talm-fix"), timeout=60, interval=0.5, what="CGU talm-fix completedAt")
     succeeded = condition(cgu, "Succeeded")
     assert (succeeded["status"], succeeded["reason"], succeeded["message"]) == \
         ("True", "Completed", "All clusters are compliant with all the managed policies"), cgu["status"]

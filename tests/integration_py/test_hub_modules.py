@@ -53,6 +53,7 @@ CRD_FILES = [
     "agent-install.openshift.io_agents.yaml",
     "internal.open-cluster-management.io_managedclusterinfos.yaml",
     "ptp.openshift.io_ptpoperatorconfigs.yaml",
+    "policy.open-cluster-management.io_policies.yaml",
 ]
 
 PKI_SCRIPT = r"""
@@ -297,6 +298,56 @@ def wait_for(predicate, timeout=60, what="condition"):
 def cond(ctype, status, reason, message=""):
     return {"type": ctype, "status": status, "reason": reason, "message": message or reason,
             "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+# --------------------------------------------------------------------------------------------- policies
+
+POLICY = ("policy.open-cluster-management.io/v1", "Policy")
+
+
+def _policy(kube, name, ns, states, labels=None):
+    kube.create({"apiVersion": POLICY[0], "kind": POLICY[1],
+                 "metadata": {"name": name, "namespace": ns, "labels": labels or {}},
+                 "spec": {"disabled": False, "remediationAction": "inform", "policy-templates": [
+                     {"objectDefinition": {"apiVersion": "policy.open-cluster-management.io/v1",
+                                           "kind": "ConfigurationPolicy", "metadata": {"name": name},
+                                           "spec": {"object-templates": [{"complianceType": "musthave",
+                                                                          "objectDefinition": {"kind": "Big",
+                                                                                               "data": "x" * 2000}}]}}}]}})
+    # the propagator's status: per cluster, and NonCompliant overall when one is
+    overall = "NonCompliant" if "NonCompliant" in states.values() else "Compliant"
+    kube.set_status(POLICY[0], POLICY[1], name, ns, {"compliant": overall, "status": [
+        dict({"clustername": c, "clusternamespace": c}, **({"compliant": s} if s else {})) for c, s in states.items()]})
+
+
+def test_policy_compliance_info_reads_root_policies_per_cluster(hub, kube):
+    ns, spoke_ns = kube.namespace(), kube.namespace()
+    _policy(kube, "w-config-policy", ns, {"sno-a": "Compliant", "sno-b": "NonCompliant", "sno-c": None})
+    _policy(kube, "w-extra-policy", ns, {"sno-a": "Compliant"})
+    # a replicated copy in a cluster namespace is not a root policy
+    _policy(kube, "%s.w-config-policy" % ns, spoke_ns, {"sno-a": "NonCompliant"},
+            labels={"policy.open-cluster-management.io/root-policy": "%s.w-config-policy" % ns})
+
+    res = run_module(hub, "ztp_policy_compliance_info", {"namespaces": [ns]})
+    assert not res.get("failed") and res["changed"] is False, res
+    assert res["compliance"] == {"sno-a": {"w-config-policy": "Compliant", "w-extra-policy": "Compliant"},
+                                 "sno-b": {"w-config-policy": "NonCompliant"}, "sno-c": {"w-config-policy": "Pending"}}
+    by_name = dict((p["name"], p) for p in res["policies"])
+    assert by_name["w-config-policy"]["compliant"] == "NonCompliant" and by_name["w-config-policy"]["namespace"] == ns
+    # names and compliance only: the templates stay on the hub
+    assert "policy-templates" not in json.dumps(res)
+
+    some = run_module(hub, "ztp_policy_compliance_info", {"namespaces": [ns], "names": ["w-config-policy", "absent"],
+                                                          "clusters": ["sno-b"]}, check=True)
+    assert some["compliance"] == {"sno-b": {"w-config-policy": "NonCompliant"}} and some["missing"] == ["absent"], some
+    assert [p["clusters"] for p in some["policies"]] == [{"sno-b": "NonCompliant"}]
+
+    every = run_module(hub, "ztp_policy_compliance_info", {})
+    names = set(p["name"] for p in every["policies"])
+    assert {"w-config-policy", "w-extra-policy"} <= names and "%s.w-config-policy" % ns not in names, names
+
+    bad = run_module(hub, "ztp_policy_compliance_info", {"namespaces": [ns, ""]})
+    assert bad["failed"] and "namespaces" in bad["msg"] and "namespace names" in bad["msg"], bad
 
 
 # --------------------------------------------------------------------------------------------- CGU

@@ -9,6 +9,7 @@ import base64
 
 import pytest
 
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _policy_compliance as pc
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as batch
 
 
@@ -191,14 +192,19 @@ def test_policy_verdict_carries_paths_and_policies_and_git_failures():
 
 def test_node_addition_precheck_names_the_policies_behind():
     request = {"cluster": "a", "worker_policies": ["a-workers-config-policy"], "skip_policy_check": False}
-    policies = [{"metadata": {"name": "a-workers-config-policy"},
-                 "status": {"status": [{"clustername": "a", "compliant": "NonCompliant"}]}}]
-    verdict = batch.judge_node_addition(request, {"policies": policies})
+    policies = [_root("a-workers-config-policy", {"a": "NonCompliant"})]
+    dummy, compliance = pc.select(policies)
+    verdict = batch.judge_node_addition(request, {"compliance": compliance})
     assert not verdict["ok"] and "a-workers-config-policy (NonCompliant)" in verdict["msg"]
-    assert batch.judge_node_addition(dict(request, skip_policy_check=True), {"policies": policies})["ok"]
-    assert batch.judge_node_addition(request, {"policies": policies, "check_mode": True})["ok"]
-    missing = batch.judge_node_addition(request, {"policies": []})
+    assert batch.judge_node_addition(dict(request, skip_policy_check=True), {"compliance": compliance})["ok"]
+    assert batch.judge_node_addition(request, {"compliance": compliance, "check_mode": True})["ok"]
+    missing = batch.judge_node_addition(request, {"compliance": {}})
     assert "a-workers-config-policy (not bound)" in missing["msg"]
+    fixed = pc.select([_root("a-workers-config-policy", {"a": "Compliant"})])[1]
+    assert batch.judge_node_addition(request, {"compliance": fixed})["ok"]
+    # placed on the cluster, state not reported yet
+    pending = pc.select([_root("a-workers-config-policy", {"a": None})])[1]
+    assert "a-workers-config-policy (Pending)" in batch.judge_node_addition(request, {"compliance": pending})["msg"]
 
 
 def test_install_verdict_per_cluster():
@@ -373,23 +379,29 @@ def test_expansion_phases_leave_out_clusters_whose_removal_failed():
     assert batch.failed_earlier(task_vars, "node_removal") == {}
 
 
-def _root(name, states):
-    return {"metadata": {"name": name}, "status": {"status": [{"clustername": c, "compliant": s} for c, s in states.items()]}}
+def _root(name, states, namespace="ztp-site"):
+    return {"metadata": {"name": name, "namespace": namespace},
+            "status": {"status": [{"clustername": c, "compliant": s} for c, s in states.items()]}}
+
+
+def _table(*policies):
+    """The compliance table ztp_policy_compliance_info returns for these root Policies."""
+    return pc.select(list(policies))[1]
 
 
 def test_a_cluster_that_lost_its_last_worker_must_still_pass_its_policies():
     request = {"cluster": "b", "host": "hb", "workers": ["w0"], "remove": ["w0"]}
     entries = {"nodes": [{"cluster": "b", "hostName": "w0", "state_before": "suppressed", "state": "absent"}]}
-    before = [_root("common", {"b": "Compliant", "c": "Compliant"}), _root("site", {"b": "NonCompliant"})]
+    before = _table(_root("common", {"b": "Compliant", "c": "Compliant"}), _root("site", {"b": "NonCompliant"}))
     plan = {"last_worker": ["hb"]}
-    after_ok = [_root("common", {"b": "Compliant"}), _root("site", {"b": "NonCompliant"})]
+    after_ok = _table(_root("common", {"b": "Compliant"}), _root("site", {"b": "NonCompliant"}))
     verdict = batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_before": before,
                                                  "policies_after": after_ok})
     # a policy that did not pass before the removal is not the removal's doing
     assert verdict["ok"] and verdict["policies_compliant"] == ["common"] and verdict["removed"] == ["w0"]
     record = batch.cluster_record("hb", {"node_removal": dict(verdict, cluster="b")}, operation="remove")
     assert batch.summary_line(record) == "b: done, 1 worker(s) removed, single-node, 1 policies still compliant"
-    after_bad = [_root("common", {"b": "NonCompliant"})]
+    after_bad = _table(_root("common", {"b": "NonCompliant"}))
     broken = batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_before": before,
                                                 "policies_after": after_bad})
     assert not broken["ok"] and "policies common are NonCompliant now" in broken["msg"] and broken["removed"] == ["w0"]
@@ -418,8 +430,8 @@ def test_the_summary_says_the_worker_policies_were_removed():
     request = {"cluster": "b", "host": "hb", "workers": ["w0"], "remove": ["w0"],
                "worker_policy": {"name": "b-workers", "policy_name": "config-policy"}}
     entries = {"nodes": [{"cluster": "b", "hostName": "w0", "state_before": "suppressed", "state": "absent"}]}
-    before = [_root("b-workers-config-policy", {"b": "Compliant"}), _root("common", {"b": "Compliant"})]
-    after = [_root("b-workers-config-policy", {"b": "NonCompliant"}), _root("common", {"b": "Compliant"})]
+    before = _table(_root("b-workers-config-policy", {"b": "Compliant"}), _root("common", {"b": "Compliant"}))
+    after = _table(_root("b-workers-config-policy", {"b": "NonCompliant"}), _root("common", {"b": "Compliant"}))
     plan = {"last_worker": ["hb"], "policy_removals": {"hb": {}}}
     verdict = batch.judge_node_removal(request, {"plan": plan, "entries": entries, "policies_before": before,
                                                  "policies_after": after, "worker_policies": {"changed": True}})
