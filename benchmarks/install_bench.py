@@ -28,7 +28,7 @@ import time
 
 import yaml
 
-from benchmarks.bench import audit_events, requests_of
+from benchmarks.bench import audit_events, projected_rate, requests_of
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PORT_BASE = 25400
@@ -151,12 +151,9 @@ def main(argv=None) -> int:
         mcp = sum(1 for n in rows if n["stages"] and n["stages"][-1]["stage"] == "MachineConfigPool worker Updated")
         mcp = mcp if not args.no_mcp else "not waited for"
         wall = ended - started
-        # The wait's requests follow the installs' events, not a timer, so at the hub's real pace the same requests
-        # spread over the simulated duration; only the watches' reopening is timed (every 290 s, a watch and at
-        # worst a list per stream), which the projection adds on top.
         watches = sum(v for k, v in by_verb.items() if k.startswith("watch "))
         simulated = wall * args.speed
-        projected = requests / simulated + 2.0 * watches / 290 if simulated else None
+        projected = projected_rate(requests, watches, wall, args.speed) if simulated else None
         summary = {"clusters": args.clusters, "ready": ready, "failed": len(failed), "delayed": delayed, "recovered": recovered,
                    "erring_seen": erring_seen, "erring": len(erring), "mcp_last": mcp, "wall": round(wall, 1),
                    "requests": requests, "rate": round(requests / wall, 3) if wall else None, "by_verb": by_verb,

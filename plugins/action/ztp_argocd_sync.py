@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _argocd as argocd
-from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
@@ -16,18 +15,12 @@ from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import 
 class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        params = self.hub_params(argocd.module_args())
-        try:
-            argocd.check_params(params)
-            with self.hub_environment(params):
-                outcome = argocd.run(argocd.LazyHub(lambda: Hub.from_params(params)), params,
-                                     argocd.revision_checker(params["revision"], params["repo_dir"]),
-                                     check_mode=self._task.check_mode,
-                                     on_progress=lambda events: self.show(argocd.progress_line(e) for e in events))
-        except ZtpError as exc:
-            result.update(error_result(exc))
-            return result
-        result.update(outcome, changed=False)
-        return result
+        return self.run_hub(task_vars, argocd.module_args, argocd.check_params, self.wait)
+
+    def wait(self, params, dummy):
+        outcome = argocd.run(argocd.LazyHub(lambda: Hub.from_params(params)), params,
+                             argocd.revision_checker(params["revision"], params["repo_dir"]),
+                             check_mode=self._task.check_mode,
+                             on_progress=lambda events: self.show(argocd.progress_line(e) for e in events))
+        return dict(outcome, changed=False)

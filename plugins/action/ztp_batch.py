@@ -94,9 +94,10 @@ class ActionModule(ActionBase):
                         "node_addition_manage_bmc_secrets=false if the Secrets exist already"
                         % (request["cluster"], ", ".join(str(m) for m in missing)))
             out["hosts"] = [h for h in out["hosts"] if h not in invalid]
-            out["policy_namespaces"] = sorted(set(
-                (r.get("worker_policy") or {}).get("namespace") for h, r in requests.items()
-                if h in out["hosts"] and not r["skip_policy_check"] and (r.get("worker_policy") or {}).get("namespace")))
+            checked = [r for h, r in requests.items()
+                       if h in out["hosts"] and not r["skip_policy_check"] and (r.get("worker_policy") or {}).get("namespace")]
+            out["policy_namespaces"] = sorted(set(r["worker_policy"]["namespace"] for r in checked))
+            out["policy_clusters"] = sorted(set(r["cluster"] for r in checked))
             out["nodes"] = [dict({"cluster": r["cluster"], "host": w.get("hostName")},
                                  **({"namespace": r["namespace"]} if r.get("namespace") else {}))
                             for h, r in requests.items() if h in out["hosts"] for w in r["workers"]]
@@ -183,8 +184,9 @@ class ActionModule(ActionBase):
                 clusters[host] = entry
         policy_removals, bindings = self._worker_policy_removals(args["repo_dir"] if last else None, requests, invalid,
                                                                  [h for h in last if h in clusters], clusters)
+        last = [h for h in last if h in clusters and h not in invalid]
         return {"removals": clusters, "replacements": replacements, "lines": lines,
-                "last_worker": [h for h in last if h in clusters and h not in invalid],
+                "last_worker": last, "last_worker_clusters": sorted(set(requests[h]["cluster"] for h in last)),
                 "policy_removals": policy_removals, "bindings": bindings,
                 "requests": dict((h, batch.public(r)) for h, r in requests.items() if h not in invalid)}
 

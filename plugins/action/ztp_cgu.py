@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _cgu_runner as cgu_runner
-from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
@@ -16,15 +15,9 @@ from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import 
 class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        params = self.hub_params(cgu_runner.module_args())
-        try:
-            cgu_runner.validate(params)
-            with self.hub_environment(params):
-                result.update(cgu_runner.run(
-                    params, Hub.from_params(params), self._task.check_mode, self._task.diff,
-                    on_progress=lambda events: self.show(cgu_runner.progress_line(e) for e in events)))
-        except ZtpError as exc:
-            result.update(error_result(exc))
-        return result
+        return self.run_hub(task_vars, cgu_runner.module_args, cgu_runner.validate, self.remediate)
+
+    def remediate(self, params, dummy):
+        return cgu_runner.run(params, Hub.from_params(params), self._task.check_mode, self._task.diff,
+                              on_progress=lambda events: self.show(cgu_runner.progress_line(e) for e in events))

@@ -12,24 +12,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _install_watch as iw
-from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
 
 class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        params = self.hub_params(iw.module_args())
-        try:
-            nodes = iw.check_params(params)
-            with self.hub_environment(params):
-                outcome = iw.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
-                                      on_events=lambda events: self.show(iw.progress_line(e) for e in events))
-        except (ZtpInputError, ZtpInputErrors, HubError) as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        result.update(outcome)
-        return result
+        return self.run_hub(task_vars, iw.module_args, iw.check_params, self.wait)
+
+    def wait(self, params, nodes):
+        return iw.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
+                           on_events=lambda events: self.show(iw.progress_line(e) for e in events))

@@ -8,8 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _node_removal as nr
-from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError, ZtpInputErrors
-from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub, HubError
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
 
@@ -20,16 +19,9 @@ def _line(row):
 class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        params = self.hub_params(nr.module_args())
-        try:
-            nodes = nr.check_params(params)
-            with self.hub_environment(params):
-                outcome = nr.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
-                                      on_change=lambda row: self.show([_line(row)]))
-        except (ZtpInputError, ZtpInputErrors, HubError) as exc:
-            result.update(failed=True, msg=str(exc))
-            return result
-        result.update(outcome)
-        return result
+        return self.run_hub(task_vars, nr.module_args, nr.check_params, self.wait)
+
+    def wait(self, params, nodes):
+        return nr.run_wait(Hub.from_params(params), nodes, params, check_mode=self._task.check_mode,
+                           on_change=lambda row: self.show([_line(row)]))

@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils import _policy_compliance as pc
-from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import Hub
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import HubActionBase
 
@@ -17,15 +16,6 @@ from ansible_collections.ztp.sno_expand.plugins.plugin_utils._hub_action import 
 class ActionModule(HubActionBase):
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        params = self.hub_params(pc.module_args())
-        try:
-            pc.check_params(params)
-            with self.hub_environment(params):
-                outcome = pc.read(Hub.from_params(params), params)
-        except ZtpError as exc:
-            result.update(error_result(exc))
-            return result
-        result.update(outcome, changed=False)
-        return result
+        return self.run_hub(task_vars, pc.module_args, pc.check_params,
+                            lambda params, dummy: dict(pc.read(Hub.from_params(params), params), changed=False))

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
-from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import HubError, api_message
+from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import ApiException, HubError, api_message
 
 try:
     import jmespath
@@ -68,9 +68,7 @@ def read(hub, params):
     for namespace in params.get("namespaces") or [None]:
         try:
             listed, dummy = hub.list(POLICY[0], POLICY[1], namespace=namespace, label_selector=ROOT_POLICIES)
-        except HubError:  # the hub does not serve Policy
-            raise
-        except Exception as exc:  # pylint: disable=broad-except
+        except ApiException as exc:
             raise HubError("cannot list the Policies of %s: %s"
                            % ("namespace " + namespace if namespace else "the hub", api_message(exc)))
         items.extend(listed)

@@ -152,6 +152,21 @@ policy_namespaces:
   returned: step is plan and phase is policy_creation or phase is node_addition
   type: list
   elements: str
+policy_clusters:
+  description: O(step=plan) of node_addition - the clusters whose worker policies must be compliant before a worker is added.
+  returned: step is plan and phase is node_addition
+  type: list
+  elements: str
+last_worker:
+  description: O(step=plan) of node_removal - the hosts whose cluster loses its last worker.
+  returned: step is plan and phase is node_removal
+  type: list
+  elements: str
+last_worker_clusters:
+  description: O(step=plan) of node_removal - the clusters of C(last_worker), whose policies are read before and after the removal.
+  returned: step is plan and phase is node_removal
+  type: list
+  elements: str
 secrets:
   description: O(step=secrets) - the BMC Secrets to create.
   returned: step is secrets

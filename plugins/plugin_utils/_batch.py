@@ -474,16 +474,6 @@ def gitops_failure(result):
     return ""
 
 
-def policy_compliance(policies):
-    """Root Policy objects -> {cluster: {policy name: compliance}} (from ``status.status``)."""
-    table = {}
-    for policy in policies or []:
-        name = str((policy.get("metadata") or {}).get("name"))
-        for entry in ((policy.get("status") or {}).get("status") or []):
-            table.setdefault(str(entry.get("clustername")), {})[name] = str(entry.get("compliant") or "Pending")
-    return table
-
-
 def node_verdicts(phase, cluster, nodes, batch_msg=""):
     """Verdict of one cluster from the ztp_install_wait results of its nodes; a node not done is named with its own
     error and the hub's cause, or where it stood when the wait ended (``batch_msg``: the wait's message)."""

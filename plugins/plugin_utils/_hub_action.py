@@ -15,6 +15,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpError, error_result
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import hub_argument_spec
 
 try:  # ansible-core < 2.19 applies module_defaults to modules only; later cores fold them into the task args
@@ -44,6 +45,21 @@ class HubActionBase(ActionBase):
                 action_groups=self._task._parent._play._action_groups)
         dummy, params = self.validate_argument_spec(argument_spec=hub_argument_spec(module_args))
         return params
+
+    def run_hub(self, task_vars, module_args, check_params, work):
+        """The whole run of a hub action: the task's arguments validated against ``module_args()``, then
+        ``check_params(params)``, then ``work(params, checked)`` (``checked``: what ``check_params`` returned) with
+        the task's environment applied, so that ``Hub.from_params(params)`` there reaches the hub the play names.
+        ``work`` returns the result's fields; a ZtpError becomes a failed result."""
+        result = super(HubActionBase, self).run(None, task_vars)
+        params = self.hub_params(module_args())
+        try:
+            checked = check_params(params)
+            with self.hub_environment(params):
+                result.update(work(params, checked))
+        except ZtpError as exc:
+            result.update(error_result(exc))
+        return result
 
     def task_environment(self):
         """The task's ``environment:`` (play, block and task levels merged, templated), as a module gets it."""
