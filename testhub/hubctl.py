@@ -61,6 +61,8 @@ COMPONENTS = ("etcd", "hub", "spoke", "git", "siteconfig-operator", "talm", "pol
 POLICY_PROCESSES = {"policy-propagator": policy_controllers.PROPAGATOR, "policy-addon": policy_controllers.ADDON,
                     "config-policy-controller": policy_controllers.CPC}
 OPERATOR_READY_TIMEOUT = 90.0
+# comma-separated clusters that get an API server each (Hub(cluster_spokes=...)), beyond the spoke's own
+CLUSTER_SPOKES_SWITCH = "ZTP_CLUSTER_SPOKES"
 
 AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
 kind: Policy
@@ -96,6 +98,13 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _free_port() -> int:
+    """A port of 127.0.0.1 free now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def free_port_base(start: int = 17440, avoid: tuple[int, ...] = (), slots: int = 400, step: int = 10) -> int:
@@ -136,7 +145,8 @@ class Hub:
 
     def __init__(self, run_dir: str | None = None, port_base: int | None = DEFAULT_PORT_BASE, crds: str = "auto",
                  simulator: bool = True, audit: bool = False, speed: int | None = None, bin_dir: str | None = None,
-                 siteconfig_operator: str | None = None, talm: str | None = None, policy: str | None = None):
+                 siteconfig_operator: str | None = None, talm: str | None = None, policy: str | None = None,
+                 cluster_spokes: tuple[str, ...] | list[str] | None = None):
         self.run_dir = os.path.abspath(run_dir or DEFAULT_RUN_DIR)
         self.crds_choice = crds
         self.simulator = simulator
@@ -173,6 +183,17 @@ class Hub:
                 self.talm = controllers.talm_resolve(talm)
             except ValueError as err:
                 raise HubError(str(err)) from err
+        # managed clusters beyond the spoke's own (policy_controllers.SPOKE_CLUSTER) with an API server each, in the same
+        # etcd under their own prefix; with the real policy controllers each gets its add-on and config-policy controller
+        if cluster_spokes is None:
+            cluster_spokes = state.get("cluster_spokes") or [c for c in os.environ.get(CLUSTER_SPOKES_SWITCH, "").split(",") if c]
+        self.cluster_spokes = tuple(sorted(set(str(c) for c in cluster_spokes)))
+        if policy_controllers.SPOKE_CLUSTER in self.cluster_spokes:
+            raise HubError(f"{policy_controllers.SPOKE_CLUSTER} has the spoke API server already; name other clusters")
+        if state.get("cluster_spokes") is not None and list(self.cluster_spokes) != state["cluster_spokes"] \
+                and self._running_names(state):
+            raise HubError(f"a hub runs in {self.run_dir} with cluster spokes {state['cluster_spokes']}; stop it first")
+        self._spoke_ports: dict[str, int] = dict(state.get("spoke_ports") or {})
         # real: the ACM governance controllers replicate policies and the spoke decides compliance; model: the simulator
         if policy is None and policy_controllers.SWITCH not in os.environ and state.get("policy"):
             self.policy = state["policy"]
@@ -185,7 +206,32 @@ class Hub:
     # ----------------------------------------------------------------- properties
 
     def port(self, name: str) -> int:
-        return self.port_base + PORTS[name]
+        if name in PORTS:
+            return self.port_base + PORTS[name]
+        return self._spoke_ports[name]
+
+    @staticmethod
+    def cluster_spoke_name(cluster: str) -> str:
+        """The name of the API server (and its process) of a cluster spoke."""
+        return f"spoke-{cluster}"
+
+    @property
+    def spoke_names(self) -> list[str]:
+        """The spoke API servers: the spoke's own (``spoke``) and one per cluster spoke."""
+        return ["spoke"] + [self.cluster_spoke_name(c) for c in self.cluster_spokes]
+
+    def spoke_kubeconfig_of(self, cluster: str) -> str | None:
+        """The kubeconfig of the API server that stands for ``cluster``, or None when it has none."""
+        if cluster == policy_controllers.SPOKE_CLUSTER:
+            return self.spoke_kubeconfig
+        if cluster in self.cluster_spokes:
+            return os.path.join(self.run_dir, f"{self.cluster_spoke_name(cluster)}.kubeconfig")
+        return None
+
+    def _kubeconfig_of(self, name: str) -> str:
+        if name.startswith("spoke-"):
+            return os.path.join(self.run_dir, f"{name}.kubeconfig")
+        return {"hub": self.hub_kubeconfig, "spoke": self.spoke_kubeconfig, "simulator": self.simulator_kubeconfig}[name]
 
     @property
     def hub_url(self) -> str:
@@ -252,9 +298,8 @@ class Hub:
     # ----------------------------------------------------------------- clients
 
     def api_client(self, which: str = "hub") -> k8s_client.ApiClient:
-        """A kubernetes ApiClient for `hub`, `spoke` or `simulator` (the hub as user hub-simulator)."""
-        path = {"hub": self.hub_kubeconfig, "spoke": self.spoke_kubeconfig, "simulator": self.simulator_kubeconfig}[which]
-        return k8s_config.new_client_from_config(config_file=path)
+        """A kubernetes ApiClient for `hub`, `spoke`, `spoke-<cluster>` or `simulator` (the hub as user hub-simulator)."""
+        return k8s_config.new_client_from_config(config_file=self._kubeconfig_of(which))
 
     def api(self, which: str = "hub") -> k8s_dynamic.DynamicClient:
         """A kubernetes DynamicClient for `hub`, `spoke` or `simulator`."""
@@ -405,7 +450,8 @@ class Hub:
     def _simulator_argv(self) -> list[str]:
         return [sys.executable, "-m", "testhub.simulator", "--hub-kubeconfig", self.simulator_kubeconfig,
                 "--spoke-kubeconfig", self.spoke_kubeconfig, "--git-url", self.git_url, "--branch", gitrepo.BRANCH,
-                "--state-dir", os.path.join(self.run_dir, "simulator")]
+                "--state-dir", os.path.join(self.run_dir, "simulator")] + [
+                    arg for c in self.cluster_spokes for arg in ("--cluster-spoke", f"{c}={self.spoke_kubeconfig_of(c)}")]
 
     @staticmethod
     def simulator_available() -> bool:
@@ -427,7 +473,7 @@ class Hub:
 
     def apiserver_ready(self, name: str) -> bool:
         ctx = self._ssl_context()
-        base = self.hub_url if name == "hub" else self.spoke_url
+        base = f"https://127.0.0.1:{self.port(name)}"
         return self._https_ok(base + "/readyz", ctx) and self._https_ok(base + "/api/v1/namespaces/default", ctx)
 
     def _wait_apiserver(self, name: str, state: dict, timeout: float = READY_TIMEOUT) -> None:
@@ -467,10 +513,11 @@ class Hub:
         """All wanted processes run and answer."""
         state = self._load_state()
         procs = state.get("processes", {})
-        wanted = ["etcd", "hub", "spoke", "git"]
+        wanted = ["etcd", "hub", "git"] + self.spoke_names
         if not all(self._alive(procs.get(n)) for n in wanted) or not state.get("bootstrapped"):
             return False
-        return self.etcd_ready() and self.apiserver_ready("hub") and self.apiserver_ready("spoke") and _port_open(self.port("git"))
+        return (self.etcd_ready() and all(self.apiserver_ready(n) for n in ["hub"] + self.spoke_names)
+                and _port_open(self.port("git")))
 
     # ----------------------------------------------------------------- start / stop
 
@@ -493,7 +540,13 @@ class Hub:
                     raise HubError(f"{os.path.join(self.bin_dir, name)} missing: run testhub/build.sh first")
             os.makedirs(self.run_dir, exist_ok=True)
             os.makedirs(os.path.join(self.run_dir, "simulator"), exist_ok=True)
-            state.update({"port_base": self.port_base, "audit": self.audit, "crds": state.get("crds") or crdset.resolve(self.crds_choice)})
+            state.update({"port_base": self.port_base, "audit": self.audit, "crds": state.get("crds") or crdset.resolve(self.crds_choice),
+                          "cluster_spokes": list(self.cluster_spokes)})
+            for cluster in self.cluster_spokes:
+                name = self.cluster_spoke_name(cluster)
+                if name not in self._spoke_ports or not _port_free(self._spoke_ports[name]):
+                    self._spoke_ports[name] = _free_port()
+            state["spoke_ports"] = self._spoke_ports
             state.pop("bootstrapped", None)
             self._save_state(state)
             timings: dict[str, float] = {}
@@ -502,6 +555,10 @@ class Hub:
             pki.ensure_pki(self.pki_dir)
             pki.write_kubeconfig(self.pki_dir, self.hub_url, self.hub_kubeconfig, "hub", "testhub-admin")
             pki.write_kubeconfig(self.pki_dir, self.spoke_url, self.spoke_kubeconfig, "spoke", "testhub-admin")
+            for cluster in self.cluster_spokes:
+                name = self.cluster_spoke_name(cluster)
+                pki.write_kubeconfig(self.pki_dir, f"https://127.0.0.1:{self.port(name)}", self._kubeconfig_of(name), name,
+                                     "testhub-admin")
             pki.write_kubeconfig(self.pki_dir, self.hub_url, self.simulator_kubeconfig, "hub", "hub-simulator")
             timings["pki"] = time.monotonic() - t0
 
@@ -514,7 +571,7 @@ class Hub:
             timings["etcd"] = time.monotonic() - t0
 
             t0 = time.monotonic()
-            for name in ("hub", "spoke"):
+            for name in ["hub"] + self.spoke_names:
                 if not self._alive(state.get("processes", {}).get(name)):
                     self._ensure_port_free(name)
                     self._spawn(state, name, self._apiserver_argv(name), os.path.join(self.run_dir, f"{name}-apiserver.log"))
@@ -526,7 +583,7 @@ class Hub:
                 self._spawn(state, "git", gitrepo.daemon_argv(self.git_dir, self.port("git")), os.path.join(self.run_dir, "git-daemon.log"))
             self._wait_git(state)
             timings["git"] = time.monotonic() - t_git
-            for name in ("hub", "spoke"):
+            for name in ["hub"] + self.spoke_names:
                 self._wait_apiserver(name, state)
             timings["apiservers"] = time.monotonic() - t0
 
@@ -562,7 +619,9 @@ class Hub:
             state = self._load_state()
             procs = state.get("processes", {})
             stopped = []
-            for name in reversed(COMPONENTS):
+            # a cluster spoke's controllers and API server go before the shared parts (etcd last)
+            extras = sorted((n for n in procs if n not in COMPONENTS), key=lambda n: n.startswith("spoke-"))
+            for name in extras + list(reversed(COMPONENTS)):
                 entry = procs.get(name)
                 if not entry:
                     continue
@@ -578,8 +637,8 @@ class Hub:
 
     def restart_apiserver(self, name: str = "hub") -> None:
         """Stop one API server and start it again with the same flags; returns when it is ready again."""
-        if name not in ("hub", "spoke"):
-            raise ValueError("name must be hub or spoke")
+        if name not in ["hub"] + self.spoke_names:
+            raise ValueError(f"name must be one of {', '.join(['hub'] + self.spoke_names)}")
         with self._locked():
             state = self._load_state()
             entry = state.get("processes", {}).get(name)
@@ -702,42 +761,48 @@ class Hub:
             time.sleep(0.2)
 
     def _ensure_policy_controllers(self, state: dict) -> None:
-        """Real mode: the propagator on the hub, and the framework add-on and config-policy controller of the spoke's
-        cluster, each ready when its main controller runs (see testhub/policy_controllers.py). As for TALM, a change of
-        mode restarts the simulator, which learns it from ``ZTP_POLICY``."""
+        """Real mode: the propagator on the hub, and the framework add-on and config-policy controller of each cluster
+        with an API server (the spoke's own and the cluster spokes), each ready when its main controller runs (see
+        testhub/policy_controllers.py). As for TALM, a change of mode restarts the simulator, which learns it from
+        ``ZTP_POLICY``."""
         self._record_mode(state, "policy", self.policy)
         procs = state.get("processes", {})
         if self.policy != "real":
-            for name in POLICY_PROCESSES:
+            for name in self._policy_processes():
                 if procs.get(name):
                     self._terminate(procs[name])
                     procs.pop(name, None)
             self._save_state(state)
             return
+        wanted = self._policy_processes()
         if all(self._alive(procs.get(name)) and policy_controllers.started(binary, procs[name]["log"])
-               for name, binary in POLICY_PROCESSES.items()):
+               for name, binary in wanted.items()):
             return
         try:
             binaries = policy_controllers.ensure_built()
             hub_crds, spoke_crds = policy_controllers.hub_crds(), policy_controllers.spoke_crds()
         except policy_controllers.PolicyControllersUnavailable as err:
             raise HubError(f"the real policy controllers (mode real) could not be built: {err}") from err
-        cluster = policy_controllers.SPOKE_CLUSTER
-        hub_api, spoke_api = self.api_client("hub"), self.api_client("spoke")
+        hub_api = self.api_client("hub")
         policy_controllers.install_crds(hub_api, hub_crds)
-        policy_controllers.install_crds(spoke_api, spoke_crds)
-        policy_controllers.ensure_namespace(hub_api, cluster)
-        policy_controllers.ensure_namespace(spoke_api, cluster)
-        policy_controllers.ensure_addon_deployment(spoke_api)
-        argvs = {
-            "policy-propagator": (policy_controllers.propagator_argv(binaries[policy_controllers.PROPAGATOR]),
-                                  {"KUBECONFIG": self.simulator_kubeconfig, "WATCH_NAMESPACE": ""}),
-            "policy-addon": (policy_controllers.addon_argv(binaries[policy_controllers.ADDON], self.simulator_kubeconfig,
-                                                           self.spoke_kubeconfig, cluster),
-                             {"KUBECONFIG": self.spoke_kubeconfig, "WATCH_NAMESPACE": cluster, **policy_controllers.ADDON_ENV}),
-            "config-policy-controller": (policy_controllers.cpc_argv(binaries[policy_controllers.CPC], cluster),
-                                         {"KUBECONFIG": self.spoke_kubeconfig, "WATCH_NAMESPACE": cluster}),
-        }
+        argvs = {"policy-propagator": (policy_controllers.propagator_argv(binaries[policy_controllers.PROPAGATOR]),
+                                       {"KUBECONFIG": self.simulator_kubeconfig, "WATCH_NAMESPACE": ""})}
+        # one framework add-on and one config-policy controller per managed cluster with an API server, as on a real
+        # fleet where each spoke runs its own
+        for cluster in (policy_controllers.SPOKE_CLUSTER,) + self.cluster_spokes:
+            kubeconfig = self.spoke_kubeconfig_of(cluster)
+            spoke_api = k8s_config.new_client_from_config(config_file=kubeconfig)
+            policy_controllers.install_crds(spoke_api, spoke_crds)
+            policy_controllers.ensure_namespace(hub_api, cluster)
+            policy_controllers.ensure_namespace(spoke_api, cluster)
+            policy_controllers.ensure_addon_deployment(spoke_api)
+            suffix = "" if cluster == policy_controllers.SPOKE_CLUSTER else f"-{cluster}"
+            argvs[f"policy-addon{suffix}"] = (
+                policy_controllers.addon_argv(binaries[policy_controllers.ADDON], self.simulator_kubeconfig, kubeconfig, cluster),
+                {"KUBECONFIG": kubeconfig, "WATCH_NAMESPACE": cluster, **policy_controllers.ADDON_ENV})
+            argvs[f"config-policy-controller{suffix}"] = (
+                policy_controllers.cpc_argv(binaries[policy_controllers.CPC], cluster),
+                {"KUBECONFIG": kubeconfig, "WATCH_NAMESPACE": cluster})
         for name, (argv, extra) in argvs.items():
             entry = procs.get(name)
             if entry and self._alive(entry):
@@ -746,12 +811,21 @@ class Hub:
             env.update(extra)
             self._spawn(state, name, argv, os.path.join(self.run_dir, f"{name}.log"), env=env)
         deadline = time.monotonic() + OPERATOR_READY_TIMEOUT
-        for name, binary in POLICY_PROCESSES.items():
+        for name, binary in wanted.items():
             entry = state["processes"][name]
             while not policy_controllers.started(binary, entry["log"]):
                 if self._exited(entry) or time.monotonic() > deadline:
                     raise HubError(f"{name} is not ready; last lines of {entry['log']}:\n{_tail(entry['log'])}")
                 time.sleep(0.2)
+
+    def _policy_processes(self) -> dict[str, str]:
+        """Process name -> controller binary of the real policy controllers: the propagator, and an add-on and a
+        config-policy controller per cluster with an API server."""
+        wanted = dict(POLICY_PROCESSES)
+        for cluster in self.cluster_spokes:
+            wanted[f"policy-addon-{cluster}"] = policy_controllers.ADDON
+            wanted[f"config-policy-controller-{cluster}"] = policy_controllers.CPC
+        return wanted
 
     def _talm_ready(self, entry: dict) -> bool:
         try:
@@ -777,11 +851,12 @@ class Hub:
 
         def spoke_side() -> None:
             try:
-                api = self.api_client("spoke")
-                crdset.install(api, spoke_set)
-                core = k8s_client.CoreV1Api(api)
-                for ns in SPOKE_NAMESPACES:
-                    _create(core.create_namespace, _namespace(ns))
+                for name in self.spoke_names:
+                    api = self.api_client(name)
+                    crdset.install(api, spoke_set)
+                    core = k8s_client.CoreV1Api(api)
+                    for ns in SPOKE_NAMESPACES:
+                        _create(core.create_namespace, _namespace(ns))
             except Exception as err:  # pylint: disable=broad-exception-caught
                 errors.append(err)
 
@@ -876,13 +951,18 @@ class Hub:
                  "talm": f"http://127.0.0.1:{self.port('talm-health')}/readyz" if self.talm == "real" else "-"}
         where.update({name: "hub" if name == "policy-propagator" else f"spoke ({policy_controllers.SPOKE_CLUSTER})"
                       for name in POLICY_PROCESSES})
+        for cluster in self.cluster_spokes:
+            name = self.cluster_spoke_name(cluster)
+            where[name] = f"https://127.0.0.1:{self.port(name)} ({cluster})" if name in self._spoke_ports else "-"
+            where[f"policy-addon-{cluster}"] = where[f"config-policy-controller-{cluster}"] = f"{name} ({cluster})"
         rows = {}
-        for name in COMPONENTS:
+        for name in list(COMPONENTS) + sorted(n for n in where if n not in COMPONENTS):
             entry = procs.get(name)
             rows[name] = {"pid": entry["pid"] if entry else None, "running": self._alive(entry), "where": where[name],
                           "log": entry["log"] if entry else None}
         return {"run_dir": self.run_dir, "port_base": self.port_base, "crds": state.get("crds"), "audit": state.get("audit", False),
                 "siteconfig_operator": self.siteconfig_operator, "talm": self.talm, "policy": self.policy,
+                "cluster_spokes": list(self.cluster_spokes),
                 "processes": rows, "env_file": self.env_file if os.path.exists(self.env_file) else None, "timings": state.get("timings")}
 
 
@@ -926,11 +1006,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"who reconciles ClusterGroupUpgrades: the real TALM or the simulator's model (default ${controllers.TALM_SWITCH} or model)")
     parser.add_argument("--policy", choices=policy_controllers.MODES, default=None,
                         help=f"who replicates policies and decides compliance: the real ACM governance controllers (the "
-                             f"spoke's cluster only) or the simulator's model (default ${policy_controllers.SWITCH} or model)")
+                             f"clusters with an API server) or the simulator's model (default ${policy_controllers.SWITCH} or model)")
+    parser.add_argument("--cluster-spokes", default=None, metavar="CLUSTER,...",
+                        help=f"clusters beyond {policy_controllers.SPOKE_CLUSTER} that get an API server each "
+                             f"(default ${CLUSTER_SPOKES_SWITCH} or the ones recorded)")
     args = parser.parse_args(argv)
     try:
         hub = Hub(args.run_dir, port_base=args.port_base, crds=args.crds, simulator=not args.no_simulator, audit=args.audit, speed=args.speed,
-                  siteconfig_operator=args.siteconfig_operator, talm=args.talm, policy=args.policy)
+                  siteconfig_operator=args.siteconfig_operator, talm=args.talm, policy=args.policy,
+                  cluster_spokes=None if args.cluster_spokes is None else [c for c in args.cluster_spokes.split(",") if c])
         if args.command == "up":
             hub.start()
             _print_status(hub.status())

@@ -30,7 +30,7 @@ import subprocess
 from kubernetes import client as k8s_client
 
 from testhub import controllers, generators
-from testhub.simulator.spoke import DEFAULT_SPOKE
+from testhub.simulator.core import DEFAULT_SPOKE
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SWITCH = "ZTP_POLICY"

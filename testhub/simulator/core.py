@@ -34,6 +34,8 @@ CONFIG_NAMESPACE = "ztp-simulator"
 CONFIG_NAME = "hub-simulator"
 CONFIG_KEY = "config.yaml"
 DEFAULT_SPEED = 60.0
+# the cluster the spoke API server stands for unless the settings name another (``spokeCluster``)
+DEFAULT_SPOKE = "sno-a"
 TICK_SECONDS = 0.25
 
 # Controllers in reconcile order: "module:Class". Optional ones are skipped when their module is missing.
@@ -491,13 +493,16 @@ class Simulator:
     field_manager = "hub-simulator"
 
     def __init__(self, hub_kubeconfig: str, spoke_kubeconfig: str, git_url: str, branch: str = "main",
-                 state_dir: str = ".hub/simulator", tick: float = TICK_SECONDS):
+                 state_dir: str = ".hub/simulator", tick: float = TICK_SECONDS, cluster_spokes: dict | None = None):
         self.log = log
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         self.tick_seconds = tick
         self.hub = self._client(hub_kubeconfig, "hub")
         self.spoke = self._client(spoke_kubeconfig, "spoke") if spoke_kubeconfig else None
+        # clusters beyond the spoke's own with an API server each (``where`` = ``spoke:<cluster>``)
+        self.cluster_spokes = dict((cluster, self._client(path, f"spoke-{cluster}"))
+                                   for cluster, path in sorted((cluster_spokes or {}).items()))
         self.config = Settings()
         self.clock = Clock(self.config.speed, max_gap=2 * tick)
         self.git = GitFollower(self, git_url, branch, os.path.join(self.state_dir, "git"))
@@ -573,7 +578,27 @@ class Simulator:
     # ---- API helpers -------------------------------------------------------------------------------------------
 
     def client(self, where: str = "hub") -> DynamicClient:
+        if where.startswith("spoke:"):
+            return self.cluster_spokes[where[len("spoke:"):]]
         return self.hub if where == "hub" else self.spoke
+
+    def spoke_where(self, cluster: str) -> str | None:
+        """``where`` of the API server that stands for ``cluster``: ``spoke`` (the spoke's own cluster),
+        ``spoke:<cluster>`` (a cluster with a spoke of its own), or None (a cluster answered from the settings)."""
+        if cluster in self.cluster_spokes:
+            return f"spoke:{cluster}"
+        if self.spoke is not None and cluster == str(self.config.get("spokeCluster") or DEFAULT_SPOKE):
+            return "spoke"
+        return None
+
+    def spoke_clusters(self) -> list:
+        """``(cluster, where)`` of every cluster with an API server of its own."""
+        out = []
+        if self.spoke is not None:
+            cluster = str(self.config.get("spokeCluster") or DEFAULT_SPOKE)
+            if cluster not in self.cluster_spokes:
+                out.append((cluster, "spoke"))
+        return out + [(cluster, f"spoke:{cluster}") for cluster in self.cluster_spokes]
 
     def resource(self, api_version: str, kind: str, where: str = "hub"):
         """The dynamic resource, or None when the API server does not serve it."""

@@ -1,6 +1,7 @@
 """The spoke side: PTP/SR-IOV operator configs (and Nodes) on the spoke API server, and the ManagedClusterView agent.
 
-The spoke API server stands for cluster ``sno-a`` (settings key ``spokeCluster`` changes it). Daemon selectors come
+The spoke API server stands for cluster ``sno-a`` (settings key ``spokeCluster`` changes it); a hub started with
+spokes per cluster gives more clusters an API server each (``Simulator.cluster_spokes``), kept the same way. Daemon selectors come
 from the settings ``spokes.<cluster>.{ptp,sriov}``: ``master`` (default), ``worker``, a label map, or ``none`` (the
 object does not exist), until an enforced policy sets them (its PtpOperatorConfig / SriovOperatorConfig objects).
 On the real spoke the objects are created when missing and re-set only when the setting changes, so that other
@@ -17,7 +18,6 @@ from .core import condition, now_stamp, set_condition
 
 VIEW_API = "view.open-cluster-management.io/v1beta1"
 MCI_API = "internal.open-cluster-management.io/v1beta1"
-DEFAULT_SPOKE = "sno-a"
 SELECTORS = {"master": {"node-role.kubernetes.io/master": ""}, "worker": {"node-role.kubernetes.io/worker": ""}}
 OPERATOR_CONFIGS = {
     "ptp": {"apiVersion": "ptp.openshift.io/v1", "kind": "PtpOperatorConfig", "plural": "ptpoperatorconfigs",
@@ -25,10 +25,6 @@ OPERATOR_CONFIGS = {
     "sriov": {"apiVersion": "sriovnetwork.openshift.io/v1", "kind": "SriovOperatorConfig", "plural": "sriovoperatorconfigs",
               "namespace": "openshift-sriov-network-operator", "field": "configDaemonNodeSelector"},
 }
-
-
-def spoke_cluster(sim) -> str:
-    return str(sim.config.get("spokeCluster") or DEFAULT_SPOKE)
 
 
 def selector(sim, cluster: str, which: str):
@@ -55,71 +51,75 @@ def operator_config(which: str, sel: dict) -> dict:
 
 
 class SpokeOperators:
-    """Keeps ``PtpOperatorConfig default`` and ``SriovOperatorConfig default`` and the Nodes of the spoke cluster."""
+    """Keeps ``PtpOperatorConfig default`` and ``SriovOperatorConfig default`` and the Nodes of each cluster with an
+    API server of its own."""
 
     name = "spoke-operators"
 
     def __init__(self, sim):
         self.sim = sim
-        self.applied = {}
-        self.mirrored = set()   # Node names taken from the ManagedClusterInfo node list
+        self.applied = {}       # cluster -> ptp|sriov -> the selector last applied
+        self.mirrored = {}      # cluster -> Node names taken from the ManagedClusterInfo node list
 
     def reconcile(self):
+        for cluster, where in self.sim.spoke_clusters():
+            self.operator_configs(cluster, where)
+            self.nodes(cluster, where)
+
+    def operator_configs(self, cluster, where):
         sim = self.sim
-        if sim.spoke is None:
-            return
-        cluster = spoke_cluster(sim)
+        applied = self.applied.setdefault(cluster, {})
         for which, info in OPERATOR_CONFIGS.items():
-            if sim.resource(info["apiVersion"], info["kind"], "spoke") is None:
+            if sim.resource(info["apiVersion"], info["kind"], where) is None:
                 continue
             wanted = selector(sim, cluster, which)
-            live = sim.get(info["apiVersion"], info["kind"], "default", info["namespace"], "spoke")
+            live = sim.get(info["apiVersion"], info["kind"], "default", info["namespace"], where)
             if wanted is None:
-                if live is not None and self.applied.get(which) != "absent":
-                    sim.delete(info["apiVersion"], info["kind"], "default", info["namespace"], "spoke")
-                self.applied[which] = "absent"
+                if live is not None and applied.get(which) != "absent":
+                    sim.delete(info["apiVersion"], info["kind"], "default", info["namespace"], where)
+                applied[which] = "absent"
                 continue
             if live is None:
-                sim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": info["namespace"]}}, "spoke")
-                sim.create(operator_config(which, wanted), "spoke")
-            elif self.applied.get(which) != wanted and (live.get("spec") or {}).get(info["field"]) != wanted:
+                sim.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": info["namespace"]}}, where)
+                sim.create(operator_config(which, wanted), where)
+            elif applied.get(which) != wanted and (live.get("spec") or {}).get(info["field"]) != wanted:
                 # one merge patch that drops the keys no longer wanted: the field is required by the CRD, so it
                 # cannot be removed first and set again
                 current = (live.get("spec") or {}).get(info["field"]) or {}
                 change = dict({key: None for key in current if key not in wanted}, **wanted)
-                sim.patch(live, {"spec": {info["field"]: change}}, "spoke")
-            self.applied[which] = wanted
-        self.nodes(cluster)
+                sim.patch(live, {"spec": {info["field"]: change}}, where)
+            applied[which] = wanted
 
-    def nodes(self, cluster):
+    def nodes(self, cluster, where):
         """Spoke Nodes mirror ``ManagedClusterInfo/<cluster>`` nodeList (labels, Ready)."""
         sim = self.sim
         mci = sim.get(MCI_API, "ManagedClusterInfo", cluster, cluster)
         if mci is None:
             return
         listed = {node["name"] for node in (mci.get("status") or {}).get("nodeList") or []}
-        for gone in sorted(self.mirrored - listed if "nodeList" in (mci.get("status") or {}) else ()):
+        mirrored = self.mirrored.get(cluster, set())
+        for gone in sorted(mirrored - listed if "nodeList" in (mci.get("status") or {}) else ()):
             # a removed worker (its Agent deleted with remove-agent-and-node-on-delete): assisted-service deletes the spoke
             # Node (agent_controller.go removeSpokeResources); here it goes once ManagedClusterInfo drops it
-            sim.delete("v1", "Node", gone, where="spoke")
-        self.mirrored = listed
+            sim.delete("v1", "Node", gone, where=where)
+        self.mirrored[cluster] = listed
         for node in (mci.get("status") or {}).get("nodeList") or []:
             labels = dict(node.get("labels") or {}, **{"kubernetes.io/hostname": node["name"], "kubernetes.io/os": "linux"})
             ready = ((node.get("conditions") or [{}])[0]).get("status", "Unknown")
-            live = sim.get("v1", "Node", node["name"], where="spoke")
+            live = sim.get("v1", "Node", node["name"], where=where)
             if live is None:
-                live = sim.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node["name"], "labels": labels}}, "spoke")
+                live = sim.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node["name"], "labels": labels}}, where)
                 if live is None:
                     continue
             elif any((live["metadata"].get("labels") or {}).get(k) != v for k, v in labels.items()):
-                live = sim.patch(live, {"metadata": {"labels": labels}}, "spoke") or live
+                live = sim.patch(live, {"metadata": {"labels": labels}}, where) or live
             if condition(live, "Ready").get("status") != ready:
                 conds = set_condition(((live.get("status") or {}).get("conditions") or []), "Ready", ready,
                                       "KubeletReady" if ready == "True" else "KubeletNotReady",
                                       "kubelet is posting ready status" if ready == "True" else "container runtime network not ready",
                                       heartbeat=True)
                 sim.write_status(live, {"conditions": conds, "capacity": node.get("capacity") or {},
-                                        "allocatable": node.get("capacity") or {}}, "spoke")
+                                        "allocatable": node.get("capacity") or {}}, where)
 
 
 MCP_API = "machineconfiguration.openshift.io/v1"
@@ -198,25 +198,26 @@ def _csr_request(node: str) -> str:
 def spoke_csr(sim, cluster: str, name: str, node: str, kind: str, approve: bool = False) -> None:
     """The kubelet's client or serving CertificateSigningRequest on the spoke API server (only the cluster it stands
     for has one), pending until assisted-service approves it (condition Approved, reason AutoApproved)."""
-    if sim.spoke is None or cluster != spoke_cluster(sim) or sim.resource(CSR_API, "CertificateSigningRequest", "spoke") is None:
+    where = sim.spoke_where(cluster)
+    if where is None or sim.resource(CSR_API, "CertificateSigningRequest", where) is None:
         return
-    live = sim.get(CSR_API, "CertificateSigningRequest", name, where="spoke")
+    live = sim.get(CSR_API, "CertificateSigningRequest", name, where=where)
     if live is None:
         signer, usages = CSR_SIGNERS[kind]
         live = sim.create({"apiVersion": CSR_API, "kind": "CertificateSigningRequest", "metadata": {"name": name},
-                           "spec": {"request": _csr_request(node), "signerName": signer, "usages": usages}}, "spoke")
+                           "spec": {"request": _csr_request(node), "signerName": signer, "usages": usages}}, where)
     if not approve or live is None or condition(live, "Approved"):
         return
-    res = sim.resource(CSR_API, "CertificateSigningRequest", "spoke")
+    res = sim.resource(CSR_API, "CertificateSigningRequest", where)
     body = {"apiVersion": CSR_API, "kind": "CertificateSigningRequest", "metadata": {"name": name,
                                                                                      "resourceVersion": live["metadata"]["resourceVersion"]},
             "spec": live["spec"], "status": {"conditions": [{"type": "Approved", "status": "True", "reason": "AutoApproved",
                                                              "message": "Approved by assisted-service for a day-2 host"}]}}
-    sim.client("spoke").request("PUT", res.path(name=name) + "/approval", body=body)
+    sim.client(where).request("PUT", res.path(name=name) + "/approval", body=body)
 
 
 class WorkerPools:
-    """The worker MachineConfigPool of the spoke API server's cluster, written there as a real object."""
+    """The worker MachineConfigPool of each cluster with an API server of its own, written there as a real object."""
 
     name = "worker-pools"
 
@@ -224,16 +225,19 @@ class WorkerPools:
         self.sim = sim
 
     def reconcile(self):
+        for cluster, where in self.sim.spoke_clusters():
+            self.pool(cluster, where)
+
+    def pool(self, cluster, where):
         sim = self.sim
-        if sim.spoke is None or sim.resource(MCP_API, "MachineConfigPool", "spoke") is None:
+        if sim.resource(MCP_API, "MachineConfigPool", where) is None:
             return
-        cluster = spoke_cluster(sim)
         wanted = worker_pool(sim, cluster)
-        live = sim.get(MCP_API, "MachineConfigPool", "worker", where="spoke")
+        live = sim.get(MCP_API, "MachineConfigPool", "worker", where=where)
         if live is None:
             body = {k: v for k, v in wanted.items() if k != "status"}
             body["metadata"] = {"name": "worker"}
-            live = sim.create(body, "spoke")
+            live = sim.create(body, where)
             if live is None:
                 return
         current = live.get("status") or {}
@@ -241,7 +245,7 @@ class WorkerPools:
         if any(current.get(k) != wanted["status"][k] for k in keys) or \
                 [(c.get("type"), c.get("status")) for c in current.get("conditions") or []] != \
                 [(c["type"], c["status"]) for c in wanted["status"]["conditions"]]:
-            sim.write_status(live, wanted["status"], "spoke")
+            sim.write_status(live, wanted["status"], where)
 
 
 class ManagedClusterViews:
@@ -299,11 +303,12 @@ class ManagedClusterViews:
         name, namespace = scope.get("name"), scope.get("namespace") or None
         if not name:
             return None, "the name of the resource is empty"
-        if cluster == spoke_cluster(sim) and sim.spoke is not None:
-            res = self._spoke_resource(scope)
+        where = sim.spoke_where(cluster)
+        if where is not None:
+            res = self._spoke_resource(scope, where)
             if res is None:
                 return None, f"the server doesn't have a resource type \"{scope.get('resource') or scope.get('kind')}\""
-            obj = sim.get(res.group_version, res.kind, name, namespace if res.namespaced else None, "spoke")
+            obj = sim.get(res.group_version, res.kind, name, namespace if res.namespaced else None, where)
             if obj is None:
                 return None, f"{res.name}{'.' + res.group if res.group else ''} \"{name}\" not found"
             obj = copy.deepcopy(obj)
@@ -326,8 +331,8 @@ class ManagedClusterViews:
                 return obj, None
         return None, f"the server doesn't have a resource type \"{scope.get('resource') or scope.get('kind')}\""
 
-    def _spoke_resource(self, scope):
-        client = self.sim.spoke
+    def _spoke_resource(self, scope, where):
+        client = self.sim.client(where)
         group = scope.get("apiGroup")
         kwargs = {}
         if group is not None:

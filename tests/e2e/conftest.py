@@ -161,8 +161,9 @@ def fleet(tmp_path):
     # the ClusterInstances and run the ClusterGroupUpgrades, unless ZTP_SITECONFIG_OPERATOR or ZTP_TALM chooses
     operator = None if "ZTP_SITECONFIG_OPERATOR" in os.environ else "auto"
     talm = None if "ZTP_TALM" in os.environ else "auto"
-    # compliance from the simulator's policy model: the real policy controllers serve one spoke (sno-a) only, and these
-    # tests expand every seeded cluster (tests/hub/test_policy_real.py runs them; docs/testhub.md)
+    # compliance from the simulator's policy model: in real mode every seeded cluster would need a spoke of its own
+    # (Hub(cluster_spokes=...)) and OLM there for the seed's common policies (tests/hub/test_policy_real.py runs the real
+    # controllers; docs/testhub.md, "Cluster spokes")
     hub = Hub(run_dir=str(tmp_path / "hub"), port_base=free_port_base(23000), crds="auto", simulator=True, speed=600,
               siteconfig_operator=operator, talm=talm, policy="model")
     with real_generators():

@@ -45,8 +45,9 @@ NAMESPACE = ("v1", "Namespace")
 
 
 def create_bound_policy(api, ns, name, objects, cluster):
-    """An inform policy of musthave object templates, bound to ``cluster`` by a Placement and a PlacementBinding
-    (the PolicyGenerator form)."""
+    """An inform policy of musthave object templates, bound to ``cluster`` (a name or a list of names) by a Placement
+    and a PlacementBinding (the PolicyGenerator form)."""
+    clusters = [cluster] if isinstance(cluster, str) else list(cluster)
     template = {"objectDefinition": {
         "apiVersion": POLICY[0], "kind": "ConfigurationPolicy", "metadata": {"name": name + "-config"},
         "spec": {"remediationAction": "inform", "severity": "low",
@@ -55,8 +56,8 @@ def create_bound_policy(api, ns, name, objects, cluster):
                         "spec": {"remediationAction": "inform", "disabled": False, "policy-templates": [template]}})
     api.create(PLACEMENT, {"apiVersion": PLACEMENT[0], "kind": PLACEMENT[1],
                            "metadata": {"name": name + "-placement", "namespace": ns},
-                           "spec": {"predicates": [{"requiredClusterSelector": {
-                               "labelSelector": {"matchLabels": {"name": cluster}}}}]}})
+                           "spec": {"predicates": [{"requiredClusterSelector": {"labelSelector": {"matchExpressions": [
+                               {"key": "name", "operator": "In", "values": clusters}]}}}]}})
     api.create(BINDING, {"apiVersion": BINDING[0], "kind": BINDING[1], "metadata": {"name": name + "-binding", "namespace": ns},
                          "placementRef": {"apiGroup": "cluster.open-cluster-management.io", "kind": "Placement",
                                           "name": name + "-placement"},

@@ -393,3 +393,54 @@ def _zombie(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def _object(dyn, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+    try:
+        return dyn.resources.get(api_version=api_version, kind=kind).get(name=name, namespace=namespace).to_dict()
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+
+
+def test_a_cluster_spoke_stands_for_its_own_cluster(hub, hubtest, tmp_path):
+    """``Hub(cluster_spokes=["sno-c"])``: sno-c gets an API server of its own in the same etcd (its own prefix); the
+    simulator keeps sno-c's operator configs there and answers sno-c's views from it; status lists it, down stops it."""
+    run_dir = str(tmp_path / "hub-spokes")
+    other = Hub(run_dir, port_base=hubtest.free_port_base((hub.port_base,)), simulator=True, cluster_spokes=["sno-c"])
+    try:
+        other.start()
+        name = other.cluster_spoke_name("sno-c")
+        assert other.spoke_kubeconfig_of("sno-c") == os.path.join(run_dir, f"{name}.kubeconfig")
+        spoke_c, spoke_a = other.api(name), other.api("spoke")
+        ptp = ("ptp.openshift.io/v1", "PtpOperatorConfig", "default", "openshift-ptp")
+        on_c = hubtest.wait_for(lambda: _object(spoke_c, *ptp), timeout=60, what="PtpOperatorConfig on sno-c's spoke")
+        on_a = hubtest.wait_for(lambda: _object(spoke_a, *ptp), timeout=60, what="PtpOperatorConfig on sno-a's spoke")
+        assert on_c["metadata"]["uid"] != on_a["metadata"]["uid"]
+        # the seed's settings: sno-a on master selectors, sno-c on worker ones (docs/testhub.md)
+        assert on_a["spec"]["daemonNodeSelector"] == {"node-role.kubernetes.io/master": ""}
+        assert on_c["spec"]["daemonNodeSelector"] == {"node-role.kubernetes.io/worker": ""}
+        # a view of sno-c is answered from sno-c's API server: the object's own uid, not the settings' stand-in
+        views = other.api("hub").resources.get(api_version="view.open-cluster-management.io/v1beta1", kind="ManagedClusterView")
+        body = {"apiVersion": "view.open-cluster-management.io/v1beta1", "kind": "ManagedClusterView",
+                "metadata": {"name": "ptp", "namespace": "sno-c"},
+                "spec": {"scope": {"apiGroup": "ptp.openshift.io", "version": "v1", "kind": "PtpOperatorConfig",
+                                   "name": "default", "namespace": "openshift-ptp"}}}
+        hubtest.wait_for(lambda: _object(other.api("hub"), "v1", "Namespace", "sno-c"), timeout=120, what="namespace sno-c")
+        views.create(body=body, namespace="sno-c")
+        result = hubtest.wait_for(lambda: (_object(other.api("hub"), body["apiVersion"], body["kind"], "ptp", "sno-c")
+                                           .get("status") or {}).get("result"), timeout=60, what="the view's result")
+        assert result["metadata"]["uid"] == on_c["metadata"]["uid"]
+        # an object written on sno-c's spoke is not on sno-a's: separate etcd prefixes
+        core_c = k8s_client.CoreV1Api(other.api_client(name))
+        core_c.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "only-on-c"}})
+        assert _object(spoke_a, "v1", "Namespace", "only-on-c") is None
+        status = other.status()
+        assert status["cluster_spokes"] == ["sno-c"] and status["processes"][name]["running"]
+        pid = other.pids()[name]
+        assert "stopped" in _hubctl("down", "--run-dir", run_dir).stdout
+        hubtest.wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=20, what="sno-c's API server to exit")
+        assert other.pids() == {}
+    finally:
+        other.stop()

@@ -1,7 +1,8 @@
 """Compliance from the real ACM governance controllers (``Hub(policy="real")``, testhub/policy_controllers.py), with the
 real TALM: root policies replicated by governance-policy-propagator, synced to the spoke by
 governance-policy-framework-addon, evaluated and enforced there by config-policy-controller against the spoke's own
-API server, which stands for sno-a. The simulator only writes PlacementDecisions.
+API server, which stands for sno-a. sno-c has an API server of its own too (``cluster_spokes``), with its own add-on
+and config-policy controller. The simulator only writes PlacementDecisions.
 
 The controllers are built from their source in the shared reference folder (testhub/build-policy-controllers.sh); a
 failed build fails these tests. Without that folder this module is skipped (the simulator's policy model is covered
@@ -36,6 +37,7 @@ CONFIGMAP = ("v1", "ConfigMap")
 PERFORMANCE_PROFILE = ("performance.openshift.io/v2", "PerformanceProfile")
 TUNED = ("tuned.openshift.io/v1", "Tuned")
 CLUSTER = policy_controllers.SPOKE_CLUSTER
+OTHER = "sno-c"  # the seed's ClusterInstance cluster, given a spoke of its own
 CGU_NS = "default"
 
 
@@ -49,7 +51,7 @@ def cluster_status(root, cluster=CLUSTER):
 @pytest.fixture(scope="module")
 def real_hub(tmp_path_factory):
     hub = Hub(str(tmp_path_factory.mktemp("hub-policy")), port_base=free_port_base(22040), simulator=True, speed=600,
-              talm="real", policy="real")
+              talm="real", policy="real", cluster_spokes=[OTHER])
     try:
         hub.start()  # a failed build raises HubError here: the tests fail, they are not skipped
         yield hub
@@ -68,6 +70,13 @@ def hub(real_hub):
 @pytest.fixture(scope="module")
 def spoke(real_hub):
     return Api(real_hub.api("spoke"))
+
+
+@pytest.fixture(scope="module")
+def other_spoke(real_hub, hub):
+    wait_for(lambda: condition(hub.get(MC, OTHER), "ManagedClusterConditionAvailable").get("status") == "True",
+             timeout=240, interval=1, what=f"ManagedCluster {OTHER} Available")
+    return Api(real_hub.api(real_hub.cluster_spoke_name(OTHER)))
 
 
 @pytest.fixture()
@@ -161,3 +170,27 @@ def test_a_kind_the_spoke_does_not_serve_stays_noncompliant_and_the_cgu_times_ou
     assert cluster_status(hub.get(POLICY, "sriov", ns)) == "NonCompliant"
     messages = history_messages(ns, "sriov", hub)
     assert any("SriovNetworkNodePolicy" in m for m in messages), messages
+
+
+def test_each_cluster_is_judged_by_its_own_spoke(hub, spoke, other_spoke, ns):
+    """One policy bound to two clusters with an API server each: each cluster's add-on syncs its replicated policy
+    to its own spoke, each config-policy controller evaluates its own spoke's objects, and the root policy carries two
+    independent states."""
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "two-" + ns, "namespace": "default"},
+          "data": {"k": "v"}}
+    other_spoke.create(CONFIGMAP, cm)
+    create_bound_policy(hub, ns, "two", [cm], [CLUSTER, OTHER])
+    wait_for(lambda: cluster_status(hub.get(POLICY, "two", ns), OTHER) == "Compliant"
+             and cluster_status(hub.get(POLICY, "two", ns), CLUSTER) == "NonCompliant", timeout=180, interval=0.5,
+             what=f"{OTHER} Compliant and {CLUSTER} NonCompliant, each from its own spoke")
+    assert hub.get(POLICY, "two", ns)["status"]["compliant"] == "NonCompliant"
+    # each spoke holds its own cluster's copy only
+    assert other_spoke.get(POLICY, f"{ns}.two", OTHER) is not None
+    assert other_spoke.get(POLICY, f"{ns}.two", CLUSTER) is None
+    assert spoke.get(POLICY, f"{ns}.two", CLUSTER) is not None
+    assert spoke.get(POLICY, f"{ns}.two", OTHER) is None
+    # the object appears on sno-a's spoke: only sno-a's state changes, and the root turns Compliant
+    spoke.create(CONFIGMAP, cm)
+    wait_for(lambda: hub.get(POLICY, "two", ns)["status"].get("compliant") == "Compliant", timeout=180, interval=0.5,
+             what="root policy Compliant once both spokes have the object")
+    assert cluster_status(hub.get(POLICY, "two", ns), OTHER) == "Compliant"

@@ -515,7 +515,9 @@ def test_managedclusterview_and_spoke(api, hub, shared):
     spoke = Hub(hub.api("spoke"))
     ptp = wait_for(lambda: spoke.get(("ptp.openshift.io/v1", "PtpOperatorConfig"), "default", "openshift-ptp"), what="spoke ptp config")
     assert ptp["spec"]["daemonNodeSelector"] == {"node-role.kubernetes.io/master": ""}
-    sriov = spoke.get(("sriovnetwork.openshift.io/v1", "SriovOperatorConfig"), "default", "openshift-sriov-network-operator")
+    # the simulator creates the two objects one after the other
+    sriov = wait_for(lambda: spoke.get(("sriovnetwork.openshift.io/v1", "SriovOperatorConfig"), "default",
+                                       "openshift-sriov-network-operator"), what="spoke sriov config")
     assert sriov["spec"]["configDaemonNodeSelector"] == {"node-role.kubernetes.io/master": ""}
 
     def view(cluster, name, **scope):
