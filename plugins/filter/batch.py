@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ztp.sno_expand.plugins.module_utils import _policy_compliance as pc
+from ansible_collections.ztp.sno_expand.plugins.module_utils import _compliance
 from ansible_collections.ztp.sno_expand.plugins.module_utils._yaml_load import plain
 from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as batch
 
@@ -16,9 +16,9 @@ from ansible_collections.ztp.sno_expand.plugins.plugin_utils import _batch as ba
 def ztp_policy_compliance(policies, cluster=None):
     """Root Policy objects -> {policy name: compliance of ``cluster``} (Compliant, NonCompliant, Pending, or NotBound);
     without ``cluster``, {cluster: {policy name: compliance}} for every cluster the policies report on."""
-    if pc.FIELDS is None:
+    if _compliance.FIELDS is None:
         raise AnsibleFilterError("ztp_policy_compliance needs the Python package jmespath (pip install jmespath)")
-    selected, table = pc.select(plain(policies or []))
+    selected, table = _compliance.select(plain(policies or []))
     if cluster is None:
         return table
     mine = table.get(str(cluster), {})

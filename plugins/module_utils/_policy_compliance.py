@@ -7,22 +7,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.ztp.sno_expand.plugins.module_utils._compliance import FIELDS, select
 from ansible_collections.ztp.sno_expand.plugins.module_utils._errors import ZtpInputError
 from ansible_collections.ztp.sno_expand.plugins.module_utils._hub import ApiException, HubError, api_message
-
-try:
-    import jmespath
-except ImportError:  # pragma: no cover - jmespath is a requirement of the collection
-    jmespath = None
 
 POLICY = ("policy.open-cluster-management.io/v1", "Policy")
 # the propagator labels each replicated Policy (in a cluster namespace) with its root policy
 ROOT_POLICIES = "!policy.open-cluster-management.io/root-policy"
-# what a verdict needs of a root Policy: its name and the per-cluster compliance the propagator writes
-FIELDS = jmespath.compile("[].{name: metadata.name, namespace: metadata.namespace, compliant: status.compliant, "
-                          "clusters: status.status[].{cluster: clustername, compliant: compliant}}") if jmespath else None
-# a cluster the propagator has placed the policy on but not heard from yet has no ``compliant``
-PENDING = "Pending"
 
 
 def module_args():
@@ -36,29 +27,8 @@ def module_args():
 def check_params(params):
     if any(not namespace for namespace in params.get("namespaces") or []):
         raise ZtpInputError("namespaces", params["namespaces"], "namespace names, or no list for every namespace")
-    if jmespath is None:
+    if FIELDS is None:
         raise HubError("the Python package jmespath is required (pip install jmespath)")
-
-
-def select(items, names=(), clusters=()):
-    """``(policies, compliance)`` from the listed Policy objects: the root policies (those of ``names`` when given)
-    as ``{name, namespace, compliant, clusters: {cluster: compliance}}``, and ``{cluster: {policy: compliance}}``
-    (for ``clusters`` when given)."""
-    wanted, only = set(names or ()), set(clusters or ())
-    policies, compliance = [], {}
-    for policy in FIELDS.search(items) or []:
-        if wanted and policy["name"] not in wanted:
-            continue
-        per_cluster = {}
-        for entry in policy.get("clusters") or []:
-            cluster = str(entry.get("cluster"))
-            if only and cluster not in only:
-                continue
-            per_cluster[cluster] = str(entry.get("compliant") or PENDING)
-            compliance.setdefault(cluster, {})[policy["name"]] = per_cluster[cluster]
-        policies.append({"name": policy["name"], "namespace": policy["namespace"],
-                         "compliant": policy.get("compliant") or PENDING, "clusters": per_cluster})
-    return policies, compliance
 
 
 def read(hub, params):
