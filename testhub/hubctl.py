@@ -302,7 +302,7 @@ class Hub:
         return k8s_config.new_client_from_config(config_file=self._kubeconfig_of(which))
 
     def api(self, which: str = "hub") -> k8s_dynamic.DynamicClient:
-        """A kubernetes DynamicClient for `hub`, `spoke` or `simulator`."""
+        """A kubernetes DynamicClient for `hub`, `spoke`, `spoke-<cluster>` or `simulator`."""
         return k8s_dynamic.DynamicClient(self.api_client(which))
 
     def spoke_api(self) -> k8s_dynamic.DynamicClient:

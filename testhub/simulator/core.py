@@ -585,11 +585,7 @@ class Simulator:
     def spoke_where(self, cluster: str) -> str | None:
         """``where`` of the API server that stands for ``cluster``: ``spoke`` (the spoke's own cluster),
         ``spoke:<cluster>`` (a cluster with a spoke of its own), or None (a cluster answered from the settings)."""
-        if cluster in self.cluster_spokes:
-            return f"spoke:{cluster}"
-        if self.spoke is not None and cluster == str(self.config.get("spokeCluster") or DEFAULT_SPOKE):
-            return "spoke"
-        return None
+        return dict(self.spoke_clusters()).get(cluster)
 
     def spoke_clusters(self) -> list:
         """``(cluster, where)`` of every cluster with an API server of its own."""
